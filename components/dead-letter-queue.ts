@@ -1,0 +1,95 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { allow, allowServicePrincipal, denyInsecureTransport, policyDocument, PolicyStatement } from "./iam";
+import { physicalName, standardTags } from "./naming";
+
+/** An AWS service allowed to send to a queue, only on behalf of the named resources. */
+export interface QueueSender {
+    /** Service principal, e.g. `sns.amazonaws.com`, `events.amazonaws.com`, `pipes.amazonaws.com`. */
+    service: string;
+    /** ARNs the service acts for (`aws:SourceArn`): the topic, rule or pipe. */
+    sourceArns: pulumi.Input<string>[];
+}
+
+/** Tag that marks a queue as a dead-letter queue; the policy pack and alarms read it. */
+export const QUEUE_ROLE_TAG = "QueueRole";
+
+export const DLQ_RETENTION_SECONDS = 14 * 24 * 3600;
+
+/**
+ * The whole access policy of a queue: deny anything not over TLS, then let each sender's service
+ * send on behalf of its sources. One document per queue, because a second `QueuePolicy` would
+ * silently replace the first.
+ */
+export function queueAccessPolicy(queueArn: pulumi.Input<string>, senders: QueueSender[] = []): pulumi.Output<string> {
+    return policyDocument([
+        denyInsecureTransport("sqs", [queueArn]),
+        ...senders.map((sender) => allowServicePrincipal(sender.service, ["sqs:SendMessage"], [queueArn], sender.sourceArns)),
+    ]);
+}
+
+/** Statements for a consumer (Lambda event source, worker role) of an encrypted queue. */
+export function queueConsumerStatements(queueArn: pulumi.Input<string>, kmsKeyArn?: pulumi.Input<string>): PolicyStatement[] {
+    return [
+        allow(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"], [queueArn]),
+        ...(kmsKeyArn ? [allow(["kms:Decrypt"], [kmsKeyArn])] : []),
+    ];
+}
+
+/** Statements for a producer of an encrypted queue. */
+export function queueSenderStatements(queueArn: pulumi.Input<string>, kmsKeyArn?: pulumi.Input<string>): PolicyStatement[] {
+    return [
+        allow(["sqs:SendMessage"], [queueArn]),
+        ...(kmsKeyArn ? [allow(["kms:GenerateDataKey", "kms:Decrypt"], [kmsKeyArn])] : []),
+    ];
+}
+
+/** Server-side encryption settings: the customer key when given, else SQS-managed keys. */
+export function queueEncryption(kmsKeyArn?: pulumi.Input<string>): Pick<aws.sqs.QueueArgs, "sqsManagedSseEnabled" | "kmsMasterKeyId" | "kmsDataKeyReusePeriodSeconds"> {
+    return kmsKeyArn
+        ? { kmsMasterKeyId: kmsKeyArn, kmsDataKeyReusePeriodSeconds: 300 }
+        : { sqsManagedSseEnabled: true };
+}
+
+export interface DeadLetterQueueArgs {
+    env: string;
+    /** Purpose part of the physical name, e.g. `email-input-dlq`. */
+    purpose: string;
+    /** @default "ses-mail" */
+    namePrefix?: string;
+    /** Customer KMS key; SQS-managed encryption when unset. */
+    kmsKeyArn?: pulumi.Input<string>;
+    /** Services that send here directly (e.g. an EventBridge target DLQ). @default none */
+    allowedSenders?: QueueSender[];
+    /** Component tag value. @default "DeadLetterQueue" */
+    component?: string;
+    tags?: Record<string, string>;
+}
+
+/** An encrypted, TLS-only queue that keeps failed messages for 14 days. */
+export class DeadLetterQueue extends pulumi.ComponentResource {
+    public readonly queue: aws.sqs.Queue;
+    public readonly arn: pulumi.Output<string>;
+    public readonly url: pulumi.Output<string>;
+    public readonly name: pulumi.Output<string>;
+    public readonly kmsKeyArn?: pulumi.Input<string>;
+
+    constructor(name: string, args: DeadLetterQueueArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ses-mail:index:DeadLetterQueue", name, {}, opts);
+        this.kmsKeyArn = args.kmsKeyArn;
+        this.queue = new aws.sqs.Queue(name, {
+            name: physicalName("sqsQueue", { purpose: args.purpose, env: args.env, prefix: args.namePrefix }),
+            messageRetentionSeconds: DLQ_RETENTION_SECONDS,
+            ...queueEncryption(args.kmsKeyArn),
+            tags: standardTags(args.env, args.component ?? "DeadLetterQueue", { ...args.tags, [QUEUE_ROLE_TAG]: "dead-letter" }),
+        }, { parent: this });
+        new aws.sqs.QueuePolicy(`${name}-policy`, {
+            queueUrl: this.queue.url,
+            policy: queueAccessPolicy(this.queue.arn, args.allowedSenders),
+        }, { parent: this });
+        this.arn = this.queue.arn;
+        this.url = this.queue.url;
+        this.name = this.queue.name;
+        this.registerOutputs({ arn: this.arn, url: this.url });
+    }
+}

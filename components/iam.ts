@@ -1,0 +1,128 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * Actions that AWS only authorises on `Resource: "*"` (no resource-level permissions), with the
+ * reason. The policy pack reads this list too, so the exceptions live in exactly one place.
+ */
+export const WILDCARD_RESOURCE_ACTIONS: Readonly<Record<string, string>> = {
+    "xray:PutTraceSegments": "X-Ray has no resource-level permissions",
+    "xray:PutTelemetryRecords": "X-Ray has no resource-level permissions",
+    "cloudwatch:PutMetricData": "scoped by the cloudwatch:namespace condition instead",
+    "ses:PutSuppressedDestination": "the account-level suppression list has no ARN",
+    "ses:DeleteSuppressedDestination": "the account-level suppression list has no ARN",
+    "ses:GetSuppressedDestination": "the account-level suppression list has no ARN",
+};
+
+/** Actions that may use `*` only together with the named condition key. */
+export const WILDCARD_RESOURCE_REQUIRED_CONDITIONS: Readonly<Record<string, string>> = {
+    "cloudwatch:PutMetricData": "cloudwatch:namespace",
+};
+
+export type ConditionBlock = Record<string, Record<string, pulumi.Input<string | boolean> | pulumi.Input<string>[]>>;
+
+export interface PrincipalSpec {
+    Service?: string | string[];
+    AWS?: pulumi.Input<string> | pulumi.Input<string>[];
+    Federated?: pulumi.Input<string>;
+}
+
+/** One statement of a JSON policy document. Resource policies set `Principal`. */
+export interface PolicyStatement {
+    Sid?: string;
+    Effect: "Allow" | "Deny";
+    Principal?: "*" | PrincipalSpec;
+    Action: string[];
+    Resource?: pulumi.Input<string>[] | "*";
+    Condition?: ConditionBlock;
+}
+
+function assertNoWildcardAction(actions: string[]): void {
+    if (actions.length === 0) {
+        throw new Error("A policy statement needs at least one action.");
+    }
+    for (const action of actions) {
+        if (action.includes("*") || !/^[a-z0-9-]+:[A-Za-z0-9]+$/.test(action)) {
+            throw new Error(`IAM action "${action}" is not allowed: name each action exactly (service:Action), never a wildcard.`);
+        }
+    }
+}
+
+/** Allow `actions` on the given resource ARNs. Never a wildcard action; never an empty resource list. */
+export function allow(actions: string[], resources: pulumi.Input<string>[], condition?: ConditionBlock): PolicyStatement {
+    assertNoWildcardAction(actions);
+    if (resources.length === 0) {
+        throw new Error(`allow(${actions.join(", ")}) needs at least one resource ARN.`);
+    }
+    return { Effect: "Allow", Action: actions, Resource: resources, ...(condition ? { Condition: condition } : {}) };
+}
+
+/**
+ * Allow actions that AWS only authorises on `*` (see {@link WILDCARD_RESOURCE_ACTIONS}). Anything
+ * else, or a required condition left out, is an error rather than a silent widening.
+ */
+export function allowOnAnyResource(actions: string[], condition?: ConditionBlock): PolicyStatement {
+    assertNoWildcardAction(actions);
+    for (const action of actions) {
+        if (!(action in WILDCARD_RESOURCE_ACTIONS)) {
+            throw new Error(`"${action}" supports resource-level permissions: grant it on ARNs with allow().`);
+        }
+        const key = WILDCARD_RESOURCE_REQUIRED_CONDITIONS[action];
+        if (key && !Object.values(condition ?? {}).some((block) => key in block)) {
+            throw new Error(`"${action}" on "*" needs a ${key} condition.`);
+        }
+    }
+    return { Effect: "Allow", Action: actions, Resource: "*", ...(condition ? { Condition: condition } : {}) };
+}
+
+/** `cloudwatch:PutMetricData` limited to one namespace. */
+export function allowPutMetricData(namespace: pulumi.Input<string>): PolicyStatement {
+    return allowOnAnyResource(["cloudwatch:PutMetricData"], { StringEquals: { "cloudwatch:namespace": namespace } });
+}
+
+/**
+ * Resource-policy statement that denies every request not made over TLS. The wildcard action is
+ * deliberate: a deny must cover every action of the service.
+ */
+export function denyInsecureTransport(service: "s3" | "sqs" | "sns", resources: pulumi.Input<string>[]): PolicyStatement {
+    return {
+        Sid: "DenyInsecureTransport",
+        Effect: "Deny",
+        Principal: "*",
+        Action: [`${service}:*`],
+        Resource: resources,
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+    };
+}
+
+/**
+ * Resource-policy statement letting an AWS service principal act on a resource, only on behalf of
+ * the named source resources (confused-deputy protection via `aws:SourceArn`).
+ */
+export function allowServicePrincipal(
+    service: string,
+    actions: string[],
+    resources: pulumi.Input<string>[],
+    sourceArns: pulumi.Input<string>[],
+): PolicyStatement {
+    assertNoWildcardAction(actions);
+    if (sourceArns.length === 0) {
+        throw new Error(`Granting ${service} access needs at least one source ARN for the aws:SourceArn condition.`);
+    }
+    return {
+        Effect: "Allow",
+        Principal: { Service: service },
+        Action: actions,
+        Resource: resources,
+        Condition: { ArnEquals: { "aws:SourceArn": sourceArns } },
+    };
+}
+
+/** Trust policy letting one AWS service assume a role. */
+export function assumeRolePolicy(service: string): pulumi.Output<string> {
+    return policyDocument([{ Effect: "Allow", Principal: { Service: service }, Action: ["sts:AssumeRole"] }]);
+}
+
+/** Serialises statements (with nested Inputs) into a JSON policy document. */
+export function policyDocument(statements: pulumi.Input<pulumi.Input<PolicyStatement>[]>): pulumi.Output<string> {
+    return pulumi.output(statements).apply((resolved) => JSON.stringify({ Version: "2012-10-17", Statement: resolved }));
+}

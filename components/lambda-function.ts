@@ -1,0 +1,114 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { bundleFunction, LAMBDA_RUNTIME } from "./bundle";
+import { allow, allowOnAnyResource, assumeRolePolicy, policyDocument, PolicyStatement } from "./iam";
+import { physicalName, standardTags } from "./naming";
+
+export interface LambdaFunctionArgs {
+    /** The folder under `functions/` whose `handler.ts` is bundled. */
+    code: string;
+    /** Environment name, used in the physical name and tags. */
+    env: string;
+    /** Purpose part of the physical name (`<prefix>-<purpose>-<env>`). @default the value of `code` */
+    purpose?: string;
+    /** @default "ses-mail" */
+    namePrefix?: string;
+    /** Component tag value. @default "LambdaFunction" */
+    component?: string;
+    description?: pulumi.Input<string>;
+    /** What the function may do beyond writing its own logs and traces. Least privilege, on ARNs. */
+    policyStatements: pulumi.Input<pulumi.Input<PolicyStatement>[]>;
+    /** Extra environment variables (never secrets: those belong in SSM SecureString). */
+    environment?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /** @default 256 */
+    memorySize?: pulumi.Input<number>;
+    /** Seconds. A plain number because queue visibility timeouts are derived from it. @default 30 */
+    timeout?: number;
+    /** @default "arm64" */
+    architecture?: "arm64" | "x86_64";
+    /** @default 30 */
+    logRetentionDays?: pulumi.Input<number>;
+    /** KMS key for the log group; CloudWatch Logs' own encryption when unset. */
+    logKmsKeyArn?: pulumi.Input<string>;
+    /** Metrics namespace for Powertools (EMF), e.g. `SESMail/test`. */
+    metricsNamespace: string;
+    /** @default "INFO" */
+    logLevel?: "DEBUG" | "INFO" | "WARN" | "ERROR";
+    /** Reserved concurrency; unreserved when unset. */
+    reservedConcurrency?: pulumi.Input<number>;
+    tags?: Record<string, string>;
+}
+
+export const LAMBDA_DEFAULTS = { memorySize: 256, timeout: 30, architecture: "arm64", logRetentionDays: 30, logLevel: "INFO" } as const;
+
+/**
+ * A Lambda function bundled from `functions/<code>/`, with its own log group, X-Ray tracing,
+ * Powertools settings and a role that may do only what the caller states.
+ */
+export class LambdaFunction extends pulumi.ComponentResource {
+    public readonly function: aws.lambda.Function;
+    public readonly role: aws.iam.Role;
+    public readonly logGroup: aws.cloudwatch.LogGroup;
+    public readonly functionName: pulumi.Output<string>;
+    public readonly arn: pulumi.Output<string>;
+    /** Timeout in seconds (plain), for deriving queue visibility timeouts. */
+    public readonly timeout: number;
+
+    constructor(name: string, args: LambdaFunctionArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ses-mail:index:LambdaFunction", name, {}, opts);
+        const functionName = physicalName("lambda", { purpose: args.purpose ?? args.code, env: args.env, prefix: args.namePrefix });
+        const tags = standardTags(args.env, args.component ?? "LambdaFunction", args.tags);
+        this.timeout = args.timeout ?? LAMBDA_DEFAULTS.timeout;
+        const bundle = bundleFunction(args.code);
+
+        this.logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, {
+            name: `/aws/lambda/${functionName}`,
+            retentionInDays: args.logRetentionDays ?? LAMBDA_DEFAULTS.logRetentionDays,
+            kmsKeyId: args.logKmsKeyArn,
+            tags,
+        }, { parent: this });
+
+        this.role = new aws.iam.Role(`${name}-role`, {
+            name: physicalName("iamRole", { purpose: `${args.purpose ?? args.code}-fn`, env: args.env, prefix: args.namePrefix }),
+            assumeRolePolicy: assumeRolePolicy("lambda.amazonaws.com"),
+            tags,
+        }, { parent: this });
+
+        const basics: PolicyStatement[] = [
+            allow(["logs:CreateLogStream", "logs:PutLogEvents"], [pulumi.interpolate`${this.logGroup.arn}:*`]),
+            allowOnAnyResource(["xray:PutTraceSegments", "xray:PutTelemetryRecords"]),
+        ];
+        const rolePolicy = new aws.iam.RolePolicy(`${name}-policy`, {
+            role: this.role.id,
+            policy: policyDocument(pulumi.output(args.policyStatements).apply((own) => [...basics, ...own])),
+        }, { parent: this });
+
+        this.function = new aws.lambda.Function(name, {
+            name: functionName,
+            description: args.description,
+            role: this.role.arn,
+            runtime: LAMBDA_RUNTIME,
+            architectures: [args.architecture ?? LAMBDA_DEFAULTS.architecture],
+            handler: "index.handler",
+            code: new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset(bundle.code) }),
+            memorySize: args.memorySize ?? LAMBDA_DEFAULTS.memorySize,
+            timeout: this.timeout,
+            reservedConcurrentExecutions: args.reservedConcurrency,
+            tracingConfig: { mode: "Active" },
+            loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name },
+            environment: {
+                variables: pulumi.output(args.environment ?? {}).apply((extra) => ({
+                    POWERTOOLS_SERVICE_NAME: args.code,
+                    POWERTOOLS_METRICS_NAMESPACE: args.metricsNamespace,
+                    POWERTOOLS_LOG_LEVEL: args.logLevel ?? LAMBDA_DEFAULTS.logLevel,
+                    ...extra,
+                })),
+            },
+            tags,
+        }, { parent: this, dependsOn: [this.logGroup, rolePolicy] });
+
+        this.functionName = this.function.name;
+        this.arn = this.function.arn;
+        this.registerOutputs({ functionName: this.functionName, arn: this.arn, roleArn: this.role.arn });
+    }
+}

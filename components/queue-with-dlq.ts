@@ -1,0 +1,123 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { DeadLetterQueue, QUEUE_ROLE_TAG, QueueSender, queueAccessPolicy, queueConsumerStatements, queueEncryption, queueSenderStatements } from "./dead-letter-queue";
+import { PolicyStatement } from "./iam";
+import { physicalName, standardTags } from "./naming";
+
+export interface QueueWithDlqArgs {
+    env: string;
+    /** Purpose part of the physical name; the DLQ gets `<purpose>-dlq`. */
+    purpose: string;
+    /** @default "ses-mail" */
+    namePrefix?: string;
+    /** Receives before a message moves to the DLQ. @default 3 */
+    maxReceiveCount?: number;
+    /**
+     * Timeout (seconds) of the function that consumes the queue. The visibility timeout becomes at
+     * least 6 × this, as AWS recommends for Lambda event sources.
+     */
+    consumerTimeoutSeconds?: number;
+    /** @default 6 × consumerTimeoutSeconds, or 30 without a consumer */
+    visibilityTimeoutSeconds?: number;
+    /** @default 345600 (4 days) */
+    messageRetentionSeconds?: number;
+    /** Customer KMS key for both queues; SQS-managed encryption when unset. */
+    kmsKeyArn?: pulumi.Input<string>;
+    /** Services allowed to send to the main queue. @default none */
+    allowedSenders?: QueueSender[];
+    /** Services allowed to send to the DLQ (e.g. EventBridge target DLQs). @default none */
+    dlqAllowedSenders?: QueueSender[];
+    /** Component tag value. @default "QueueWithDlq" */
+    component?: string;
+    tags?: Record<string, string>;
+}
+
+export interface ResolvedQueueSettings {
+    maxReceiveCount: number;
+    visibilityTimeoutSeconds: number;
+    messageRetentionSeconds: number;
+}
+
+/** Defaults and checks for a queue, as a pure function (table-tested without mocks). */
+export function resolveQueueSettings(args: Pick<QueueWithDlqArgs, "maxReceiveCount" | "consumerTimeoutSeconds" | "visibilityTimeoutSeconds" | "messageRetentionSeconds" | "purpose">): ResolvedQueueSettings {
+    const maxReceiveCount = args.maxReceiveCount ?? 3;
+    if (!Number.isInteger(maxReceiveCount) || maxReceiveCount < 1 || maxReceiveCount > 1000) {
+        throw new Error(`Queue "${args.purpose}": maxReceiveCount must be an integer from 1 to 1000 (got ${maxReceiveCount}).`);
+    }
+    const minimumVisibility = args.consumerTimeoutSeconds !== undefined ? 6 * args.consumerTimeoutSeconds : 0;
+    const visibilityTimeoutSeconds = args.visibilityTimeoutSeconds ?? Math.max(minimumVisibility, 30);
+    if (visibilityTimeoutSeconds < minimumVisibility) {
+        throw new Error(
+            `Queue "${args.purpose}": visibilityTimeoutSeconds ${visibilityTimeoutSeconds} is less than 6 × the consumer's timeout ` +
+            `(${args.consumerTimeoutSeconds} s); raise it to at least ${minimumVisibility} or leave it unset.`,
+        );
+    }
+    if (visibilityTimeoutSeconds > 43200) {
+        throw new Error(`Queue "${args.purpose}": visibility timeout ${visibilityTimeoutSeconds} s exceeds SQS's 12-hour maximum; shorten the consumer's timeout.`);
+    }
+    return { maxReceiveCount, visibilityTimeoutSeconds, messageRetentionSeconds: args.messageRetentionSeconds ?? 345600 };
+}
+
+/** An encrypted, TLS-only queue whose failures land in its own {@link DeadLetterQueue}. */
+export class QueueWithDlq extends pulumi.ComponentResource {
+    public readonly queue: aws.sqs.Queue;
+    public readonly dlq: DeadLetterQueue;
+    public readonly arn: pulumi.Output<string>;
+    public readonly url: pulumi.Output<string>;
+    public readonly name: pulumi.Output<string>;
+    public readonly settings: ResolvedQueueSettings;
+    private readonly kmsKeyArn?: pulumi.Input<string>;
+
+    constructor(name: string, args: QueueWithDlqArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ses-mail:index:QueueWithDlq", name, {}, opts);
+        this.settings = resolveQueueSettings(args);
+        this.kmsKeyArn = args.kmsKeyArn;
+        const component = args.component ?? "QueueWithDlq";
+
+        this.dlq = new DeadLetterQueue(`${name}-dlq`, {
+            env: args.env,
+            purpose: `${args.purpose}-dlq`,
+            namePrefix: args.namePrefix,
+            kmsKeyArn: args.kmsKeyArn,
+            allowedSenders: args.dlqAllowedSenders,
+            component,
+            tags: args.tags,
+        }, { parent: this });
+
+        this.queue = new aws.sqs.Queue(name, {
+            name: physicalName("sqsQueue", { purpose: args.purpose, env: args.env, prefix: args.namePrefix }),
+            visibilityTimeoutSeconds: this.settings.visibilityTimeoutSeconds,
+            messageRetentionSeconds: this.settings.messageRetentionSeconds,
+            receiveWaitTimeSeconds: 20,
+            redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: this.dlq.arn, maxReceiveCount: this.settings.maxReceiveCount }),
+            ...queueEncryption(args.kmsKeyArn),
+            tags: standardTags(args.env, component, { ...args.tags, [QUEUE_ROLE_TAG]: "main" }),
+        }, { parent: this });
+
+        // Only this queue may use the DLQ, so a misrouted redrive is refused.
+        new aws.sqs.RedriveAllowPolicy(`${name}-dlq-redrive-allow`, {
+            queueUrl: this.dlq.url,
+            redriveAllowPolicy: pulumi.jsonStringify({ redrivePermission: "byQueue", sourceQueueArns: [this.queue.arn] }),
+        }, { parent: this });
+
+        new aws.sqs.QueuePolicy(`${name}-policy`, {
+            queueUrl: this.queue.url,
+            policy: queueAccessPolicy(this.queue.arn, args.allowedSenders),
+        }, { parent: this });
+
+        this.arn = this.queue.arn;
+        this.url = this.queue.url;
+        this.name = this.queue.name;
+        this.registerOutputs({ arn: this.arn, url: this.url, dlqArn: this.dlq.arn, dlqUrl: this.dlq.url });
+    }
+
+    /** What a consumer of the main queue needs, and nothing more. */
+    public consumerStatements(): PolicyStatement[] {
+        return queueConsumerStatements(this.queue.arn, this.kmsKeyArn);
+    }
+
+    /** What a producer of the main queue needs. */
+    public senderStatements(): PolicyStatement[] {
+        return queueSenderStatements(this.queue.arn, this.kmsKeyArn);
+    }
+}

@@ -1,0 +1,159 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { DeadLetterQueue, queueSenderStatements } from "./dead-letter-queue";
+import { allow, allowOnAnyResource, PolicyStatement } from "./iam";
+import { LambdaFunction } from "./lambda-function";
+import { standardTags } from "./naming";
+
+/** The name operators' runbooks use (`aws dynamodb scan --table-name ses-email-suppression-list`). */
+export const DEFAULT_SUPPRESSION_TABLE_NAME = "ses-email-suppression-list";
+export const SUPPRESSION_REASON_INDEX = "reason-index";
+
+export interface SuppressionStoreArgs {
+    /** Environment name (tags, function names, prod defaults). */
+    env: string;
+    /** @default "ses-email-suppression-list" */
+    tableName?: string;
+    /** @default "ses-mail" */
+    namePrefix?: string;
+    /** Customer-managed KMS key for the table; the AWS-managed `aws/dynamodb` key when unset. */
+    kmsKeyArn?: pulumi.Input<string>;
+    /** @default true when env is "prod", else false */
+    deletionProtection?: boolean;
+    /**
+     * Mirror every entry into the SES account-level suppression list (SESv2), so SES itself refuses
+     * suppressed addresses; removals propagate too. @default false
+     */
+    mirrorToSes?: boolean;
+    /** Stream attempts before a failed batch goes to the mirror's DLQ. @default 5 */
+    mirrorMaxRetryAttempts?: number;
+    /** Turn the table stream on without the mirror (for your own consumers). @default mirrorToSes */
+    streamEnabled?: boolean;
+    /** Log retention of the mirror function. @default 30 */
+    logRetentionDays?: number;
+    tags?: Record<string, string>;
+}
+
+/**
+ * The list of addresses senders must never mail again: a DynamoDB table keyed (email, reason)
+ * with a `reason-index` GSI, TTL on `expires_at` and PITR, plus an optional mirror to SES's own
+ * account-level suppression list.
+ */
+export class SuppressionStore extends pulumi.ComponentResource {
+    public readonly table: aws.dynamodb.Table;
+    public readonly tableName: pulumi.Output<string>;
+    public readonly tableArn: pulumi.Output<string>;
+    /** Stream ARN when the stream is on, else undefined. */
+    public readonly streamArn?: pulumi.Output<string>;
+    public readonly mirror?: LambdaFunction;
+    public readonly mirrorDlq?: DeadLetterQueue;
+    private readonly kmsKeyArn?: pulumi.Input<string>;
+
+    constructor(name: string, args: SuppressionStoreArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ses-mail:index:SuppressionStore", name, {}, opts);
+        const tags = standardTags(args.env, "SuppressionStore", args.tags);
+        const mirrorToSes = args.mirrorToSes ?? false;
+        const streamEnabled = args.streamEnabled ?? mirrorToSes;
+        if (mirrorToSes && args.streamEnabled === false) {
+            throw new Error("SuppressionStore: mirrorToSes needs the table stream; remove streamEnabled: false.");
+        }
+        this.kmsKeyArn = args.kmsKeyArn;
+
+        this.table = new aws.dynamodb.Table(name, {
+            name: args.tableName ?? DEFAULT_SUPPRESSION_TABLE_NAME,
+            billingMode: "PAY_PER_REQUEST",
+            hashKey: "email",
+            rangeKey: "reason",
+            attributes: [
+                { name: "email", type: "S" },
+                { name: "reason", type: "S" },
+                { name: "added_at", type: "N" },
+            ],
+            globalSecondaryIndexes: [
+                {
+                    name: SUPPRESSION_REASON_INDEX,
+                    keySchemas: [{ attributeName: "reason", keyType: "HASH" }, { attributeName: "added_at", keyType: "RANGE" }],
+                    projectionType: "ALL",
+                },
+            ],
+            ttl: { attributeName: "expires_at", enabled: true },
+            pointInTimeRecovery: { enabled: true },
+            serverSideEncryption: { enabled: true, kmsKeyArn: args.kmsKeyArn },
+            deletionProtectionEnabled: args.deletionProtection ?? args.env === "prod",
+            streamEnabled,
+            streamViewType: streamEnabled ? "NEW_AND_OLD_IMAGES" : undefined,
+            tags,
+        }, { parent: this });
+        this.tableName = this.table.name;
+        this.tableArn = this.table.arn;
+        this.streamArn = streamEnabled ? this.table.streamArn : undefined;
+
+        if (mirrorToSes) {
+            this.mirrorDlq = new DeadLetterQueue(`${name}-mirror-dlq`, {
+                env: args.env,
+                purpose: "suppression-mirror-dlq",
+                namePrefix: args.namePrefix,
+                component: "SuppressionStore",
+                tags: args.tags,
+            }, { parent: this });
+            const streamArn = this.table.streamArn;
+            this.mirror = new LambdaFunction(`${name}-mirror`, {
+                code: "suppression-mirror",
+                env: args.env,
+                namePrefix: args.namePrefix,
+                component: "SuppressionStore",
+                description: "Mirrors the suppression table into the SES account-level suppression list",
+                metricsNamespace: `SESMail/${args.env}`,
+                logRetentionDays: args.logRetentionDays,
+                environment: { SUPPRESSION_TABLE_NAME: this.table.name },
+                policyStatements: [
+                    allow(["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"], [streamArn]),
+                    // On REMOVE the mirror reads what is left for the address before deleting it from SES.
+                    allow(["dynamodb:Query"], [this.table.arn]),
+                    ...this.kmsStatements(["kms:Decrypt"]),
+                    allowOnAnyResource(["ses:PutSuppressedDestination", "ses:DeleteSuppressedDestination"]),
+                    // The stream's on-failure destination is written with the function's own role.
+                    ...queueSenderStatements(this.mirrorDlq.arn),
+                ],
+                tags: args.tags,
+            }, { parent: this });
+            new aws.lambda.EventSourceMapping(`${name}-mirror-stream`, {
+                eventSourceArn: streamArn,
+                functionName: this.mirror.function.arn,
+                startingPosition: "TRIM_HORIZON",
+                batchSize: 100,
+                maximumBatchingWindowInSeconds: 1,
+                maximumRetryAttempts: args.mirrorMaxRetryAttempts ?? 5,
+                bisectBatchOnFunctionError: true,
+                functionResponseTypes: ["ReportBatchItemFailures"],
+                destinationConfig: { onFailure: { destinationArn: this.mirrorDlq.arn } },
+                tags,
+            }, { parent: this });
+        }
+
+        this.registerOutputs({ tableName: this.tableName, tableArn: this.tableArn, streamArn: this.streamArn });
+    }
+
+    /** Least-privilege statements for code that only checks and lists suppressions. */
+    public readStatements(): PolicyStatement[] {
+        return [
+            allow(["dynamodb:GetItem", "dynamodb:Query"], [this.table.arn, pulumi.interpolate`${this.table.arn}/index/${SUPPRESSION_REASON_INDEX}`]),
+            ...this.kmsStatements(["kms:Decrypt"]),
+        ];
+    }
+
+    /** Least-privilege statements for code that adds and removes suppressions (and reads them). */
+    public writeStatements(): PolicyStatement[] {
+        return [
+            allow(
+                ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+                [this.table.arn, pulumi.interpolate`${this.table.arn}/index/${SUPPRESSION_REASON_INDEX}`],
+            ),
+            ...this.kmsStatements(["kms:Decrypt", "kms:GenerateDataKey"]),
+        ];
+    }
+
+    private kmsStatements(actions: string[]): PolicyStatement[] {
+        return this.kmsKeyArn ? [allow(actions, [this.kmsKeyArn])] : [];
+    }
+}

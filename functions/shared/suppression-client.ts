@@ -1,0 +1,180 @@
+import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DeleteCommand, DynamoDBDocumentClient, paginateQuery, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import * as z from "zod/mini";
+import { normalisedEmail, parseOrThrow } from "./email";
+
+export const SUPPRESSION_REASONS = ["bounce", "complaint", "manual"] as const;
+export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
+const REASON_INDEX = "reason-index";
+
+const reasonSchema = z.enum(SUPPRESSION_REASONS, { error: (issue) => `reason must be one of ${SUPPRESSION_REASONS.join(", ")} (got ${JSON.stringify(issue.input)})` });
+const epochSeconds = z.int().check(z.positive());
+const text = (max: number) => z.optional(z.string().check(z.minLength(1), z.maxLength(max)));
+
+const entrySchema = z.object({
+    email: normalisedEmail,
+    reason: reasonSchema,
+    bounceType: text(64),
+    bounceSubType: text(64),
+    details: text(4000),
+    sourceMessageId: text(256),
+    /** Epoch seconds after which the entry ages out (DynamoDB TTL). Omit for a permanent entry. */
+    expiresAt: z.optional(epochSeconds),
+});
+
+/** What a sender writes: a permanent entry unless `expiresAt` is set. */
+export type SuppressionInput = z.input<typeof entrySchema>;
+
+/** An entry as stored, in the shape applications use. */
+export interface SuppressionEntry {
+    email: string;
+    reason: SuppressionReason;
+    addedAt: number;
+    bounceType?: string;
+    bounceSubType?: string;
+    details?: string;
+    sourceMessageId?: string;
+    expiresAt?: number;
+}
+
+export type SuppressOutcome =
+    /** The address was not suppressed for this reason before. */
+    | "created"
+    /** An entry existed; its details were refreshed, `added_at` kept. */
+    | "updated"
+    /** A transient entry met a permanent one (or one expiring later): nothing changed. */
+    | "unchanged";
+
+export interface SuppressionClientOptions {
+    tableName: string;
+    /** @default a client for the Lambda's region */
+    client?: DynamoDBClient;
+    /** Clock in epoch seconds (tests). @default Date.now()/1000 */
+    now?: () => number;
+}
+
+/** Entry fields and their table attributes (snake case, as operators' runbooks query them). */
+const OPTIONAL_FIELDS = {
+    bounceType: "bounce_type",
+    bounceSubType: "bounce_sub_type",
+    details: "details",
+    sourceMessageId: "source_message_id",
+    expiresAt: "expires_at",
+} as const;
+
+/** Reads and writes the suppression table (`ses-email-suppression-list`). */
+export class SuppressionClient {
+    private readonly doc: DynamoDBDocumentClient;
+    private readonly tableName: string;
+    private readonly now: () => number;
+
+    constructor(options: SuppressionClientOptions) {
+        this.tableName = options.tableName;
+        this.doc = DynamoDBDocumentClient.from(options.client ?? new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
+        this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
+    }
+
+    /** True if any live entry suppresses the address. One Query on the partition. */
+    public async isSuppressed(email: string): Promise<boolean> {
+        return (await this.entries(email)).length > 0;
+    }
+
+    /** Every live entry for the address (at most one per reason). Expired-but-not-yet-deleted TTL items are left out. */
+    public async entries(email: string): Promise<SuppressionEntry[]> {
+        const address = parseOrThrow(normalisedEmail, email, "email address");
+        const result = await this.doc.send(new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: "email = :email",
+            ExpressionAttributeValues: { ":email": address },
+        }));
+        const now = this.now();
+        return (result.Items ?? []).map(fromItem).filter((entry) => entry.expiresAt === undefined || entry.expiresAt > now);
+    }
+
+    /**
+     * Adds or refreshes an entry. Idempotent; keeps the first `added_at`; a transient entry
+     * (with `expiresAt`) never replaces a permanent one or shortens a longer expiry, and a permanent
+     * entry always clears an expiry. Concurrent calls for one address are safe: each is one atomic
+     * conditional update.
+     */
+    public async suppress(input: SuppressionInput): Promise<SuppressOutcome> {
+        const entry = parseOrThrow(entrySchema, input, "suppression entry");
+        const values: Record<string, unknown> = { ":now": this.now() };
+        const sets = ["added_at = if_not_exists(added_at, :now)"];
+        for (const [field, attribute] of Object.entries(OPTIONAL_FIELDS)) {
+            const value = entry[field as keyof typeof OPTIONAL_FIELDS];
+            if (field !== "expiresAt" && value !== undefined) {
+                sets.push(`${attribute} = :${attribute}`);
+                values[`:${attribute}`] = value;
+            }
+        }
+        let update = `SET ${sets.join(", ")}`;
+        let condition: string | undefined;
+        if (entry.expiresAt === undefined) {
+            update += " REMOVE expires_at";
+        } else {
+            update += ", expires_at = :expires_at";
+            values[":expires_at"] = entry.expiresAt;
+            condition = "attribute_not_exists(email) OR (attribute_exists(expires_at) AND expires_at < :expires_at)";
+        }
+        try {
+            const result = await this.doc.send(new UpdateCommand({
+                TableName: this.tableName,
+                Key: { email: entry.email, reason: entry.reason },
+                UpdateExpression: update,
+                ConditionExpression: condition,
+                ExpressionAttributeValues: values,
+                ReturnValues: "UPDATED_OLD",
+            }));
+            return result.Attributes?.added_at === undefined ? "created" : "updated";
+        } catch (error) {
+            if (error instanceof ConditionalCheckFailedException) {
+                return "unchanged";
+            }
+            throw error;
+        }
+    }
+
+    /** Deletes one entry. Returns false if there was none. */
+    public async remove(email: string, reason: SuppressionReason): Promise<boolean> {
+        const address = parseOrThrow(normalisedEmail, email, "email address");
+        const validReason = parseOrThrow(reasonSchema, reason, "reason");
+        const result = await this.doc.send(new DeleteCommand({
+            TableName: this.tableName,
+            Key: { email: address, reason: validReason },
+            ReturnValues: "ALL_OLD",
+        }));
+        return result.Attributes !== undefined;
+    }
+
+    /** Entries with this reason added at or after `since` (epoch seconds), oldest first, via `reason-index`. */
+    public async list(reason: SuppressionReason, since = 0): Promise<SuppressionEntry[]> {
+        const validReason = parseOrThrow(reasonSchema, reason, "reason");
+        const from = parseOrThrow(z.int().check(z.nonnegative()), since, "since (epoch seconds)");
+        const entries: SuppressionEntry[] = [];
+        const pages = paginateQuery({ client: this.doc }, {
+            TableName: this.tableName,
+            IndexName: REASON_INDEX,
+            KeyConditionExpression: "reason = :reason AND added_at >= :since",
+            ExpressionAttributeValues: { ":reason": validReason, ":since": from },
+        });
+        for await (const page of pages) {
+            entries.push(...(page.Items ?? []).map(fromItem));
+        }
+        return entries;
+    }
+}
+
+function fromItem(item: Record<string, unknown>): SuppressionEntry {
+    const entry: SuppressionEntry = {
+        email: String(item.email),
+        reason: item.reason as SuppressionReason,
+        addedAt: Number(item.added_at ?? 0),
+    };
+    for (const [field, attribute] of Object.entries(OPTIONAL_FIELDS)) {
+        if (item[attribute] !== undefined) {
+            Object.assign(entry, { [field]: item[attribute] });
+        }
+    }
+    return entry;
+}

@@ -1,0 +1,9 @@
+// Components and building blocks for Pulumi programs. Runtime code for applications (no Pulumi
+// dependency) is in "ses-mail/runtime".
+export * from "./components/bundle";
+export * from "./components/dead-letter-queue";
+export * from "./components/iam";
+export * from "./components/lambda-function";
+export * from "./components/naming";
+export * from "./components/queue-with-dlq";
+export * from "./components/suppression-store";

@@ -1,0 +1,69 @@
+// Offline plan of a stack: runs the stack program under Pulumi mocks with Pulumi.<stack>.yaml and
+// prints what `pulumi up` would create. Needs no AWS account and no Pulumi CLI.
+import { parseArgs } from "node:util";
+import { bundleFunction } from "../components/bundle";
+import { StackConfigError } from "../stacks/config";
+import type { RecordedResource } from "../tests/support/mocks";
+import { runStack } from "../tests/support/stack";
+
+const SUMMARIES: Record<string, (inputs: Record<string, any>) => string> = {
+    "aws:dynamodb/table:Table": (i) => [
+        i.billingMode,
+        `key ${i.hashKey}${i.rangeKey ? `+${i.rangeKey}` : ""}`,
+        ...(i.globalSecondaryIndexes ?? []).map((g: any) => `GSI ${g.name}`),
+        i.ttl?.enabled ? `TTL ${i.ttl.attributeName}` : "no TTL",
+        i.pointInTimeRecovery?.enabled ? "PITR" : "no PITR",
+        i.serverSideEncryption?.kmsKeyArn ? "SSE customer key" : "SSE aws/dynamodb",
+        i.streamEnabled ? `stream ${i.streamViewType}` : "",
+        i.deletionProtectionEnabled ? "deletion-protected" : "",
+    ].filter(Boolean).join(", "),
+    "aws:lambda/function:Function": (i) =>
+        `${i.runtime} ${i.architectures?.join(",")} ${i.memorySize} MB ${i.timeout} s, tracing ${i.tracingConfig?.mode}, ` +
+        `bundle ${(bundleFunction(i.environment.variables.POWERTOOLS_SERVICE_NAME).code.length / 1024).toFixed(0)} KiB`,
+    "aws:sqs/queue:Queue": (i) => [
+        `retention ${Math.round(i.messageRetentionSeconds / 86400)} d`,
+        i.visibilityTimeoutSeconds ? `visibility ${i.visibilityTimeoutSeconds} s` : "",
+        i.redrivePolicy ? `redrive after ${JSON.parse(i.redrivePolicy).maxReceiveCount}` : "",
+        i.kmsMasterKeyId ? "SSE-KMS" : i.sqsManagedSseEnabled ? "SSE-SQS" : "UNENCRYPTED",
+    ].filter(Boolean).join(", "),
+    "aws:cloudwatch/logGroup:LogGroup": (i) => `retention ${i.retentionInDays} d`,
+    "aws:lambda/eventSourceMapping:EventSourceMapping": (i) =>
+        `batch ${i.batchSize}, retries ${i.maximumRetryAttempts}, on failure → ${String(i.destinationConfig?.onFailure?.destinationArn).split(":").pop()}`,
+};
+
+function row(resource: RecordedResource): string[] {
+    const physical = String(resource.inputs.name ?? resource.inputs.bucket ?? "");
+    return [resource.type, resource.name, physical, SUMMARIES[resource.type]?.(resource.inputs) ?? ""];
+}
+
+function table(rows: string[][]): string {
+    const widths = rows[0].map((_, column) => Math.max(...rows.map((r) => r[column].length)));
+    return rows.map((r) => r.map((cell, column) => cell.padEnd(widths[column])).join("  ").trimEnd()).join("\n");
+}
+
+async function main(): Promise<number> {
+    const { values } = parseArgs({ options: { stack: { type: "string", default: "test" } } });
+    const stack = values.stack!;
+    try {
+        const { plan, outputs } = await runStack(stack);
+        const custom = plan.resources.filter((r) => r.custom);
+        console.log(`Plan for stack "${stack}" (offline, Pulumi mocks): ${custom.length} resources in ${plan.resources.length - custom.length} components\n`);
+        console.log(table([["TYPE", "LOGICAL NAME", "PHYSICAL NAME", "KEY PROPERTIES"], ...plan.resources.map(row)]));
+        console.log("\nOutputs:");
+        for (const [key, value] of Object.entries(outputs)) {
+            console.log(`  ${key}: ${value === undefined ? "(not created)" : "(known after up)"}`);
+        }
+        return 0;
+    } catch (error) {
+        if (error instanceof StackConfigError) {
+            console.error(error.message);
+            return 1;
+        }
+        throw error;
+    }
+}
+
+main().then((code) => process.exit(code), (error) => {
+    console.error(error);
+    process.exit(1);
+});

@@ -1,0 +1,90 @@
+import * as z from "zod/mini";
+
+export const CONFIG_NAMESPACE = "ses-mail";
+
+// CloudWatch Logs accepts only these retention periods.
+const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+const nameSegment = z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,15}$/));
+
+const suppressionSchema = z.strictObject({
+    tableName: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/))),
+    mirrorToSes: z.optional(z.boolean()),
+    deletionProtection: z.optional(z.boolean()),
+    kmsKeyArn: z.optional(z.string().check(z.regex(/^arn:aws[a-z-]*:kms:/))),
+});
+
+export const stackConfigSchema = z.strictObject({
+    environment: nameSegment,
+    namePrefix: z._default(nameSegment, "ses-mail"),
+    logRetentionDays: z._default(z.union(LOG_RETENTION_DAYS.map((days) => z.literal(days))), 30),
+    suppression: z._default(suppressionSchema, {}),
+});
+
+export type StackConfig = z.output<typeof stackConfigSchema>;
+
+/** The keys this program reads, for spotting typos in Pulumi.<stack>.yaml. */
+export const CONFIG_KEYS = Object.keys(stackConfigSchema.def.shape);
+
+/** How to fix each key, quoted in errors. */
+const FIXES: Record<string, string> = {
+    environment: "set ses-mail:environment to a short lowercase name such as test or prod",
+    namePrefix: "use lowercase letters, digits and hyphens (at most 16 characters), e.g. ses-mail",
+    logRetentionDays: `use one of CloudWatch's retention periods: ${LOG_RETENTION_DAYS.join(", ")}`,
+    "suppression.tableName": "use 3-255 letters, digits, '_', '-' or '.', e.g. ses-email-suppression-list",
+    "suppression.mirrorToSes": "set it to true or false",
+    "suppression.deletionProtection": "set it to true or false",
+    "suppression.kmsKeyArn": "give the full ARN of a KMS key (arn:aws:kms:<region>:<account>:key/<id>)",
+};
+
+/** Raised for invalid stack config; the message names each key and its fix. */
+export class StackConfigError extends Error {
+    public override readonly name = "StackConfigError";
+    constructor(public readonly problems: string[], stack: string) {
+        super(`Invalid configuration in Pulumi.${stack}.yaml:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    }
+}
+
+/**
+ * Validates raw stack config (already JSON-decoded values, keyed without the namespace). Pure, so
+ * it is table-tested without Pulumi.
+ */
+export function parseStackConfig(raw: Record<string, unknown>, stack: string): StackConfig {
+    const problems: string[] = [];
+    for (const key of Object.keys(raw)) {
+        if (!CONFIG_KEYS.includes(key)) {
+            problems.push(`${CONFIG_NAMESPACE}:${key}: unknown key. Fix: remove it, or use one of ${CONFIG_KEYS.map((k) => `${CONFIG_NAMESPACE}:${k}`).join(", ")}.`);
+        }
+    }
+    const known = Object.fromEntries(Object.entries(raw).filter(([key]) => CONFIG_KEYS.includes(key)));
+    const result = stackConfigSchema.safeParse(known);
+    if (!result.success) {
+        for (const issue of result.error.issues) {
+            const path = issue.path.map(String);
+            const unknownKeys = issue.code === "unrecognized_keys" ? issue.keys : [];
+            if (unknownKeys.length > 0) {
+                for (const key of unknownKeys) {
+                    problems.push(`${CONFIG_NAMESPACE}:${[...path, key].join(".")}: unknown key. Fix: remove it or check its spelling.`);
+                }
+                continue;
+            }
+            const key = path.join(".");
+            const got = path.reduce<unknown>((value, part) => (value as Record<string, unknown> | undefined)?.[part], known);
+            const fix = FIXES[key] ?? "see the README's configuration table";
+            problems.push(`${CONFIG_NAMESPACE}:${key}: ${got === undefined ? "missing" : `invalid value ${JSON.stringify(got)}`}. Fix: ${fix}.`);
+        }
+    }
+    if (problems.length > 0) {
+        throw new StackConfigError(problems, stack);
+    }
+    return (result as { data: StackConfig }).data;
+}
+
+/** Decodes a config value the way Pulumi stores it: structured values as JSON, scalars as text. */
+export function decodeConfigValue(value: string): unknown {
+    try {
+        return JSON.parse(value);
+    } catch {
+        return value;
+    }
+}
