@@ -34,8 +34,9 @@ const cache = new Map<string, FunctionBundle>();
 
 /**
  * Bundles `functions/<name>/handler.ts` synchronously (a constructor cannot await). The output is
- * byte-identical across rebuilds and working directories: the working directory is pinned to the
- * package root, output is minified (no path comments) and has no source map. `@aws-sdk/*` is left
+ * byte-identical across rebuilds, working directories and install locations: the working directory
+ * is pinned to the package root, compiler options are pinned, output is minified (no path comments)
+ * and has no source map. `@aws-sdk/*` is left
  * external because the Lambda Node.js runtime provides it.
  */
 export function bundleFunction(name: string): FunctionBundle {
@@ -59,6 +60,9 @@ export function bundleFunction(name: string): FunctionBundle {
         sourcemap: false,
         legalComments: "none",
         external: ["@aws-sdk/*"],
+        // esbuild reads tsconfig.json in a checkout but not under node_modules; pinning the options
+        // keeps an installed package's bundles identical to a checkout's (strict, as ESM source is).
+        tsconfigRaw: { compilerOptions: { alwaysStrict: true } },
         write: false,
         logLevel: "silent",
     });

@@ -4,7 +4,7 @@ import { parseArgs } from "node:util";
 import { bundleFunction } from "../components/bundle";
 import { StackConfigError } from "../stacks/config";
 import type { RecordedResource } from "../tests/support/mocks";
-import { runStack } from "../tests/support/stack";
+import { listStacks, runStack } from "../tests/support/stack";
 
 const SUMMARIES: Record<string, (inputs: Record<string, any>) => string> = {
     "aws:dynamodb/table:Table": (i) => [
@@ -44,6 +44,10 @@ function table(rows: string[][]): string {
 async function main(): Promise<number> {
     const { values } = parseArgs({ options: { stack: { type: "string", default: "test" } } });
     const stack = values.stack!;
+    if (!listStacks().includes(stack)) {
+        console.error(`No stack "${stack}": choose one of ${listStacks().join(", ")} (npm run preview -- --stack <name>).`);
+        return 2;
+    }
     try {
         const { plan, outputs } = await runStack(stack);
         const custom = plan.resources.filter((r) => r.custom);
