@@ -1,0 +1,29 @@
+// `npm run bench`: runs every suite once, prints a table and writes bench-results.json
+// (one number per key). Ratios are measured within one run because the machine is noisy.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { bundles } from "./bundles";
+
+const SUITES: Record<string, () => Promise<Record<string, number>>> = { bundles };
+
+async function main(): Promise<void> {
+    const results: Record<string, number> = {};
+    for (const [suite, run] of Object.entries(SUITES)) {
+        const started = performance.now();
+        Object.assign(results, await run());
+        console.error(`suite ${suite}: ${(performance.now() - started).toFixed(0)} ms`);
+    }
+    const width = Math.max(...Object.keys(results).map((key) => key.length));
+    console.log(`${"metric".padEnd(width)}  value`);
+    for (const [key, value] of Object.entries(results)) {
+        console.log(`${key.padEnd(width)}  ${Number.isInteger(value) ? value : value.toFixed(2)}`);
+    }
+    const file = path.resolve(__dirname, "..", "bench-results.json");
+    fs.writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+    console.log(`\nwrote ${path.relative(process.cwd(), file)}`);
+}
+
+main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+});

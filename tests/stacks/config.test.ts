@@ -1,0 +1,56 @@
+import { expect } from "chai";
+import { decodeConfigValue, parseStackConfig, StackConfigError } from "../../stacks/config";
+
+function problemsOf(raw: Record<string, unknown>): string[] {
+    try {
+        parseStackConfig(raw, "test");
+    } catch (error) {
+        expect(error).to.be.instanceOf(StackConfigError);
+        expect((error as Error).message).to.match(/^Invalid configuration in Pulumi\.test\.yaml:/);
+        return (error as StackConfigError).problems;
+    }
+    throw new Error("expected a StackConfigError");
+}
+
+describe("stack config", () => {
+    it("fills documented defaults", () => {
+        expect(parseStackConfig({ environment: "test" }, "test")).to.deep.equal({
+            environment: "test",
+            namePrefix: "ses-mail",
+            logRetentionDays: 30,
+            suppression: {},
+        });
+    });
+
+    it("keeps what the stack sets", () => {
+        const config = parseStackConfig({ environment: "prod", logRetentionDays: 90, suppression: { tableName: "ses-email-suppression-list", mirrorToSes: true } }, "prod");
+        expect(config.logRetentionDays).to.equal(90);
+        expect(config.suppression).to.deep.equal({ tableName: "ses-email-suppression-list", mirrorToSes: true });
+    });
+
+    const bad: [string, Record<string, unknown>, string][] = [
+        ["a wrong type", { environment: "test", suppression: { mirrorToSes: "yes" } }, 'ses-mail:suppression.mirrorToSes: invalid value "yes". Fix: set it to true or false.'],
+        ["a retention CloudWatch does not offer", { environment: "test", logRetentionDays: 10 }, "ses-mail:logRetentionDays: invalid value 10. Fix: use one of CloudWatch's retention periods: 1, 3, 5, 7, 14, 30"],
+        ["an unknown top-level key", { environment: "test", supression: {} }, "ses-mail:supression: unknown key. Fix: remove it, or use one of ses-mail:environment"],
+        ["an unknown nested key", { environment: "test", suppression: { mirror: true } }, "ses-mail:suppression.mirror: unknown key. Fix: remove it or check its spelling."],
+        ["an invalid environment", { environment: "Prod!" }, 'ses-mail:environment: invalid value "Prod!". Fix: set ses-mail:environment to a short lowercase name'],
+        ["a key ARN that is not one", { environment: "test", suppression: { kmsKeyArn: "alias/x" } }, 'ses-mail:suppression.kmsKeyArn: invalid value "alias/x". Fix: give the full ARN of a KMS key'],
+    ];
+    for (const [title, raw, expected] of bad) {
+        it(`names the key and the fix for ${title}`, () => {
+            const problems = problemsOf(raw);
+            expect(problems).to.have.length(1);
+            expect(problems[0].startsWith(expected), problems[0]).to.equal(true);
+        });
+    }
+
+    it("reports every problem at once", () => {
+        expect(problemsOf({ environment: "test", logRetentionDays: 2, suppression: { deletionProtection: 1 } })).to.have.length(2);
+    });
+
+    it("decodes values as Pulumi stores them", () => {
+        expect(decodeConfigValue("test")).to.equal("test");
+        expect(decodeConfigValue("30")).to.equal(30);
+        expect(decodeConfigValue('{"mirrorToSes":true}')).to.deep.equal({ mirrorToSes: true });
+    });
+});
