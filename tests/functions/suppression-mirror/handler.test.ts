@@ -1,7 +1,7 @@
 import { DeleteSuppressedDestinationCommand, NotFoundException, PutSuppressedDestinationCommand, SESv2Client, TooManyRequestsException } from "@aws-sdk/client-sesv2";
 import { DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
-import { mockClient } from "aws-sdk-client-mock";
+import { AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { expect } from "chai";
 import { streamEvent, streamRecord, suppressionImage, suppressionKeys } from "../../fixtures/dynamodb-stream";
 import { captureOutput, emittedMetrics } from "../../support/output";
@@ -9,8 +9,8 @@ import { captureOutput, emittedMetrics } from "../../support/output";
 const context = { functionName: "ses-mail-suppression-mirror-test", awsRequestId: "req-1", getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
 
 describe("suppression-mirror handler", () => {
-    let ses: ReturnType<typeof mockClient<SESv2Client>>;
-    let dynamo: ReturnType<typeof mockClient<DynamoDBDocumentClient>>;
+    let ses: AwsClientStub<SESv2Client>;
+    let dynamo: AwsClientStub<DynamoDBDocumentClient>;
     let mirrorHandler: (event: DynamoDBStreamEvent, context: Context) => Promise<DynamoDBBatchResponse>;
     let remaining: Record<string, object[]>;
     let metrics: Record<string, number>;
