@@ -19,8 +19,8 @@ export default tseslint.config(
         },
     },
     {
-        // Tests and the preview read mock inputs, which are untyped by nature.
-        files: ["tests/**/*.ts", "scripts/**/*.ts"],
+        // Tests, the preview and policies read resource properties, which are untyped by nature.
+        files: ["tests/**/*.ts", "scripts/**/*.ts", "policy/**/*.ts"],
         rules: { "@typescript-eslint/no-explicit-any": "off" },
     },
 );

@@ -2,6 +2,8 @@
 // prints what `pulumi up` would create. Needs no AWS account and no Pulumi CLI.
 import { parseArgs } from "node:util";
 import { bundleFunction } from "../components/bundle";
+import { sesMailPolicies } from "../policy/policies";
+import { readPackConfig, runPolicies } from "../policy/runner";
 import { StackConfigError } from "../stacks/config";
 import type { RecordedResource } from "../tests/support/mocks";
 import { listStacks, runStack } from "../tests/support/stack";
@@ -57,7 +59,13 @@ async function main(): Promise<number> {
         for (const [key, value] of Object.entries(outputs)) {
             console.log(`  ${key}: ${value === undefined ? "(not created)" : "(known after up)"}`);
         }
-        return 0;
+        const violations = await runPolicies(plan.resources, sesMailPolicies, { config: readPackConfig() });
+        const mandatory = violations.filter((v) => v.enforcementLevel === "mandatory");
+        console.log(`\nPolicy pack ses-mail (${sesMailPolicies.length} policies): ${mandatory.length} mandatory, ${violations.length - mandatory.length} advisory violations`);
+        for (const v of violations) {
+            console.log(`  [${v.enforcementLevel}] ${v.policyName}: ${v.message}${v.urn ? `\n      ${v.urn}` : ""}`);
+        }
+        return mandatory.length > 0 ? 1 : 0;
     } catch (error) {
         if (error instanceof StackConfigError) {
             console.error(error.message);

@@ -17,6 +17,12 @@ export interface RecordedResource {
     urn: string;
     /** Type of the direct parent, from the URN (undefined for top-level resources). */
     parentType?: string;
+    /** URN of the direct parent (the stack or a component). */
+    parentUrn?: string;
+    /** URNs this resource depends on (explicit `dependsOn` and inputs from other resources). */
+    dependencies: string[];
+    /** Per input property, the URNs it was computed from. */
+    propertyDependencies: Record<string, string[]>;
     inputs: Record<string, any>;
     /** Outputs the mock returned (inputs plus ARNs, URLs, ids). */
     state: Record<string, any>;
@@ -40,11 +46,19 @@ const ARN_FORMATS: Record<string, (name: string) => string> = {
     "aws:pipes/pipe:Pipe": (n) => `arn:aws:pipes:${MOCK_REGION}:${MOCK_ACCOUNT}:pipe/${n}`,
 };
 
+/** The provider's id: a queue's URL, otherwise its physical name (as for most AWS resources). */
+function mockId(type: string, state: Record<string, any>): string {
+    return type === "aws:sqs/queue:Queue" ? state.url : state.name;
+}
+
 /** What a provider would return: the inputs plus the computed attributes code reads. */
 function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
     const physical: string = args.inputs.name ?? args.inputs.bucket ?? `${args.name}-physical`;
     const arn = (ARN_FORMATS[args.type] ?? ((n: string) => `arn:aws:mock:${MOCK_REGION}:${MOCK_ACCOUNT}:${args.type}/${n}`))(physical);
     const state: Record<string, any> = { ...args.inputs, name: physical, arn };
+    if (args.type === "aws:s3/bucket:Bucket") {
+        state.bucket = physical;
+    }
     if (args.type === "aws:sqs/queue:Queue") {
         state.url = `https://sqs.${MOCK_REGION}.amazonaws.com/${MOCK_ACCOUNT}/${physical}`;
     }
@@ -111,14 +125,29 @@ export interface RunOptions {
  */
 export async function runUnderMocks<T>(program: () => T, options: RunOptions = {}): Promise<{ result: Awaited<T>; plan: ResourcePlan }> {
     const recorded = new Map<string, { inputs: Record<string, any>; state: Record<string, any>; custom: boolean }>();
+    const requests = new Map<string, Pick<RecordedResource, "parentUrn" | "dependencies" | "propertyDependencies">>();
     await pulumi.runtime.setMocks({
         newResource: (args) => {
             const state = mockState(args);
             recorded.set(`${args.type}::${args.name}`, { inputs: args.inputs, state, custom: args.custom ?? false });
-            return { id: `${state.name}-id`, state };
+            return { id: mockId(args.type, state), state };
         },
         call: mockCall,
     }, "ses-mail", options.stack ?? "test", options.preview ?? false);
+    // The mock monitor does not pass parents or dependencies to `newResource`; read them off the
+    // registration requests so tests can prove parentage and ordering (dependsOn).
+    const monitor = settings.getMonitor() as unknown as MockMonitor;
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: any, callback: (err: any, response: any) => void) => {
+        const propertyDependencies: Record<string, string[]> = {};
+        req.getPropertydependenciesMap().forEach((deps: any, key: string) => (propertyDependencies[key] = deps.getUrnsList()));
+        requests.set(`${req.getType()}::${req.getName()}`, {
+            parentUrn: req.getParent() || undefined,
+            dependencies: req.getDependenciesList(),
+            propertyDependencies,
+        });
+        return register(req, callback);
+    };
     pulumi.runtime.setAllConfig(options.config ?? {});
     const failures: unknown[] = [];
     const onRejection = (reason: unknown) => failures.push(reason);
@@ -129,7 +158,6 @@ export async function runUnderMocks<T>(program: () => T, options: RunOptions = {
         if (failures.length > 0) {
             throw failures[0];
         }
-        const monitor = settings.getMonitor() as unknown as MockMonitor;
         const resources = [...monitor.getRegisteredResources().values()].map(({ urn }): RecordedResource => {
             const [, , qualifiedType, name] = urn.split("::");
             const types = qualifiedType.split("$");
@@ -138,7 +166,8 @@ export async function runUnderMocks<T>(program: () => T, options: RunOptions = {
             if (!entry) {
                 throw new Error(`No recorded inputs for ${urn}`);
             }
-            return { type, name, urn, parentType: types.length > 1 ? types[types.length - 2] : undefined, ...entry };
+            const request = requests.get(`${type}::${name}`) ?? { dependencies: [], propertyDependencies: {} };
+            return { type, name, urn, parentType: types.length > 1 ? types[types.length - 2] : undefined, ...request, ...entry };
         });
         return { result, plan: new ResourcePlan(resources) };
     } finally {

@@ -1,0 +1,82 @@
+import * as aws from "@pulumi/aws";
+import { ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
+import { findQueue, ofType } from "../stack-resources";
+
+export const lambdaXrayTracing: ResourceValidationPolicy = {
+    name: "lambda-xray-tracing",
+    description: "Lambda functions have X-Ray active tracing.",
+    severity: "low",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Set tracingConfig: { mode: \"Active\" } (LambdaFunction does).",
+    validateResource: validateResourceOfType(aws.lambda.Function, (fn, _args, reportViolation) => {
+        if (fn.tracingConfig?.mode !== "Active") {
+            reportViolation("X-Ray tracing is not active: set tracingConfig.mode to Active.");
+        }
+    }),
+};
+
+export const lambdaLogGroupRetention: StackValidationPolicy = {
+    name: "lambda-log-group-retention",
+    description: "Every Lambda function logs to a log group created in the stack, with a retention period.",
+    severity: "medium",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Create an aws.cloudwatch.LogGroup with retentionInDays and point loggingConfig.logGroup at it (LambdaFunction does).",
+    validateStack: (args, reportViolation) => {
+        const logGroups = ofType(args.resources, "aws:cloudwatch/logGroup:LogGroup");
+        for (const fn of ofType(args.resources, "aws:lambda/function:Function")) {
+            const name = fn.props.loggingConfig?.logGroup ?? `/aws/lambda/${fn.props.name}`;
+            const group = logGroups.find((g) => g.props.name === name);
+            if (!group) {
+                reportViolation(`Function ${fn.props.name} logs to ${name}, which the stack does not create: Lambda would create it with no retention.`, fn.urn);
+            } else if (!(group.props.retentionInDays > 0)) {
+                reportViolation(`Log group ${name} of function ${fn.props.name} keeps logs forever: set retentionInDays.`, fn.urn);
+            }
+        }
+    },
+};
+
+// Names that announce a secret, unless they point at where the secret is kept.
+const SECRET_NAME = /(token|secret|password|passwd|credential|private_?key|api_?key|access_?key)/i;
+const REFERENCE_SUFFIX = /(_PARAMETER|_PARAM|_PARAMETER_NAME|_ARN|_NAME|_PATH|_ID|_PREFIX)$/i;
+const SECRET_VALUE = [/\b(AKIA|ASIA)[0-9A-Z]{16}\b/, /-----BEGIN [A-Z ]*PRIVATE KEY-----/, /\b1\/\/[0-9A-Za-z_-]{20,}/, /\bya29\.[0-9A-Za-z_-]{20,}/];
+
+export const lambdaNoPlaintextSecrets: ResourceValidationPolicy = {
+    name: "lambda-no-plaintext-secrets",
+    description: "Lambda environment variables hold no plaintext secrets (tokens, passwords, keys); secrets live in SSM SecureString.",
+    severity: "critical",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Store the secret in an SSM SecureString parameter and pass its name (e.g. TOKEN_PARAMETER) instead.",
+    validateResource: validateResourceOfType(aws.lambda.Function, (fn, _args, reportViolation) => {
+        for (const [key, value] of Object.entries(fn.environment?.variables ?? {})) {
+            const text = String(value);
+            if (SECRET_NAME.test(key) && !REFERENCE_SUFFIX.test(key) && text !== "") {
+                reportViolation(`Environment variable ${key} looks like a plaintext secret.`);
+            } else if (SECRET_VALUE.some((pattern) => pattern.test(text))) {
+                reportViolation(`Environment variable ${key} holds a value shaped like a credential.`);
+            }
+        }
+    }),
+};
+
+export const lambdaTimeoutWithinVisibility: StackValidationPolicy = {
+    name: "lambda-timeout-within-visibility",
+    description: "A function consuming an SQS queue has a timeout of at most 1/6 of the queue's visibility timeout (AWS's guidance), so messages are not redelivered while still being processed.",
+    severity: "high",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Raise the queue's visibilityTimeoutSeconds to 6 × the function timeout (QueueWithDlq's consumerTimeoutSeconds does).",
+    validateStack: (args, reportViolation) => {
+        const functions = ofType(args.resources, "aws:lambda/function:Function");
+        for (const mapping of ofType(args.resources, "aws:lambda/eventSourceMapping:EventSourceMapping")) {
+            const queue = findQueue(args.resources, mapping.props.eventSourceArn);
+            const fn = functions.find((f) => [f.props.arn, f.props.name].includes(mapping.props.functionName));
+            if (!queue || !fn) {
+                continue;
+            }
+            const timeout = fn.props.timeout ?? 3;
+            const visibility = queue.props.visibilityTimeoutSeconds ?? 30;
+            if (timeout * 6 > visibility) {
+                reportViolation(`Function ${fn.props.name} (timeout ${timeout} s) consumes ${queue.props.name} (visibility ${visibility} s): the visibility timeout must be at least ${timeout * 6} s.`, mapping.urn);
+            }
+        }
+    },
+};

@@ -1,0 +1,60 @@
+import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
+import { statementsOf } from "../documents";
+import { ofType } from "../stack-resources";
+
+function relatedTo(resources: PolicyResource[], type: string, bucket: PolicyResource): PolicyResource[] {
+    return ofType(resources, type).filter((resource) => resource.props.bucket === bucket.props.bucket);
+}
+
+export const s3PublicAccessBlocked: StackValidationPolicy = {
+    name: "s3-public-access-blocked",
+    description: "Every S3 bucket blocks all public access (all four settings).",
+    severity: "critical",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Add an aws.s3.BucketPublicAccessBlock with blockPublicAcls, blockPublicPolicy, ignorePublicAcls and restrictPublicBuckets true.",
+    validateStack: (args, reportViolation) => {
+        for (const bucket of ofType(args.resources, "aws:s3/bucket:Bucket")) {
+            const blocked = relatedTo(args.resources, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", bucket).some((block) =>
+                ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"].every((key) => block.props[key] === true));
+            if (!blocked) {
+                reportViolation(`Bucket ${bucket.props.bucket} does not block all public access.`, bucket.urn);
+            }
+        }
+    },
+};
+
+export const s3TlsOnly: StackValidationPolicy = {
+    name: "s3-tls-only",
+    description: "Every S3 bucket policy denies requests not made over TLS.",
+    severity: "high",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Add a bucket policy statement: Deny, Principal *, Action s3:*, Condition Bool aws:SecureTransport false.",
+    validateStack: (args, reportViolation) => {
+        for (const bucket of ofType(args.resources, "aws:s3/bucket:Bucket")) {
+            const denies = relatedTo(args.resources, "aws:s3/bucketPolicy:BucketPolicy", bucket)
+                .flatMap((policy) => statementsOf(policy.props.policy))
+                .some((s) => s.Effect === "Deny" && String(s.Condition?.Bool?.["aws:SecureTransport"]) === "false");
+            if (!denies) {
+                reportViolation(`Bucket ${bucket.props.bucket} has no policy denying non-TLS access.`, bucket.urn);
+            }
+        }
+    },
+};
+
+export const s3LifecycleExpiry: StackValidationPolicy = {
+    name: "s3-lifecycle-expiry",
+    description: "Mail buckets expire objects through a lifecycle rule, so raw mail is not kept forever.",
+    severity: "medium",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Add an aws.s3.BucketLifecycleConfiguration with an enabled rule that has expiration.days.",
+    validateStack: (args, reportViolation) => {
+        for (const bucket of ofType(args.resources, "aws:s3/bucket:Bucket")) {
+            const expires = relatedTo(args.resources, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", bucket)
+                .flatMap((config) => config.props.rules ?? [])
+                .some((rule: any) => rule.status === "Enabled" && (rule.expiration?.days > 0 || rule.expiration?.date));
+            if (!expires) {
+                reportViolation(`Bucket ${bucket.props.bucket} has no enabled lifecycle expiration rule.`, bucket.urn);
+            }
+        }
+    },
+};
