@@ -66,7 +66,7 @@ describe("bundleFunction", () => {
                     fs.symlinkSync(path.join(ROOT, "node_modules", dependency), path.join(work, "node_modules", dependency));
                 }
             }
-            expect(packed.files.map((f: { path: string }) => f.path)).to.include.members(["dist/index.js", "functions/suppression-mirror/handler.ts", "functions/shared/email.ts"]);
+            expect(packed.files.map((f: { path: string }) => f.path)).to.include.members(["dist/index.js", "functions/suppression-mirror/handler.ts", "functions/shared/email.ts", "policy/index.ts", "policy/PulumiPolicy.yaml", "components/iam.ts"]);
             expect(packed.files.some((f: { path: string }) => f.path.startsWith("tests/"))).to.equal(false);
 
             const viaPackage = path.join(installed, "dist", "index.js");

@@ -63,6 +63,12 @@ describe("LambdaFunction", () => {
         expect(statements.flatMap((s: { Action: string[] }) => s.Action)).not.to.include("logs:CreateLogGroup");
     });
 
+    it("is created after its log group and role policy, so the first invocation can log and act", async () => {
+        const { plan } = await runUnderMocks(() => new LambdaFunction("mirror", base));
+        const fn = plan.one("aws:lambda/function:Function");
+        expect(fn.dependencies).to.include.members([plan.one("aws:cloudwatch/logGroup:LogGroup").urn, plan.one("aws:iam/rolePolicy:RolePolicy").urn]);
+    });
+
     it("fails clearly for a function folder that does not exist", () => {
         expect(() => new LambdaFunction("x", { ...base, code: "no-such-function" })).to.throw(/No function "no-such-function": expected functions\/no-such-function\/handler.ts/);
     });
