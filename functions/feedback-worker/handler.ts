@@ -1,0 +1,79 @@
+import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
+import { Logger } from "@aws-lambda-powertools/logger";
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { Tracer } from "@aws-lambda-powertools/tracer";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
+import { FeedbackEvents } from "../shared/feedback-events";
+import { SenderReputation } from "../shared/sender-reputation";
+import { SuppressionClient } from "../shared/suppression-client";
+import { parseFeedbackMessage } from "./parse";
+import { FeedbackPorts, processFeedback } from "./process";
+import { settingsFromEnv } from "./settings";
+
+const logger = new Logger();
+const metrics = new Metrics();
+const tracer = new Tracer();
+const settings = settingsFromEnv(process.env);
+const dynamo = tracer.captureAWSv3Client(new DynamoDBClient({}));
+const sns = tracer.captureAWSv3Client(new SNSClient({}));
+
+const ports: FeedbackPorts = {
+    events: new FeedbackEvents({ tableName: settings.eventsTableName, client: dynamo }),
+    suppressions: new SuppressionClient({ tableName: settings.suppressionTableName, client: dynamo }),
+    senders: new SenderReputation({ tableName: settings.sendersTableName, client: dynamo }),
+    announce: async (transition) => {
+        await sns.send(new PublishCommand({
+            TopicArn: settings.notificationsTopicArn,
+            Subject: `ses-mail: sender ${transition.sender} is now ${transition.to}`.slice(0, 100),
+            Message: JSON.stringify(transition),
+            MessageAttributes: { state: { DataType: "String", StringValue: transition.to } },
+        }));
+        logger.warn("Sender state changed", { sender: transition.sender, from: transition.from, to: transition.to, complaints: transition.complaints });
+    },
+    metric: (point) => {
+        if (point.dimensions) {
+            const single = metrics.singleMetric();
+            Object.entries(point.dimensions).forEach(([name, value]) => single.addDimension(name, value));
+            single.addMetric(point.name, MetricUnit.Count, point.value);
+        } else {
+            metrics.addMetric(point.name, MetricUnit.Count, point.value);
+        }
+    },
+    now: Date.now,
+};
+
+const processor = new BatchProcessor(EventType.SQS);
+
+async function handleRecord(record: SQSRecord): Promise<void> {
+    try {
+        const parsed = parseFeedbackMessage(record.body);
+        if (parsed.kind === "ignored") {
+            logger.info("Ignored feedback message", { sqsMessageId: record.messageId, reason: parsed.reason });
+            return;
+        }
+        const { event } = parsed;
+        const outcome = await processFeedback(event, settings, ports);
+        logger.info("Processed feedback", {
+            messageId: event.messageId,
+            eventType: event.type,
+            format: event.format,
+            recipients: event.recipients.map((r) => r.email),
+            ...outcome,
+            senderTransition: outcome.senderTransition?.to,
+        });
+    } catch (error) {
+        logger.error("Feedback message failed; SQS retries it, then moves it to the DLQ", { sqsMessageId: record.messageId, receiveCount: record.attributes.ApproximateReceiveCount, error });
+        throw error;
+    }
+}
+
+export const handler = async (event: SQSEvent, context: Context) => {
+    logger.addContext(context);
+    try {
+        return await processPartialResponse(event, handleRecord, processor, { context });
+    } finally {
+        metrics.publishStoredMetrics();
+    }
+};

@@ -1,0 +1,203 @@
+// What one feedback event means: the records to keep, the suppressions to add, what to count and
+// which metrics to publish. Pure: the handler performs the plan.
+import type { SuppressionInput } from "../shared/suppression-client";
+import type { FeedbackEvent, FeedbackRecipient } from "./parse";
+
+export interface FeedbackSettings {
+    /** Days a feedback event is kept (DynamoDB TTL). */
+    eventRetentionDays: number;
+    /** Transient bounces for one address within the window that add a suppression. */
+    transientThreshold: number;
+    transientWindowDays: number;
+    /** How long a suppression for repeated transient bounces lasts. */
+    transientSuppressionDays: number;
+    complaintFlagThreshold: number;
+    complaintRestrictThreshold: number;
+    complaintWindowDays: number;
+    /** Message tag naming the sender account (e.g. `account`); the From address when unset. */
+    senderTag?: string;
+}
+
+export const DEFAULT_FEEDBACK_SETTINGS: FeedbackSettings = {
+    eventRetentionDays: 90,
+    transientThreshold: 3,
+    transientWindowDays: 7,
+    transientSuppressionDays: 7,
+    complaintFlagThreshold: 3,
+    complaintRestrictThreshold: 5,
+    complaintWindowDays: 30,
+};
+
+export interface MetricPoint {
+    name: string;
+    value: number;
+    dimensions?: Record<string, string>;
+}
+
+/** One row of the feedback events table: one (event type, message, recipient). */
+export interface FeedbackRecord {
+    pk: string;
+    sk: string;
+    event_type: string;
+    message_id: string;
+    recipient: string;
+    source: string;
+    from_address: string;
+    sender: string;
+    event_time: string;
+    event_at: number;
+    type_day: string;
+    format: string;
+    /** Whether a bounce counts towards bounce handling (Undetermined and SES-suppressed ones do not). */
+    counted: boolean;
+    expires_at: number;
+    tags?: Record<string, string[]>;
+    feedback_id?: string;
+    status?: string;
+    diagnostic_code?: string;
+    bounce_type?: string;
+    bounce_sub_type?: string;
+    complaint_feedback_type?: string;
+    complaint_sub_type?: string;
+    /** Set only on complaints counted against the sender: the sparse complaint-sender-index. */
+    complaint_sender?: string;
+    smtp_response?: string;
+    delay_type?: string;
+    reject_reason?: string;
+    error_message?: string;
+}
+
+export interface FeedbackPlan {
+    /** Records to write, each with the metrics to publish if (and only if) it is new. */
+    records: { record: FeedbackRecord; metrics: MetricPoint[] }[];
+    /** Permanent suppressions (hard bounces, complaints). */
+    suppressions: SuppressionInput[];
+    /** Recipients of a counted transient bounce: suppress once they reach the threshold. */
+    transientRecipients: FeedbackRecipient[];
+    /** The sender to re-evaluate after a counted complaint. */
+    complainedSender?: string;
+}
+
+// SES itself suppressed these; they say nothing new about the address.
+const SES_SUPPRESSED_SUBTYPES = new Set(["OnAccountSuppressionList", "Suppressed"]);
+
+const METRIC_BY_TYPE: Record<FeedbackEvent["type"], string> = {
+    Send: "OutboundSend",
+    Delivery: "OutboundDelivery",
+    Bounce: "OutboundBounce",
+    Complaint: "OutboundComplaint",
+    Reject: "OutboundReject",
+    DeliveryDelay: "OutboundDeliveryDelay",
+    RenderingFailure: "OutboundRenderingFailure",
+};
+
+export function senderOf(event: FeedbackEvent, settings: FeedbackSettings): string {
+    const tagged = settings.senderTag ? event.tags[settings.senderTag]?.[0] : undefined;
+    return (tagged ?? event.from).trim().toLowerCase();
+}
+
+function detailsOf(event: FeedbackEvent, recipient: FeedbackRecipient): string {
+    const parts = [
+        event.bounce ? `${event.bounce.bounceType}/${event.bounce.bounceSubType}` : undefined,
+        event.complaint ? `complaint${event.complaint.feedbackType ? ` (${event.complaint.feedbackType})` : ""}` : undefined,
+        recipient.status,
+        recipient.diagnosticCode,
+    ];
+    return parts.filter(Boolean).join("; ").slice(0, 4000);
+}
+
+/** Whether the event counts as a bounce or complaint (versus one only recorded). */
+function isCounted(event: FeedbackEvent): boolean {
+    if (event.bounce) {
+        return event.bounce.bounceType !== "Undetermined" && !SES_SUPPRESSED_SUBTYPES.has(event.bounce.bounceSubType);
+    }
+    if (event.complaint) {
+        return event.complaint.feedbackType !== "not-spam" && event.complaint.subType !== "OnAccountSuppressionList";
+    }
+    return true;
+}
+
+export function planFeedback(event: FeedbackEvent, settings: FeedbackSettings): FeedbackPlan {
+    const at = Date.parse(event.timestamp);
+    const counted = isCounted(event);
+    const sender = senderOf(event, settings);
+    const permanent = event.bounce?.bounceType === "Permanent" && counted;
+    const transient = event.bounce?.bounceType === "Transient" && counted;
+    const complaint = event.type === "Complaint" && counted;
+
+    const records = event.recipients.map((recipient) => {
+        const record: FeedbackRecord = {
+            pk: `${event.type}#${event.messageId}`,
+            sk: recipient.email,
+            event_type: event.type,
+            message_id: event.messageId,
+            recipient: recipient.email,
+            source: event.source,
+            from_address: event.from,
+            sender,
+            event_time: new Date(at).toISOString(),
+            event_at: at,
+            type_day: `${event.type}#${new Date(at).toISOString().slice(0, 10)}`,
+            format: event.format,
+            counted,
+            expires_at: Math.floor(at / 1000) + settings.eventRetentionDays * 86400,
+            ...(Object.keys(event.tags).length ? { tags: event.tags } : {}),
+            ...(event.feedbackId ? { feedback_id: event.feedbackId } : {}),
+            ...(recipient.status ? { status: recipient.status } : {}),
+            ...(recipient.diagnosticCode ? { diagnostic_code: recipient.diagnosticCode } : {}),
+            ...(event.bounce ? { bounce_type: event.bounce.bounceType, bounce_sub_type: event.bounce.bounceSubType } : {}),
+            ...(event.complaint?.feedbackType ? { complaint_feedback_type: event.complaint.feedbackType } : {}),
+            ...(event.complaint?.subType ? { complaint_sub_type: event.complaint.subType } : {}),
+            ...(complaint ? { complaint_sender: sender } : {}),
+            ...(event.delivery?.smtpResponse ? { smtp_response: event.delivery.smtpResponse } : {}),
+            ...(event.delay?.delayType ? { delay_type: event.delay.delayType } : {}),
+            ...(event.reject?.reason ? { reject_reason: event.reject.reason } : {}),
+            ...(event.failure?.errorMessage ? { error_message: event.failure.errorMessage } : {}),
+        };
+        const metrics: MetricPoint[] = counted ? [{ name: METRIC_BY_TYPE[event.type], value: 1 }] : [];
+        if (permanent) {
+            metrics.push({ name: "OutboundBounceHard", value: 1 });
+        } else if (transient) {
+            metrics.push({ name: "OutboundBounceSoft", value: 1 });
+        }
+        return { record, metrics };
+    });
+
+    const suppressionOf = (recipient: FeedbackRecipient, reason: "bounce" | "complaint"): SuppressionInput => ({
+        email: recipient.email,
+        reason,
+        ...(event.bounce ? { bounceType: event.bounce.bounceType, bounceSubType: event.bounce.bounceSubType } : {}),
+        details: detailsOf(event, recipient),
+        sourceMessageId: event.messageId,
+    });
+
+    return {
+        records,
+        suppressions: permanent || complaint ? event.recipients.map((r) => suppressionOf(r, permanent ? "bounce" : "complaint")) : [],
+        transientRecipients: transient ? event.recipients : [],
+        complainedSender: complaint ? sender : undefined,
+    };
+}
+
+export type SenderState = "ok" | "flagged" | "restricted";
+
+/** The state a number of complaints in the window calls for. */
+export function stateForComplaints(complaints: number, settings: Pick<FeedbackSettings, "complaintFlagThreshold" | "complaintRestrictThreshold">): SenderState {
+    if (complaints >= settings.complaintRestrictThreshold) {
+        return "restricted";
+    }
+    return complaints >= settings.complaintFlagThreshold ? "flagged" : "ok";
+}
+
+/** The suppression for an address with repeated transient bounces: it expires, never permanent. */
+export function transientSuppression(recipient: FeedbackRecipient, event: FeedbackEvent, bounces: number, nowSeconds: number, settings: FeedbackSettings): SuppressionInput {
+    return {
+        email: recipient.email,
+        reason: "bounce",
+        bounceType: "Transient",
+        bounceSubType: event.bounce?.bounceSubType,
+        details: `${bounces} transient bounces in ${settings.transientWindowDays} days; last: ${detailsOf(event, recipient)}`.slice(0, 4000),
+        sourceMessageId: event.messageId,
+        expiresAt: nowSeconds + settings.transientSuppressionDays * 86400,
+    };
+}

@@ -1,0 +1,219 @@
+// Parses SES feedback in both formats (configuration-set event publishing: `eventType`; identity
+// notifications: `notificationType`), SNS-wrapped or raw, into one normalised event.
+import * as z from "zod/mini";
+import { InvalidInputError, normaliseEmail, parseOrThrow } from "../shared/email";
+
+export const FEEDBACK_TYPES = ["Send", "Delivery", "Bounce", "Complaint", "Reject", "DeliveryDelay", "RenderingFailure"] as const;
+export type FeedbackType = (typeof FEEDBACK_TYPES)[number];
+
+export interface FeedbackRecipient {
+    email: string;
+    status?: string;
+    action?: string;
+    diagnosticCode?: string;
+}
+
+export interface FeedbackEvent {
+    type: FeedbackType;
+    format: "event-publishing" | "identity-notification";
+    messageId: string;
+    /** Envelope MAIL FROM address (bare address). */
+    source: string;
+    /** The From header's address, falling back to the envelope sender. */
+    from: string;
+    sourceArn?: string;
+    /** When the event happened (bounce/complaint/delivery/delay time, else the send time), ISO 8601. */
+    timestamp: string;
+    /** Configuration-set message tags (identity notifications carry none). */
+    tags: Record<string, string[]>;
+    /** Who the event is about: bounced, complained, delivered or delayed recipients; all destinations for send-level events. */
+    recipients: FeedbackRecipient[];
+    feedbackId?: string;
+    bounce?: { bounceType: "Permanent" | "Transient" | "Undetermined"; bounceSubType: string; reportingMta?: string };
+    complaint?: { feedbackType?: string; subType?: string; userAgent?: string };
+    delivery?: { smtpResponse?: string; processingTimeMillis?: number };
+    delay?: { delayType?: string; expirationTime?: string };
+    reject?: { reason?: string };
+    failure?: { errorMessage?: string; templateName?: string };
+}
+
+export type ParsedFeedback = { kind: "event"; event: FeedbackEvent } | { kind: "ignored"; reason: string };
+
+const text = z.string();
+const isoTime = z.string().check(z.refine((value) => !Number.isNaN(Date.parse(value)), { error: "not an ISO 8601 timestamp" }));
+const optionalText = z.optional(z.nullable(z.string()));
+
+const mailSchema = z.looseObject({
+    timestamp: isoTime,
+    messageId: z.string().check(z.minLength(1)),
+    source: text,
+    sourceArn: optionalText,
+    destination: z.array(text),
+    commonHeaders: z.optional(z.looseObject({ from: z.optional(z.array(text)) })),
+    tags: z.optional(z.record(z.string(), z.array(z.string()))),
+});
+
+const recipientSchema = z.looseObject({ emailAddress: text, status: optionalText, action: optionalText, diagnosticCode: optionalText });
+
+const bounceSchema = z.looseObject({
+    bounceType: z.enum(["Permanent", "Transient", "Undetermined"]),
+    bounceSubType: text,
+    bouncedRecipients: z.array(recipientSchema).check(z.minLength(1)),
+    timestamp: isoTime,
+    feedbackId: optionalText,
+    reportingMTA: optionalText,
+});
+
+const complaintSchema = z.looseObject({
+    complainedRecipients: z.array(z.looseObject({ emailAddress: text })).check(z.minLength(1)),
+    timestamp: isoTime,
+    feedbackId: optionalText,
+    complaintFeedbackType: optionalText,
+    complaintSubType: optionalText,
+    userAgent: optionalText,
+});
+
+const deliverySchema = z.looseObject({
+    timestamp: isoTime,
+    recipients: z.array(text).check(z.minLength(1)),
+    smtpResponse: optionalText,
+    processingTimeMillis: z.optional(z.number()),
+});
+
+const delaySchema = z.looseObject({
+    timestamp: isoTime,
+    delayType: optionalText,
+    expirationTime: optionalText,
+    delayedRecipients: z.array(recipientSchema).check(z.minLength(1)),
+});
+
+const snsEnvelope = z.looseObject({ Type: z.string(), Message: z.optional(z.string()) });
+
+/** `Sender Name <sender@example.com>` → `sender@example.com`, normalised. */
+export function addressOf(value: string): string {
+    const angle = /<([^<>]+)>\s*$/.exec(value);
+    return normaliseEmail(angle ? angle[1] : value);
+}
+
+function decode(body: unknown): unknown {
+    if (typeof body !== "string") {
+        return body;
+    }
+    try {
+        return JSON.parse(body);
+    } catch {
+        throw new InvalidInputError(`Message body is not JSON: ${body.slice(0, 80)}`);
+    }
+}
+
+const undefinedIfNull = <T>(value: T | null | undefined): T | undefined => (value === null ? undefined : value);
+
+/**
+ * Parses one SQS message body. Returns the event, or `ignored` for SES's subscription test
+ * notifications; throws {@link InvalidInputError} (with the reason) for anything else.
+ */
+export function parseFeedbackMessage(body: unknown): ParsedFeedback {
+    let message = decode(body);
+    const envelope = snsEnvelope.safeParse(message);
+    if (envelope.success) {
+        if (envelope.data.Type !== "Notification" || envelope.data.Message === undefined) {
+            return { kind: "ignored", reason: `SNS ${envelope.data.Type} message` };
+        }
+        message = decode(envelope.data.Message);
+    }
+    if (typeof message !== "object" || message === null || Array.isArray(message)) {
+        throw new InvalidInputError("Feedback message is not a JSON object.");
+    }
+    const record = message as Record<string, unknown>;
+    const rawType = record.eventType ?? record.notificationType;
+    if (rawType === "AmazonSnsSubscriptionSucceeded") {
+        return { kind: "ignored", reason: "SES subscription test notification" };
+    }
+    if (typeof rawType !== "string") {
+        throw new InvalidInputError("Feedback message has neither eventType nor notificationType.");
+    }
+    const type = (rawType === "Rendering Failure" ? "RenderingFailure" : rawType) as FeedbackType;
+    if (!FEEDBACK_TYPES.includes(type)) {
+        throw new InvalidInputError(`Unsupported feedback type "${rawType}": expected one of ${FEEDBACK_TYPES.join(", ")}.`);
+    }
+    const format = record.eventType !== undefined ? "event-publishing" : "identity-notification";
+    const mail = parseOrThrow(mailSchema, record.mail, `${rawType} mail object`);
+    const source = addressOf(mail.source);
+    const fromHeader = mail.commonHeaders?.from?.[0];
+    const base = {
+        type,
+        format,
+        messageId: mail.messageId,
+        source,
+        from: fromHeader ? addressOf(fromHeader) : source,
+        sourceArn: undefinedIfNull(mail.sourceArn),
+        tags: mail.tags ?? {},
+    } as const;
+    const destinations = () => mail.destination.map((email) => ({ email: normaliseEmail(email) }));
+    const recipientOf = (r: z.output<typeof recipientSchema>): FeedbackRecipient => ({
+        email: normaliseEmail(r.emailAddress),
+        ...(r.status ? { status: r.status } : {}),
+        ...(r.action ? { action: r.action } : {}),
+        ...(r.diagnosticCode ? { diagnosticCode: r.diagnosticCode } : {}),
+    });
+
+    switch (type) {
+        case "Bounce": {
+            const bounce = parseOrThrow(bounceSchema, record.bounce, "bounce object");
+            return { kind: "event", event: {
+                ...base,
+                timestamp: bounce.timestamp,
+                recipients: bounce.bouncedRecipients.map(recipientOf),
+                feedbackId: undefinedIfNull(bounce.feedbackId),
+                bounce: { bounceType: bounce.bounceType, bounceSubType: bounce.bounceSubType, reportingMta: undefinedIfNull(bounce.reportingMTA) },
+            } };
+        }
+        case "Complaint": {
+            const complaint = parseOrThrow(complaintSchema, record.complaint, "complaint object");
+            return { kind: "event", event: {
+                ...base,
+                timestamp: complaint.timestamp,
+                recipients: complaint.complainedRecipients.map((r) => ({ email: normaliseEmail(r.emailAddress) })),
+                feedbackId: undefinedIfNull(complaint.feedbackId),
+                complaint: {
+                    feedbackType: undefinedIfNull(complaint.complaintFeedbackType),
+                    subType: undefinedIfNull(complaint.complaintSubType),
+                    userAgent: undefinedIfNull(complaint.userAgent),
+                },
+            } };
+        }
+        case "Delivery": {
+            const delivery = parseOrThrow(deliverySchema, record.delivery, "delivery object");
+            return { kind: "event", event: {
+                ...base,
+                timestamp: delivery.timestamp,
+                recipients: delivery.recipients.map((email) => ({ email: normaliseEmail(email) })),
+                delivery: { smtpResponse: undefinedIfNull(delivery.smtpResponse), processingTimeMillis: delivery.processingTimeMillis },
+            } };
+        }
+        case "DeliveryDelay": {
+            const delay = parseOrThrow(delaySchema, record.deliveryDelay, "deliveryDelay object");
+            return { kind: "event", event: {
+                ...base,
+                timestamp: delay.timestamp,
+                recipients: delay.delayedRecipients.map(recipientOf),
+                delay: { delayType: undefinedIfNull(delay.delayType), expirationTime: undefinedIfNull(delay.expirationTime) },
+            } };
+        }
+        case "Reject": {
+            const reject = parseOrThrow(z.optional(z.looseObject({ reason: optionalText })), record.reject, "reject object");
+            return { kind: "event", event: { ...base, timestamp: mail.timestamp, recipients: destinations(), reject: { reason: undefinedIfNull(reject?.reason) } } };
+        }
+        case "RenderingFailure": {
+            const failure = parseOrThrow(z.optional(z.looseObject({ errorMessage: optionalText, templateName: optionalText })), record.failure, "failure object");
+            return { kind: "event", event: {
+                ...base,
+                timestamp: mail.timestamp,
+                recipients: destinations(),
+                failure: { errorMessage: undefinedIfNull(failure?.errorMessage), templateName: undefinedIfNull(failure?.templateName) },
+            } };
+        }
+        case "Send":
+            return { kind: "event", event: { ...base, timestamp: mail.timestamp, recipients: destinations() } };
+    }
+}
