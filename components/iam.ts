@@ -126,3 +126,30 @@ export function assumeRolePolicy(service: string): pulumi.Output<string> {
 export function policyDocument(statements: pulumi.Input<pulumi.Input<PolicyStatement>[]>): pulumi.Output<string> {
     return pulumi.output(statements).apply((resolved) => JSON.stringify({ Version: "2012-10-17", Statement: resolved }));
 }
+
+/**
+ * Key-policy statement letting the account administer its key through IAM. Every key policy needs
+ * it (without it the key becomes unmanageable), which is why `kms:*` appears here and nowhere else.
+ */
+export function accountKeyAdministration(accountId: pulumi.Input<string>): PolicyStatement {
+    return {
+        Sid: "AccountAdministersKeyThroughIam",
+        Effect: "Allow",
+        Principal: { AWS: pulumi.interpolate`arn:aws:iam::${accountId}:root` },
+        Action: ["kms:*"],
+        Resource: "*",
+    };
+}
+
+/** Key-policy statement letting an AWS service use the key on this account's behalf only. */
+export function allowServiceKeyUse(service: string, actions: string[], accountId: pulumi.Input<string>): PolicyStatement {
+    assertNoWildcardAction(actions);
+    return {
+        Sid: `${service.split(".")[0]}UsesKey`,
+        Effect: "Allow",
+        Principal: { Service: service },
+        Action: actions,
+        Resource: "*",
+        Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+    };
+}

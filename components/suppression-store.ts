@@ -153,6 +153,11 @@ export class SuppressionStore extends pulumi.ComponentResource {
         ];
     }
 
+    /** Only what `SuppressionClient.suppress` needs (one conditional UpdateItem). */
+    public suppressStatements(): PolicyStatement[] {
+        return [allow(["dynamodb:UpdateItem"], [this.table.arn]), ...this.kmsStatements(["kms:Decrypt", "kms:GenerateDataKey"])];
+    }
+
     private kmsStatements(actions: string[]): PolicyStatement[] {
         return this.kmsKeyArn ? [allow(actions, [this.kmsKeyArn])] : [];
     }

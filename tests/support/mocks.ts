@@ -44,6 +44,8 @@ const ARN_FORMATS: Record<string, (name: string) => string> = {
     "aws:cloudwatch/eventBus:EventBus": (n) => `arn:aws:events:${MOCK_REGION}:${MOCK_ACCOUNT}:event-bus/${n}`,
     "aws:cloudwatch/eventRule:EventRule": (n) => `arn:aws:events:${MOCK_REGION}:${MOCK_ACCOUNT}:rule/${n}`,
     "aws:pipes/pipe:Pipe": (n) => `arn:aws:pipes:${MOCK_REGION}:${MOCK_ACCOUNT}:pipe/${n}`,
+    "aws:sesv2/emailIdentity:EmailIdentity": (n) => `arn:aws:ses:${MOCK_REGION}:${MOCK_ACCOUNT}:identity/${n}`,
+    "aws:sesv2/configurationSet:ConfigurationSet": (n) => `arn:aws:ses:${MOCK_REGION}:${MOCK_ACCOUNT}:configuration-set/${n}`,
 };
 
 /** The provider's id: a queue's URL, otherwise its physical name (as for most AWS resources). */
@@ -53,7 +55,7 @@ function mockId(type: string, state: Record<string, any>): string {
 
 /** What a provider would return: the inputs plus the computed attributes code reads. */
 function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
-    const physical: string = args.inputs.name ?? args.inputs.bucket ?? `${args.name}-physical`;
+    const physical: string = args.inputs.name ?? args.inputs.bucket ?? args.inputs.emailIdentity ?? args.inputs.configurationSetName ?? `${args.name}-physical`;
     const arn = (ARN_FORMATS[args.type] ?? ((n: string) => `arn:aws:mock:${MOCK_REGION}:${MOCK_ACCOUNT}:${args.type}/${n}`))(physical);
     const state: Record<string, any> = { ...args.inputs, name: physical, arn };
     if (args.type === "aws:s3/bucket:Bucket") {
@@ -61,6 +63,13 @@ function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
     }
     if (args.type === "aws:sqs/queue:Queue") {
         state.url = `https://sqs.${MOCK_REGION}.amazonaws.com/${MOCK_ACCOUNT}/${physical}`;
+    }
+    if (args.type === "aws:sesv2/emailIdentity:EmailIdentity") {
+        // Easy DKIM always yields three tokens.
+        state.dkimSigningAttributes = { ...args.inputs.dkimSigningAttributes, tokens: [1, 2, 3].map((i) => `${physical.replace(/\W/g, "")}token${i}`) };
+    }
+    if (args.type === "aws:kms/key:Key") {
+        state.keyId = `${args.name}-key-id`;
     }
     if (args.type === "aws:dynamodb/table:Table" && args.inputs.streamEnabled) {
         state.streamArn = `${arn}/stream/2026-01-01T00:00:00.000`;

@@ -1,0 +1,69 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { allow, allowServicePrincipal, denyInsecureTransport, policyDocument, PolicyStatement } from "./iam";
+import { physicalName, standardTags } from "./naming";
+
+/** An AWS service allowed to publish, only on behalf of the named resources. */
+export interface TopicPublisher {
+    /** e.g. `ses.amazonaws.com`, `cloudwatch.amazonaws.com`. */
+    service: string;
+    /** `aws:SourceArn` values: the configuration set, identities or alarms that publish. */
+    sourceArns: pulumi.Input<string>[];
+}
+
+export interface EncryptedTopicArgs {
+    env: string;
+    purpose: string;
+    /** @default "ses-mail" */
+    namePrefix?: string;
+    /** KMS key the topic is encrypted with. */
+    kmsKeyArn: pulumi.Input<string>;
+    /** Services allowed to publish. @default none (only IAM principals of this account) */
+    publishers?: TopicPublisher[];
+    /** Email addresses to subscribe (each must confirm). @default none */
+    emailSubscriptions?: string[];
+    /** Component tag value. @default "EncryptedTopic" */
+    component?: string;
+    tags?: Record<string, string>;
+}
+
+/** A KMS-encrypted SNS topic whose policy denies non-TLS access and scopes service publishers. */
+export class EncryptedTopic extends pulumi.ComponentResource {
+    public readonly topic: aws.sns.Topic;
+    public readonly arn: pulumi.Output<string>;
+    public readonly name: pulumi.Output<string>;
+    private readonly kmsKeyArn: pulumi.Input<string>;
+
+    constructor(name: string, args: EncryptedTopicArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ses-mail:index:EncryptedTopic", name, {}, opts);
+        this.kmsKeyArn = args.kmsKeyArn;
+        this.topic = new aws.sns.Topic(name, {
+            name: physicalName("snsTopic", { purpose: args.purpose, env: args.env, prefix: args.namePrefix }),
+            kmsMasterKeyId: args.kmsKeyArn,
+            tags: standardTags(args.env, args.component ?? "EncryptedTopic", args.tags),
+        }, { parent: this });
+        new aws.sns.TopicPolicy(`${name}-policy`, {
+            arn: this.topic.arn,
+            policy: policyDocument([
+                denyInsecureTransport("sns", [this.topic.arn]),
+                ...(args.publishers ?? []).map((p) => allowServicePrincipal(p.service, ["sns:Publish"], [this.topic.arn], p.sourceArns)),
+            ]),
+        }, { parent: this });
+        (args.emailSubscriptions ?? []).forEach((address, i) => new aws.sns.TopicSubscription(`${name}-email-${i}`, {
+            topic: this.topic.arn,
+            protocol: "email",
+            endpoint: address,
+        }, { parent: this }));
+        this.arn = this.topic.arn;
+        this.name = this.topic.name;
+        this.registerOutputs({ arn: this.arn });
+    }
+
+    /** What a publisher needs: sns:Publish here and the key to encrypt with. */
+    public publishStatements(): PolicyStatement[] {
+        return [
+            allow(["sns:Publish"], [this.topic.arn]),
+            allow(["kms:GenerateDataKey", "kms:Decrypt"], [this.kmsKeyArn]),
+        ];
+    }
+}

@@ -1,0 +1,339 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { EncryptedTopic } from "./encrypted-topic";
+import { accountKeyAdministration, allow, allowServiceKeyUse, policyDocument, PolicyStatement } from "./iam";
+import { LambdaFunction } from "./lambda-function";
+import { MailDomain } from "./mail-domain";
+import { physicalName, standardTags } from "./naming";
+import { QueueWithDlq } from "./queue-with-dlq";
+import { SuppressionStore } from "./suppression-store";
+
+/** The event types the configuration set publishes. */
+export const FEEDBACK_EVENT_TYPES = ["SEND", "DELIVERY", "BOUNCE", "COMPLAINT", "REJECT", "DELIVERY_DELAY", "RENDERING_FAILURE"];
+const IDENTITY_NOTIFICATION_TYPES = ["Bounce", "Complaint", "Delivery"] as const;
+
+/** A Kubernetes ServiceAccount (EKS, IRSA) that consumes the feedback queue instead of the built-in worker. */
+export interface ExternalConsumerArgs {
+    /** ARN of the cluster's IAM OIDC provider. */
+    oidcProviderArn: pulumi.Input<string>;
+    namespace: string;
+    serviceAccount: string;
+}
+
+export interface FeedbackPipelineArgs {
+    env: string;
+    /** @default "ses-mail" */
+    namePrefix?: string;
+    /** Where suppressions go. */
+    suppressionStore: SuppressionStore;
+    /** Sending domains: each becomes a MailDomain with this configuration set as its default. @default none */
+    domains?: string[];
+    /** Route 53 zone for the domains' DNS records (outputs only when unset). */
+    hostedZoneId?: pulumi.Input<string>;
+    /** @default "none" */
+    dmarcPolicy?: "none" | "quarantine" | "reject";
+    /** DMARC aggregate report address (rua). @default none */
+    dmarcReportAddress?: string;
+    /** @default "~all" */
+    spfAll?: "~all" | "-all";
+    /** @default "ses-mail-outbound-<env>" */
+    configurationSetName?: string;
+    /** TLS to recipients' servers. @default "REQUIRE" */
+    tlsPolicy?: "REQUIRE" | "OPTIONAL";
+    /** Reasons for SES's own suppression at configuration-set level. @default account-level settings */
+    sesSuppressedReasons?: ("BOUNCE" | "COMPLAINT")[];
+    /** Also wire the older identity notifications (one topic each for Bounce, Complaint, Delivery). @default false */
+    identityNotifications?: boolean;
+    /** @default 90 */
+    eventRetentionDays?: number;
+    /** @default 3 */
+    transientThreshold?: number;
+    /** @default 7 */
+    transientWindowDays?: number;
+    /** @default 7 */
+    transientSuppressionDays?: number;
+    /** @default 3 */
+    complaintFlagThreshold?: number;
+    /** @default 5 */
+    complaintRestrictThreshold?: number;
+    /** @default 30 */
+    complaintWindowDays?: number;
+    /** Message tag naming the sender (e.g. `account`); the From address when unset. */
+    senderTag?: string;
+    /** Addresses notified of sender state changes. @default none */
+    notificationEmails?: string[];
+    /** Run the built-in worker Lambda. @default true */
+    builtInWorker?: boolean;
+    /** Create an IRSA role for an external (EKS) consumer. @default none */
+    externalConsumer?: ExternalConsumerArgs;
+    /** Worker timeout in seconds (the queue's visibility timeout is 6 ×). @default 60 */
+    workerTimeoutSeconds?: number;
+    /** @default 10 */
+    workerBatchSize?: number;
+    /** @default 30 */
+    logRetentionDays?: number;
+    tags?: Record<string, string>;
+}
+
+export interface ResolvedFeedbackSettings {
+    eventRetentionDays: number;
+    transientThreshold: number;
+    transientWindowDays: number;
+    transientSuppressionDays: number;
+    complaintFlagThreshold: number;
+    complaintRestrictThreshold: number;
+    complaintWindowDays: number;
+}
+
+/** Threshold defaults and checks (pure, table-tested). */
+export function resolveFeedbackSettings(args: Partial<ResolvedFeedbackSettings>): ResolvedFeedbackSettings {
+    const settings: ResolvedFeedbackSettings = {
+        eventRetentionDays: args.eventRetentionDays ?? 90,
+        transientThreshold: args.transientThreshold ?? 3,
+        transientWindowDays: args.transientWindowDays ?? 7,
+        transientSuppressionDays: args.transientSuppressionDays ?? 7,
+        complaintFlagThreshold: args.complaintFlagThreshold ?? 3,
+        complaintRestrictThreshold: args.complaintRestrictThreshold ?? 5,
+        complaintWindowDays: args.complaintWindowDays ?? 30,
+    };
+    for (const [key, value] of Object.entries(settings)) {
+        if (!Number.isInteger(value) || value < 1) {
+            throw new Error(`FeedbackPipeline: ${key} must be a positive whole number (got ${value}).`);
+        }
+    }
+    if (settings.complaintRestrictThreshold <= settings.complaintFlagThreshold) {
+        throw new Error(`FeedbackPipeline: complaintRestrictThreshold (${settings.complaintRestrictThreshold}) must be above complaintFlagThreshold (${settings.complaintFlagThreshold}).`);
+    }
+    return settings;
+}
+
+/**
+ * Turns every SES bounce, complaint and delivery into suppressions, metrics and stored evidence:
+ * configuration set → encrypted SNS → SQS (+ DLQ) → worker, plus the sending domains.
+ */
+export class FeedbackPipeline extends pulumi.ComponentResource {
+    public readonly configurationSet: aws.sesv2.ConfigurationSet;
+    public readonly configurationSetName: pulumi.Output<string>;
+    public readonly mailDomains: MailDomain[];
+    public readonly key: aws.kms.Key;
+    public readonly topic: EncryptedTopic;
+    public readonly identityNotificationTopics: EncryptedTopic[];
+    public readonly queue: QueueWithDlq;
+    public readonly eventsTable: aws.dynamodb.Table;
+    public readonly sendersTable: aws.dynamodb.Table;
+    public readonly notificationsTopic: EncryptedTopic;
+    public readonly worker?: LambdaFunction;
+    public readonly externalConsumerRole?: aws.iam.Role;
+    public readonly settings: ResolvedFeedbackSettings;
+
+    constructor(name: string, args: FeedbackPipelineArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ses-mail:index:FeedbackPipeline", name, {}, opts);
+        this.settings = resolveFeedbackSettings(args);
+        const env = args.env;
+        const prefix = args.namePrefix;
+        const tags = standardTags(env, "FeedbackPipeline", args.tags);
+        const child = { parent: this };
+        const accountId = aws.getCallerIdentityOutput({}, child).accountId;
+        const region = aws.getRegionOutput({}, child).region;
+        const workerTimeout = args.workerTimeoutSeconds ?? 60;
+
+        const configurationSetName = args.configurationSetName ?? physicalName("sesConfigurationSet", { purpose: "outbound", env, prefix });
+        this.configurationSet = new aws.sesv2.ConfigurationSet(`${name}-outbound`, {
+            configurationSetName,
+            reputationOptions: { reputationMetricsEnabled: true },
+            sendingOptions: { sendingEnabled: true },
+            deliveryOptions: { tlsPolicy: args.tlsPolicy ?? "REQUIRE" },
+            suppressionOptions: args.sesSuppressedReasons ? { suppressedReasons: args.sesSuppressedReasons } : undefined,
+            tags,
+        }, child);
+        this.configurationSetName = this.configurationSet.configurationSetName;
+
+        this.mailDomains = (args.domains ?? []).map((domain) => new MailDomain(`${name}-${domain.replace(/\./g, "-")}`, {
+            domain,
+            env,
+            configurationSetName: this.configurationSetName,
+            hostedZoneId: args.hostedZoneId,
+            dmarcPolicy: args.dmarcPolicy,
+            dmarcReportAddress: args.dmarcReportAddress,
+            spfAll: args.spfAll,
+            tags: args.tags,
+        }, child));
+
+        // SES can only publish to an encrypted topic whose key policy lets it: a customer key.
+        this.key = new aws.kms.Key(`${name}-key`, {
+            description: `ses-mail feedback topics (${env})`,
+            enableKeyRotation: true,
+            deletionWindowInDays: 30,
+            policy: policyDocument([
+                accountKeyAdministration(accountId),
+                allowServiceKeyUse("ses.amazonaws.com", ["kms:GenerateDataKey", "kms:Decrypt"], accountId),
+            ]),
+            tags,
+        }, child);
+        new aws.kms.Alias(`${name}-key-alias`, { name: `alias/${physicalName("kmsAlias", { purpose: "feedback", env, prefix })}`, targetKeyId: this.key.keyId }, child);
+
+        const identityArns = this.mailDomains.map((d) => d.identityArn);
+        const sesSources = [pulumi.interpolate`arn:aws:ses:${region}:${accountId}:configuration-set/${configurationSetName}`, ...identityArns];
+        const topic = (suffix: string, purpose: string, sourceArns: pulumi.Input<string>[]) => new EncryptedTopic(`${name}-${suffix}`, {
+            env, purpose, namePrefix: prefix, kmsKeyArn: this.key.arn, component: "FeedbackPipeline", tags: args.tags,
+            publishers: sourceArns.length > 0 ? [{ service: "ses.amazonaws.com", sourceArns }] : [],
+        }, child);
+        this.topic = topic("topic", "feedback", sesSources);
+        this.identityNotificationTopics = args.identityNotifications
+            ? IDENTITY_NOTIFICATION_TYPES.map((type) => topic(`${type.toLowerCase()}-topic`, `feedback-${type.toLowerCase()}`, identityArns))
+            : [];
+        const feedbackTopics = [this.topic, ...this.identityNotificationTopics];
+
+        this.queue = new QueueWithDlq(`${name}-queue`, {
+            env, purpose: "feedback", namePrefix: prefix, component: "FeedbackPipeline", tags: args.tags,
+            consumerTimeoutSeconds: workerTimeout,
+            allowedSenders: [{ service: "sns.amazonaws.com", sourceArns: feedbackTopics.map((t) => t.arn) }],
+        }, child);
+        feedbackTopics.forEach((t, i) => new aws.sns.TopicSubscription(`${name}-subscription${i === 0 ? "" : `-${IDENTITY_NOTIFICATION_TYPES[i - 1].toLowerCase()}`}`, {
+            topic: t.arn,
+            protocol: "sqs",
+            endpoint: this.queue.arn,
+        }, child));
+
+        new aws.sesv2.ConfigurationSetEventDestination(`${name}-destination`, {
+            configurationSetName: this.configurationSetName,
+            eventDestinationName: "feedback-sns",
+            eventDestination: { enabled: true, matchingEventTypes: FEEDBACK_EVENT_TYPES, snsDestination: { topicArn: this.topic.arn } },
+        }, { parent: this, dependsOn: [this.topic] });
+        this.mailDomains.forEach((domain) => this.identityNotificationTopics.forEach((t, i) => new aws.ses.IdentityNotificationTopic(
+            `${name}-${domain.domain.replace(/\./g, "-")}-${IDENTITY_NOTIFICATION_TYPES[i].toLowerCase()}`,
+            { identity: domain.identity.emailIdentity, notificationType: IDENTITY_NOTIFICATION_TYPES[i], topicArn: t.arn, includeOriginalHeaders: true },
+            { parent: this, dependsOn: [t] },
+        )));
+
+        this.eventsTable = new aws.dynamodb.Table(`${name}-events`, {
+            name: physicalName("dynamodbTable", { purpose: "feedback-events", env, prefix }),
+            billingMode: "PAY_PER_REQUEST",
+            hashKey: "pk",
+            rangeKey: "sk",
+            attributes: [
+                { name: "pk", type: "S" },
+                { name: "sk", type: "S" },
+                { name: "recipient", type: "S" },
+                { name: "type_day", type: "S" },
+                { name: "complaint_sender", type: "S" },
+                { name: "event_at", type: "N" },
+            ],
+            globalSecondaryIndexes: [
+                { name: "recipient-index", keySchemas: [{ attributeName: "recipient", keyType: "HASH" }, { attributeName: "event_at", keyType: "RANGE" }], projectionType: "ALL" },
+                { name: "type-day-index", keySchemas: [{ attributeName: "type_day", keyType: "HASH" }, { attributeName: "event_at", keyType: "RANGE" }], projectionType: "ALL" },
+                { name: "complaint-sender-index", keySchemas: [{ attributeName: "complaint_sender", keyType: "HASH" }, { attributeName: "event_at", keyType: "RANGE" }], projectionType: "KEYS_ONLY" },
+            ],
+            ttl: { attributeName: "expires_at", enabled: true },
+            pointInTimeRecovery: { enabled: true },
+            serverSideEncryption: { enabled: true },
+            deletionProtectionEnabled: env === "prod",
+            tags,
+        }, child);
+        this.sendersTable = new aws.dynamodb.Table(`${name}-senders`, {
+            name: physicalName("dynamodbTable", { purpose: "sender-reputation", env, prefix }),
+            billingMode: "PAY_PER_REQUEST",
+            hashKey: "pk",
+            rangeKey: "sk",
+            attributes: [{ name: "pk", type: "S" }, { name: "sk", type: "S" }],
+            pointInTimeRecovery: { enabled: true },
+            serverSideEncryption: { enabled: true },
+            deletionProtectionEnabled: env === "prod",
+            tags,
+        }, child);
+
+        this.notificationsTopic = new EncryptedTopic(`${name}-notifications`, {
+            env, purpose: "sender-notifications", namePrefix: prefix, kmsKeyArn: this.key.arn, component: "FeedbackPipeline", tags: args.tags,
+            emailSubscriptions: args.notificationEmails,
+        }, child);
+
+        if (args.builtInWorker ?? true) {
+            const tableAndIndexes = (table: aws.dynamodb.Table) => [table.arn, pulumi.interpolate`${table.arn}/index/*`];
+            this.worker = new LambdaFunction(`${name}-worker`, {
+                code: "feedback-worker",
+                env,
+                namePrefix: prefix,
+                component: "FeedbackPipeline",
+                description: "Turns SES feedback into suppressions, metrics, stored events and sender states",
+                metricsNamespace: `SESMail/${env}`,
+                timeout: workerTimeout,
+                logRetentionDays: args.logRetentionDays,
+                environment: {
+                    EVENTS_TABLE_NAME: this.eventsTable.name,
+                    SENDERS_TABLE_NAME: this.sendersTable.name,
+                    SUPPRESSION_TABLE_NAME: args.suppressionStore.tableName,
+                    NOTIFICATIONS_TOPIC_ARN: this.notificationsTopic.arn,
+                    EVENT_RETENTION_DAYS: String(this.settings.eventRetentionDays),
+                    TRANSIENT_THRESHOLD: String(this.settings.transientThreshold),
+                    TRANSIENT_WINDOW_DAYS: String(this.settings.transientWindowDays),
+                    TRANSIENT_SUPPRESSION_DAYS: String(this.settings.transientSuppressionDays),
+                    COMPLAINT_FLAG_THRESHOLD: String(this.settings.complaintFlagThreshold),
+                    COMPLAINT_RESTRICT_THRESHOLD: String(this.settings.complaintRestrictThreshold),
+                    COMPLAINT_WINDOW_DAYS: String(this.settings.complaintWindowDays),
+                    ...(args.senderTag ? { SENDER_TAG: args.senderTag } : {}),
+                },
+                policyStatements: [
+                    ...this.queue.consumerStatements(),
+                    allow(["dynamodb:PutItem", "dynamodb:Query"], tableAndIndexes(this.eventsTable)),
+                    allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"], [this.sendersTable.arn]),
+                    ...args.suppressionStore.suppressStatements(),
+                    ...this.notificationsTopic.publishStatements(),
+                ],
+                tags: args.tags,
+            }, child);
+            new aws.lambda.EventSourceMapping(`${name}-worker-source`, {
+                eventSourceArn: this.queue.arn,
+                functionName: this.worker.arn,
+                batchSize: args.workerBatchSize ?? 10,
+                maximumBatchingWindowInSeconds: 5,
+                functionResponseTypes: ["ReportBatchItemFailures"],
+                tags,
+            }, child);
+        }
+
+        if (args.externalConsumer) {
+            this.externalConsumerRole = this.externalConsumer(name, args.externalConsumer, env, prefix, tags);
+        }
+
+        this.registerOutputs({
+            configurationSetName: this.configurationSetName,
+            topicArn: this.topic.arn,
+            queueUrl: this.queue.url,
+            dlqUrl: this.queue.dlq.url,
+            eventsTableName: this.eventsTable.name,
+            sendersTableName: this.sendersTable.name,
+            notificationsTopicArn: this.notificationsTopic.arn,
+        });
+    }
+
+    /** An IRSA role for one ServiceAccount that may only receive, delete and change visibility on the queue. */
+    private externalConsumer(name: string, consumer: ExternalConsumerArgs, env: string, prefix: string | undefined, tags: Record<string, string>): aws.iam.Role {
+        // The condition keys are named after the provider's issuer (the ARN without its prefix).
+        const trust = pulumi.output(consumer.oidcProviderArn).apply((providerArn) => {
+            const issuer = providerArn.replace(/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\//, "");
+            return policyDocument([{
+                Effect: "Allow",
+                Principal: { Federated: providerArn },
+                Action: ["sts:AssumeRoleWithWebIdentity"],
+                Condition: {
+                    StringEquals: {
+                        [`${issuer}:sub`]: `system:serviceaccount:${consumer.namespace}:${consumer.serviceAccount}`,
+                        [`${issuer}:aud`]: "sts.amazonaws.com",
+                    },
+                },
+            }]);
+        });
+        const role = new aws.iam.Role(`${name}-external-consumer`, {
+            name: physicalName("iamRole", { purpose: "feedback-consumer", env, prefix }),
+            assumeRolePolicy: trust,
+            tags,
+        }, { parent: this });
+        const statements: PolicyStatement[] = this.queue.consumerStatements().map((statement) => ({
+            ...statement,
+            Action: statement.Action.filter((action) => action !== "sqs:GetQueueAttributes"),
+        }));
+        new aws.iam.RolePolicy(`${name}-external-consumer-policy`, { role: role.id, policy: policyDocument(statements) }, { parent: this });
+        return role;
+    }
+}
+

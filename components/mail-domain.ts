@@ -1,0 +1,115 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { standardTags } from "./naming";
+
+/** A DNS record to publish for a domain (and, with a hosted zone, created in Route 53). */
+export interface DnsRecord {
+    name: string;
+    type: "CNAME" | "MX" | "TXT";
+    value: string;
+    ttl: number;
+}
+
+export interface MailDomainArgs {
+    /** The domain, e.g. `example.com`. */
+    domain: string;
+    env: string;
+    /** Configuration set every message from this identity uses unless the sender names another. */
+    configurationSetName?: pulumi.Input<string>;
+    /** Custom MAIL FROM subdomain. @default "bounce" (bounce.<domain>) */
+    mailFromSubdomain?: string;
+    /** SPF qualifier for unlisted senders. @default "~all" */
+    spfAll?: "~all" | "-all";
+    /** Publish the domain's own SPF record (turn off if the domain already has one to merge by hand). @default true */
+    publishDomainSpf?: boolean;
+    /** DMARC policy. @default "none" (monitor first; tighten once reports show all senders aligned) */
+    dmarcPolicy?: "none" | "quarantine" | "reject";
+    /** Address for aggregate DMARC reports (rua). @default none */
+    dmarcReportAddress?: string;
+    /** Route 53 zone to create the records in; outputs only when unset. */
+    hostedZoneId?: pulumi.Input<string>;
+    /** @default 600 */
+    recordTtl?: number;
+    tags?: Record<string, string>;
+}
+
+export const DKIM_TOKEN_COUNT = 3;
+
+/** Validates a domain name and the options (pure, table-tested). */
+export function validateMailDomainArgs(args: Pick<MailDomainArgs, "domain" | "mailFromSubdomain" | "dmarcReportAddress">): void {
+    if (!/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(args.domain)) {
+        throw new Error(`MailDomain: "${args.domain}" is not a lowercase domain name such as example.com.`);
+    }
+    if (args.mailFromSubdomain !== undefined && !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(args.mailFromSubdomain)) {
+        throw new Error(`MailDomain ${args.domain}: mailFromSubdomain "${args.mailFromSubdomain}" must be one DNS label, e.g. bounce.`);
+    }
+    if (args.dmarcReportAddress !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(args.dmarcReportAddress)) {
+        throw new Error(`MailDomain ${args.domain}: dmarcReportAddress "${args.dmarcReportAddress}" is not an email address.`);
+    }
+}
+
+/**
+ * An SES sending identity for a domain: Easy DKIM (RSA 2048), custom MAIL FROM, a default
+ * configuration set, and the DNS records that make it work (created in Route 53 when a zone is given).
+ */
+export class MailDomain extends pulumi.ComponentResource {
+    public readonly domain: string;
+    public readonly identity: aws.sesv2.EmailIdentity;
+    public readonly identityArn: pulumi.Output<string>;
+    public readonly mailFromDomain: string;
+    /** Every record to publish: DKIM CNAMEs, MAIL FROM MX and SPF, domain SPF, DMARC. */
+    public readonly dnsRecords: pulumi.Output<DnsRecord[]>;
+
+    constructor(name: string, args: MailDomainArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ses-mail:index:MailDomain", name, {}, opts);
+        validateMailDomainArgs(args);
+        this.domain = args.domain;
+        this.mailFromDomain = `${args.mailFromSubdomain ?? "bounce"}.${args.domain}`;
+        const ttl = args.recordTtl ?? 600;
+        const region = aws.getRegionOutput({}, { parent: this }).region;
+
+        this.identity = new aws.sesv2.EmailIdentity(name, {
+            emailIdentity: args.domain,
+            configurationSetName: args.configurationSetName,
+            dkimSigningAttributes: { nextSigningKeyLength: "RSA_2048_BIT" },
+            tags: standardTags(args.env, "MailDomain", args.tags),
+        }, { parent: this });
+        new aws.sesv2.EmailIdentityMailFromAttributes(`${name}-mail-from`, {
+            emailIdentity: this.identity.emailIdentity,
+            mailFromDomain: this.mailFromDomain,
+            behaviorOnMxFailure: "USE_DEFAULT_VALUE",
+        }, { parent: this });
+        this.identityArn = this.identity.arn;
+
+        const spf = `v=spf1 include:amazonses.com ${args.spfAll ?? "~all"}`;
+        const dmarc = `v=DMARC1; p=${args.dmarcPolicy ?? "none"}${args.dmarcReportAddress ? `; rua=mailto:${args.dmarcReportAddress}` : ""}`;
+        const tokens = this.identity.dkimSigningAttributes.apply((attributes) => attributes?.tokens ?? []);
+        const record = (name: pulumi.Input<string>, type: DnsRecord["type"], value: pulumi.Input<string>) =>
+            pulumi.all([name, value]).apply(([n, v]): DnsRecord => ({ name: n, type, value: v, ttl }));
+        // Labels are static, so the set of Route 53 resources never depends on values known only after deploy.
+        const records: { label: string; record: pulumi.Output<DnsRecord> }[] = [
+            ...Array.from({ length: DKIM_TOKEN_COUNT }, (_, i) => ({
+                label: `dkim-${i}`,
+                record: record(tokens.apply((t) => `${t[i]}._domainkey.${args.domain}`), "CNAME", tokens.apply((t) => `${t[i]}.dkim.amazonses.com`)),
+            })),
+            { label: "mail-from-mx", record: record(this.mailFromDomain, "MX", pulumi.interpolate`10 feedback-smtp.${region}.amazonses.com`) },
+            { label: "mail-from-spf", record: record(this.mailFromDomain, "TXT", spf) },
+            ...(args.publishDomainSpf ?? true ? [{ label: "spf", record: record(args.domain, "TXT", spf) }] : []),
+            { label: "dmarc", record: record(`_dmarc.${args.domain}`, "TXT", dmarc) },
+        ];
+        this.dnsRecords = pulumi.all(records.map((r) => r.record));
+
+        if (args.hostedZoneId) {
+            for (const { label, record: r } of records) {
+                new aws.route53.Record(`${name}-${label}`, {
+                    zoneId: args.hostedZoneId,
+                    name: r.name,
+                    type: r.type,
+                    ttl: r.ttl,
+                    records: [r.value],
+                }, { parent: this });
+            }
+        }
+        this.registerOutputs({ identityArn: this.identityArn, dnsRecords: this.dnsRecords });
+    }
+}
