@@ -6,6 +6,8 @@ import { InvalidInputError, parseOrThrow } from "./email";
 export const SENDER_STATES = ["ok", "flagged", "restricted"] as const;
 export type SenderState = (typeof SENDER_STATES)[number];
 const RANK: Record<SenderState, number> = { ok: 0, flagged: 1, restricted: 2 };
+/** How long a worker may hold the right to announce a change before another may take over. */
+const ANNOUNCE_LEASE_MS = 120_000;
 
 /** A change of a sender's state, as audited and announced. */
 export interface SenderTransition {
@@ -130,7 +132,8 @@ export class SenderReputation {
 
     /**
      * Audits and announces the last change if that has not happened yet. Safe to call any number
-     * of times; `announce` may run more than once for one change if a previous attempt crashed.
+     * of times and concurrently: one caller claims the announcement with a lease; it is released if
+     * announcing fails and expires if the caller dies, so a retry announces instead.
      */
     public async settle(sender: string, announce: (transition: SenderTransition) => Promise<void>): Promise<SenderTransition | undefined> {
         const status = await this.status(sender);
@@ -139,26 +142,44 @@ export class SenderReputation {
         if (!transition || (status.state === transition.to && status.notifiedState === transition.to)) {
             return undefined;
         }
-        await this.doc.send(new PutCommand({
-            TableName: this.tableName,
-            Item: { pk: senderKey(sender), sk: auditKey(transition), ...transition },
-        }));
-        await announce(transition);
+        const key = { pk: senderKey(sender), sk: "STATE" };
+        const current = { "#state": "state", "#at": "at" };
+        const now = this.now();
         try {
             await this.doc.send(new UpdateCommand({
                 TableName: this.tableName,
-                Key: { pk: senderKey(sender), sk: "STATE" },
-                UpdateExpression: "SET notified_state = :to",
-                ConditionExpression: "#state = :to AND last_transition.#at = :at",
-                ExpressionAttributeNames: { "#state": "state", "#at": "at" },
-                ExpressionAttributeValues: { ":to": transition.to, ":at": transition.at },
+                Key: key,
+                UpdateExpression: "SET notify_lease = :until",
+                ConditionExpression: "#state = :to AND last_transition.#at = :at AND notified_state <> :to AND (attribute_not_exists(notify_lease) OR notify_lease < :now)",
+                ExpressionAttributeNames: current,
+                ExpressionAttributeValues: { ":to": transition.to, ":at": transition.at, ":now": now, ":until": now + ANNOUNCE_LEASE_MS },
             }));
         } catch (error) {
+            if (error instanceof ConditionalCheckFailedException) {
+                return undefined; // another worker is announcing it, or a newer change superseded it
+            }
+            throw error;
+        }
+        try {
+            await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...key, sk: auditKey(transition), ...transition } }));
+            await announce(transition);
+        } catch (error) {
+            await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: key, UpdateExpression: "REMOVE notify_lease" }));
+            throw error;
+        }
+        await this.doc.send(new UpdateCommand({
+            TableName: this.tableName,
+            Key: key,
+            UpdateExpression: "SET notified_state = :to REMOVE notify_lease",
+            ConditionExpression: "#state = :to AND last_transition.#at = :at",
+            ExpressionAttributeNames: current,
+            ExpressionAttributeValues: { ":to": transition.to, ":at": transition.at },
+        })).catch((error: unknown) => {
+            // A newer change arrived meanwhile; its own settle announces it.
             if (!(error instanceof ConditionalCheckFailedException)) {
                 throw error;
             }
-            // A newer change arrived meanwhile; its own settle handles it.
-        }
+        });
         return transition;
     }
 
