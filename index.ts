@@ -2,8 +2,11 @@
 // dependency) is in "ses-mail/runtime".
 export * from "./components/bundle";
 export * from "./components/dead-letter-queue";
+export * from "./components/encrypted-topic";
+export * from "./components/feedback-pipeline";
 export * from "./components/iam";
 export * from "./components/lambda-function";
+export * from "./components/mail-domain";
 export * from "./components/naming";
 export * from "./components/queue-with-dlq";
 export * from "./components/suppression-store";

@@ -14,11 +14,41 @@ const suppressionSchema = z.strictObject({
     kmsKeyArn: z.optional(z.string().check(z.regex(/^arn:aws[a-z-]*:kms:/))),
 });
 
+const positiveInt = z.optional(z.int().check(z.positive()));
+const domainName = z.string().check(z.regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/));
+
+const feedbackSchema = z.strictObject({
+    domains: z._default(z.array(domainName), []),
+    hostedZoneId: z.optional(z.string().check(z.regex(/^Z[A-Z0-9]{1,32}$/))),
+    configurationSetName: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/))),
+    dmarcPolicy: z.optional(z.enum(["none", "quarantine", "reject"])),
+    dmarcReportAddress: z.optional(z.email()),
+    spfAll: z.optional(z.enum(["~all", "-all"])),
+    identityNotifications: z.optional(z.boolean()),
+    sesSuppressedReasons: z.optional(z.array(z.enum(["BOUNCE", "COMPLAINT"]))),
+    eventRetentionDays: positiveInt,
+    transientThreshold: positiveInt,
+    transientWindowDays: positiveInt,
+    transientSuppressionDays: positiveInt,
+    complaintFlagThreshold: positiveInt,
+    complaintRestrictThreshold: positiveInt,
+    complaintWindowDays: positiveInt,
+    senderTag: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_:-]{1,255}$/))),
+    notificationEmails: z.optional(z.array(z.email())),
+    builtInWorker: z.optional(z.boolean()),
+    externalConsumer: z.optional(z.strictObject({
+        oidcProviderArn: z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/.+$/)),
+        namespace: z.string().check(z.regex(/^[a-z0-9-]{1,63}$/)),
+        serviceAccount: z.string().check(z.regex(/^[a-z0-9.-]{1,253}$/)),
+    })),
+});
+
 export const stackConfigSchema = z.strictObject({
     environment: nameSegment,
     namePrefix: z._default(nameSegment, "ses-mail"),
     logRetentionDays: z._default(z.union(LOG_RETENTION_DAYS.map((days) => z.literal(days))), 30),
     suppression: z._default(suppressionSchema, {}),
+    feedback: z._default(feedbackSchema, { domains: [] }),
 });
 
 export type StackConfig = z.output<typeof stackConfigSchema>;
@@ -35,7 +65,24 @@ const FIXES: Record<string, string> = {
     "suppression.mirrorToSes": "set it to true or false",
     "suppression.deletionProtection": "set it to true or false",
     "suppression.kmsKeyArn": "give the full ARN of a KMS key (arn:aws:kms:<region>:<account>:key/<id>)",
+    "feedback.domains": "list lowercase sending domains, e.g. [mail.example.com]",
+    "feedback.hostedZoneId": "give the Route 53 hosted zone id (Z...), or leave it out to publish the DNS records yourself",
+    "feedback.configurationSetName": "use 1-64 letters, digits, '_' or '-'",
+    "feedback.dmarcPolicy": "use none, quarantine or reject",
+    "feedback.dmarcReportAddress": "give an email address for DMARC aggregate reports",
+    "feedback.spfAll": "use ~all (soft fail) or -all (fail)",
+    "feedback.identityNotifications": "set it to true or false",
+    "feedback.sesSuppressedReasons": "list BOUNCE and/or COMPLAINT",
+    "feedback.senderTag": "give the name of the message tag that names the sender account, e.g. account",
+    "feedback.notificationEmails": "list email addresses",
+    "feedback.builtInWorker": "set it to true or false",
+    "feedback.externalConsumer.oidcProviderArn": "give the EKS cluster's IAM OIDC provider ARN (arn:aws:iam::<account>:oidc-provider/...)",
+    "feedback.externalConsumer.namespace": "give the Kubernetes namespace of the consumer",
+    "feedback.externalConsumer.serviceAccount": "give the Kubernetes ServiceAccount name of the consumer",
 };
+
+/** Keys whose fix is generic: thresholds and windows. */
+const POSITIVE_WHOLE_NUMBER = /^feedback\.(eventRetentionDays|transient\w+|complaint\w+)$/;
 
 /** Raised for invalid stack config; the message names each key and its fix. */
 export class StackConfigError extends Error {
@@ -70,7 +117,7 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
             }
             const key = path.join(".");
             const got = path.reduce<unknown>((value, part) => (value as Record<string, unknown> | undefined)?.[part], known);
-            const fix = FIXES[key] ?? "see the README's configuration table";
+            const fix = FIXES[key] ?? (POSITIVE_WHOLE_NUMBER.test(key) ? "use a positive whole number" : FIXES[path[0] + "." + path[1]] ?? "see the README's configuration table");
             problems.push(`${CONFIG_NAMESPACE}:${key}: ${got === undefined ? "missing" : `invalid value ${JSON.stringify(got)}`}. Fix: ${fix}.`);
         }
     }

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { FeedbackPipeline } from "../components/feedback-pipeline";
 import { SuppressionStore } from "../components/suppression-store";
 import { CONFIG_NAMESPACE, decodeConfigValue, parseStackConfig, StackConfig } from "./config";
 
@@ -21,7 +22,23 @@ export function createStack(config: StackConfig) {
         logRetentionDays: config.logRetentionDays,
         ...config.suppression,
     });
+    const feedback = new FeedbackPipeline("feedback", {
+        env: config.environment,
+        namePrefix: config.namePrefix,
+        logRetentionDays: config.logRetentionDays,
+        suppressionStore: suppression,
+        ...config.feedback,
+    });
     return {
+        configurationSetName: feedback.configurationSetName,
+        feedbackQueueUrl: feedback.queue.url,
+        feedbackDlqUrl: feedback.queue.dlq.url,
+        feedbackEventsTableName: feedback.eventsTable.name,
+        senderReputationTableName: feedback.sendersTable.name,
+        senderNotificationsTopicArn: feedback.notificationsTopic.arn,
+        feedbackWorkerFunction: feedback.worker?.functionName,
+        externalConsumerRoleArn: feedback.externalConsumerRole?.arn,
+        sendingDnsRecords: pulumi.all(feedback.mailDomains.map((domain) => domain.dnsRecords)).apply((records) => records.flat()),
         suppressionTableName: suppression.tableName,
         suppressionTableArn: suppression.tableArn,
         suppressionStreamArn: suppression.streamArn,

@@ -3,9 +3,10 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { Tracer } from "@aws-lambda-powertools/tracer";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { SNSClient } from "@aws-sdk/client-sns";
 import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
 import { FeedbackEvents } from "../shared/feedback-events";
+import { announceTransition } from "../shared/sender-admin";
 import { SenderReputation } from "../shared/sender-reputation";
 import { SuppressionClient } from "../shared/suppression-client";
 import { parseFeedbackMessage } from "./parse";
@@ -24,12 +25,7 @@ const ports: FeedbackPorts = {
     suppressions: new SuppressionClient({ tableName: settings.suppressionTableName, client: dynamo }),
     senders: new SenderReputation({ tableName: settings.sendersTableName, client: dynamo }),
     announce: async (transition) => {
-        await sns.send(new PublishCommand({
-            TopicArn: settings.notificationsTopicArn,
-            Subject: `ses-mail: sender ${transition.sender} is now ${transition.to}`.slice(0, 100),
-            Message: JSON.stringify(transition),
-            MessageAttributes: { state: { DataType: "String", StringValue: transition.to } },
-        }));
+        await announceTransition(sns, settings.notificationsTopicArn, transition);
         logger.warn("Sender state changed", { sender: transition.sender, from: transition.from, to: transition.to, complaints: transition.complaints });
     },
     metric: (point) => {

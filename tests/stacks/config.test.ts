@@ -19,6 +19,7 @@ describe("stack config", () => {
             namePrefix: "ses-mail",
             logRetentionDays: 30,
             suppression: {},
+            feedback: { domains: [] },
         });
     });
 
@@ -34,6 +35,9 @@ describe("stack config", () => {
         ["an unknown top-level key", { environment: "test", supression: {} }, "ses-mail:supression: unknown key. Fix: remove it, or use one of ses-mail:environment"],
         ["an unknown nested key", { environment: "test", suppression: { mirror: true } }, "ses-mail:suppression.mirror: unknown key. Fix: remove it or check its spelling."],
         ["an invalid environment", { environment: "Prod!" }, 'ses-mail:environment: invalid value "Prod!". Fix: set ses-mail:environment to a short lowercase name'],
+        ["a threshold that is not a whole number", { environment: "test", feedback: { transientThreshold: 2.5 } }, "ses-mail:feedback.transientThreshold: invalid value 2.5. Fix: use a positive whole number."],
+        ["a sending domain that is not one", { environment: "test", feedback: { domains: ["Mail.Example.com"] } }, 'ses-mail:feedback.domains.0: invalid value "Mail.Example.com". Fix: list lowercase sending domains'],
+        ["an IRSA provider that is not an OIDC provider ARN", { environment: "test", feedback: { externalConsumer: { oidcProviderArn: "arn:aws:iam::123456789012:role/x", namespace: "mail", serviceAccount: "w" } } }, "ses-mail:feedback.externalConsumer.oidcProviderArn: invalid value"],
         ["a key ARN that is not one", { environment: "test", suppression: { kmsKeyArn: "alias/x" } }, 'ses-mail:suppression.kmsKeyArn: invalid value "alias/x". Fix: give the full ARN of a KMS key'],
     ];
     for (const [title, raw, expected] of bad) {

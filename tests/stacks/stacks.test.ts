@@ -5,16 +5,29 @@ import { loadStackConfig, runStack } from "../support/stack";
 describe("stacks (Pulumi.<stack>.yaml under mocks)", () => {
     it("test: its own suppression table, mirrored to SES, no deletion protection", async () => {
         const { plan, outputs } = await runStack("test");
-        const table = plan.one("aws:dynamodb/table:Table");
+        const table = plan.one("aws:dynamodb/table:Table", "suppression");
         expect(table.inputs).to.deep.include({ name: "ses-email-suppression-list-test", deletionProtectionEnabled: false, streamEnabled: true });
-        expect(plan.one("aws:cloudwatch/logGroup:LogGroup").inputs.retentionInDays).to.equal(14);
-        expect(Object.keys(outputs)).to.include.members(["suppressionTableName", "suppressionTableArn", "suppressionStreamArn", "suppressionMirrorFunction"]);
+        expect(plan.ofType("aws:cloudwatch/logGroup:LogGroup").map((g) => g.inputs.retentionInDays)).to.deep.equal([14, 14]);
+        expect(Object.keys(outputs)).to.include.members(["suppressionTableName", "suppressionTableArn", "suppressionStreamArn", "suppressionMirrorFunction", "configurationSetName", "feedbackQueueUrl", "sendingDnsRecords"]);
+    });
+
+    it("test: the feedback pipeline for its sending domain, with identity notifications, wired to the suppression table", async () => {
+        const { plan } = await runStack("test");
+        expect(plan.one("aws:sesv2/emailIdentity:EmailIdentity").inputs.emailIdentity).to.equal("mail-test.example.com");
+        expect(plan.ofType("aws:ses/identityNotificationTopic:IdentityNotificationTopic")).to.have.length(3);
+        const worker = plan.one("aws:lambda/function:Function", "feedback-worker");
+        expect(worker.inputs.environment.variables.SUPPRESSION_TABLE_NAME).to.equal("ses-email-suppression-list-test");
+        expect(plan.one("aws:sns/topicSubscription:TopicSubscription", "feedback-notifications-email-0").inputs).to.deep.include({ protocol: "email", endpoint: "ses-alerts-test@example.com" });
     });
 
     it("prod: the runbooks' table name, deletion-protected, 90-day logs", async () => {
         const { plan } = await runStack("prod");
-        expect(plan.one("aws:dynamodb/table:Table").inputs).to.deep.include({ name: "ses-email-suppression-list", deletionProtectionEnabled: true });
-        expect(plan.one("aws:cloudwatch/logGroup:LogGroup").inputs.retentionInDays).to.equal(90);
+        expect(plan.one("aws:dynamodb/table:Table", "suppression").inputs).to.deep.include({ name: "ses-email-suppression-list", deletionProtectionEnabled: true });
+        expect(plan.ofType("aws:dynamodb/table:Table").every((t) => t.inputs.deletionProtectionEnabled)).to.equal(true);
+        expect(plan.ofType("aws:cloudwatch/logGroup:LogGroup").map((g) => g.inputs.retentionInDays)).to.deep.equal([90, 90]);
+        const worker = plan.one("aws:lambda/function:Function", "feedback-worker");
+        expect(worker.inputs.environment.variables).to.deep.include({ SENDER_TAG: "account", COMPLAINT_RESTRICT_THRESHOLD: "5" });
+        expect(plan.one("aws:sesv2/emailIdentity:EmailIdentity").inputs.emailIdentity).to.equal("mail.example.com");
         for (const resource of plan.resources.filter((r) => r.custom && r.inputs.tags)) {
             expect(resource.inputs.tags, resource.name).to.deep.include({ Environment: "prod", Service: "ses-mail" });
         }
