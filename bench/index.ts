@@ -3,8 +3,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { bundles } from "./bundles";
+import { feedback } from "./feedback";
 
-const SUITES: Record<string, () => Promise<Record<string, number>>> = { bundles };
+const SUITES: Record<string, () => Promise<Record<string, number>>> = { bundles, feedback };
 
 async function main(): Promise<void> {
     const results: Record<string, number> = {};

@@ -1,4 +1,6 @@
+import { spawn } from "node:child_process";
 import type { AddressInfo } from "node:net";
+import * as path from "node:path";
 import { CreateTableCommand, CreateTableCommandInput, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import dynalite from "dynalite";
 import type { RecordedResource } from "./mocks";
@@ -9,7 +11,11 @@ export interface LocalDynamo {
     close(): Promise<void>;
 }
 
-/** Starts dynalite (in memory) on a free loopback port. */
+function localClient(endpoint: string): DynamoDBClient {
+    return new DynamoDBClient({ endpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" }, maxAttempts: 1 });
+}
+
+/** Starts dynalite (in memory) in this process on a free loopback port. */
 export async function startDynalite(): Promise<LocalDynamo> {
     const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
     await new Promise<void>((resolve, reject) => {
@@ -17,12 +23,7 @@ export async function startDynalite(): Promise<LocalDynamo> {
         server.listen(0, "127.0.0.1", () => resolve());
     });
     const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const client = new DynamoDBClient({
-        endpoint,
-        region: "us-east-1",
-        credentials: { accessKeyId: "local", secretAccessKey: "local" },
-        maxAttempts: 1,
-    });
+    const client = localClient(endpoint);
     return {
         client,
         endpoint,
@@ -30,6 +31,34 @@ export async function startDynalite(): Promise<LocalDynamo> {
             client.destroy();
             server.close(() => resolve());
         }),
+    };
+}
+
+/**
+ * Starts dynalite in a child process, so that a benchmark's client and the database do not share
+ * one event loop (closer to a real network service). Stops with the returned close().
+ */
+export async function startDynaliteProcess(): Promise<LocalDynamo> {
+    const cli = path.join(path.dirname(require.resolve("dynalite")), "cli.js");
+    const child = spawn(process.execPath, [cli, "--port", "0", "--host", "127.0.0.1", "--createTableMs", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+    const port = await new Promise<number>((resolve, reject) => {
+        child.once("error", reject);
+        child.once("exit", (code) => reject(new Error(`dynalite exited with ${code}`)));
+        child.stdout.on("data", (chunk: Buffer) => {
+            const match = /:(\d+)\s*$/m.exec(chunk.toString());
+            if (match) resolve(Number(match[1]));
+        });
+    });
+    const endpoint = `http://127.0.0.1:${port}`;
+    const client = localClient(endpoint);
+    return {
+        client,
+        endpoint,
+        close: async () => {
+            client.destroy();
+            child.removeAllListeners("exit");
+            child.kill();
+        },
     };
 }
 
