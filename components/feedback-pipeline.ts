@@ -1,11 +1,13 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { DEFAULT_FEEDBACK_SETTINGS, FeedbackSettings } from "../functions/feedback-worker/logic";
 import { EncryptedTopic } from "./encrypted-topic";
 import { accountKeyAdministration, allow, allowServiceKeyUse, policyDocument, PolicyStatement } from "./iam";
 import { LambdaFunction } from "./lambda-function";
 import { MailDomain } from "./mail-domain";
 import { physicalName, standardTags } from "./naming";
 import { QueueWithDlq } from "./queue-with-dlq";
+import { secureTableSettings } from "./table-settings";
 import { SuppressionStore } from "./suppression-store";
 
 /** The event types the configuration set publishes. */
@@ -75,27 +77,15 @@ export interface FeedbackPipelineArgs {
     tags?: Record<string, string>;
 }
 
-export interface ResolvedFeedbackSettings {
-    eventRetentionDays: number;
-    transientThreshold: number;
-    transientWindowDays: number;
-    transientSuppressionDays: number;
-    complaintFlagThreshold: number;
-    complaintRestrictThreshold: number;
-    complaintWindowDays: number;
-}
+export type ResolvedFeedbackSettings = Omit<FeedbackSettings, "senderTag">;
 
-/** Threshold defaults and checks (pure, table-tested). */
+/** Threshold defaults (the worker's own, one source) and checks; pure, table-tested. */
 export function resolveFeedbackSettings(args: Partial<ResolvedFeedbackSettings>): ResolvedFeedbackSettings {
-    const settings: ResolvedFeedbackSettings = {
-        eventRetentionDays: args.eventRetentionDays ?? 90,
-        transientThreshold: args.transientThreshold ?? 3,
-        transientWindowDays: args.transientWindowDays ?? 7,
-        transientSuppressionDays: args.transientSuppressionDays ?? 7,
-        complaintFlagThreshold: args.complaintFlagThreshold ?? 3,
-        complaintRestrictThreshold: args.complaintRestrictThreshold ?? 5,
-        complaintWindowDays: args.complaintWindowDays ?? 30,
-    };
+    const defaults: ResolvedFeedbackSettings = DEFAULT_FEEDBACK_SETTINGS;
+    const settings: ResolvedFeedbackSettings = { ...defaults };
+    for (const key of Object.keys(defaults) as (keyof ResolvedFeedbackSettings)[]) {
+        settings[key] = args[key] ?? defaults[key];
+    }
     for (const [key, value] of Object.entries(settings)) {
         if (!Number.isInteger(value) || value < 1) {
             throw new Error(`FeedbackPipeline: ${key} must be a positive whole number (got ${value}).`);
@@ -208,7 +198,6 @@ export class FeedbackPipeline extends pulumi.ComponentResource {
 
         this.eventsTable = new aws.dynamodb.Table(`${name}-events`, {
             name: physicalName("dynamodbTable", { purpose: "feedback-events", env, prefix }),
-            billingMode: "PAY_PER_REQUEST",
             hashKey: "pk",
             rangeKey: "sk",
             attributes: [
@@ -225,20 +214,15 @@ export class FeedbackPipeline extends pulumi.ComponentResource {
                 { name: "complaint-sender-index", keySchemas: [{ attributeName: "complaint_sender", keyType: "HASH" }, { attributeName: "event_at", keyType: "RANGE" }], projectionType: "KEYS_ONLY" },
             ],
             ttl: { attributeName: "expires_at", enabled: true },
-            pointInTimeRecovery: { enabled: true },
-            serverSideEncryption: { enabled: true },
-            deletionProtectionEnabled: env === "prod",
+            ...secureTableSettings({ env }),
             tags,
         }, child);
         this.sendersTable = new aws.dynamodb.Table(`${name}-senders`, {
             name: physicalName("dynamodbTable", { purpose: "sender-reputation", env, prefix }),
-            billingMode: "PAY_PER_REQUEST",
             hashKey: "pk",
             rangeKey: "sk",
             attributes: [{ name: "pk", type: "S" }, { name: "sk", type: "S" }],
-            pointInTimeRecovery: { enabled: true },
-            serverSideEncryption: { enabled: true },
-            deletionProtectionEnabled: env === "prod",
+            ...secureTableSettings({ env }),
             tags,
         }, child);
 

@@ -4,6 +4,7 @@ import { DeadLetterQueue, queueSenderStatements } from "./dead-letter-queue";
 import { allow, allowOnAnyResource, PolicyStatement } from "./iam";
 import { LambdaFunction } from "./lambda-function";
 import { standardTags } from "./naming";
+import { secureTableSettings } from "./table-settings";
 
 /** The name operators' runbooks use (`aws dynamodb scan --table-name ses-email-suppression-list`). */
 export const DEFAULT_SUPPRESSION_TABLE_NAME = "ses-email-suppression-list";
@@ -61,7 +62,6 @@ export class SuppressionStore extends pulumi.ComponentResource {
 
         this.table = new aws.dynamodb.Table(name, {
             name: args.tableName ?? DEFAULT_SUPPRESSION_TABLE_NAME,
-            billingMode: "PAY_PER_REQUEST",
             hashKey: "email",
             rangeKey: "reason",
             attributes: [
@@ -77,9 +77,7 @@ export class SuppressionStore extends pulumi.ComponentResource {
                 },
             ],
             ttl: { attributeName: "expires_at", enabled: true },
-            pointInTimeRecovery: { enabled: true },
-            serverSideEncryption: { enabled: true, kmsKeyArn: args.kmsKeyArn },
-            deletionProtectionEnabled: args.deletionProtection ?? args.env === "prod",
+            ...secureTableSettings({ env: args.env, kmsKeyArn: args.kmsKeyArn, deletionProtection: args.deletionProtection }),
             streamEnabled,
             streamViewType: streamEnabled ? "NEW_AND_OLD_IMAGES" : undefined,
             tags,

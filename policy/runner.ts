@@ -56,6 +56,14 @@ function isTypeOf(type: string, resourceClass: ResourceClass): boolean {
     return resourceClass.isInstance?.({ __pulumiType: type }) === true;
 }
 
+/** isType/asType as the analyzer builds them, over the given props. */
+function typeChecks<P>(type: string, props: P) {
+    return {
+        isType: (resourceClass: ResourceClass) => isTypeOf(type, resourceClass),
+        asType: (resourceClass: ResourceClass) => (isTypeOf(type, resourceClass) ? props : undefined),
+    };
+}
+
 function enforcementOf(policy: Policy, config: PolicyPackConfig, packDefault: EnforcementLevel): EnforcementLevel {
     const entry = config[policy.name];
     const configured = typeof entry === "string" ? entry : entry?.enforcementLevel;
@@ -127,8 +135,7 @@ export async function runPolicies(subjects: PolicySubject[], policies: Policies,
                     props: subject.inputs,
                     opts: { ...RESOURCE_OPTIONS, parent: subject.parentUrn },
                     stackTags: new Map(),
-                    isType: (resourceClass) => isTypeOf(subject.type, resourceClass as ResourceClass),
-                    asType: ((resourceClass: ResourceClass) => (isTypeOf(subject.type, resourceClass) ? args.props : undefined)) as ResourceValidationArgs["asType"],
+                    ...(typeChecks(subject.type, subject.inputs) as Pick<ResourceValidationArgs, "isType" | "asType">),
                     getConfig,
                     notApplicable,
                 };
@@ -155,8 +162,7 @@ export async function runPolicies(subjects: PolicySubject[], policies: Policies,
                     opts: { ...RESOURCE_OPTIONS, parent: subject.parentUrn },
                     dependencies: [],
                     propertyDependencies: {},
-                    isType: (resourceClass) => isTypeOf(subject.type, resourceClass as ResourceClass),
-                    asType: ((resourceClass: ResourceClass) => (isTypeOf(subject.type, resourceClass) ? resource.props : undefined)) as PolicyResource["asType"],
+                    ...(typeChecks(subject.type, subject.state) as Pick<PolicyResource, "isType" | "asType">),
                 };
                 byUrn.set(subject.urn, resource);
                 return resource;

@@ -1,10 +1,11 @@
-import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
+import { EventType } from "@aws-lambda-powertools/batch";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { Tracer } from "@aws-lambda-powertools/tracer";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SNSClient } from "@aws-sdk/client-sns";
-import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
+import type { SQSRecord } from "aws-lambda";
+import { batchHandler } from "../shared/batch";
 import { FeedbackEvents } from "../shared/feedback-events";
 import { announceTransition } from "../shared/sender-admin";
 import { SenderReputation } from "../shared/sender-reputation";
@@ -40,8 +41,6 @@ const ports: FeedbackPorts = {
     now: Date.now,
 };
 
-const processor = new BatchProcessor(EventType.SQS);
-
 async function handleRecord(record: SQSRecord): Promise<void> {
     try {
         const parsed = parseFeedbackMessage(record.body);
@@ -65,11 +64,4 @@ async function handleRecord(record: SQSRecord): Promise<void> {
     }
 }
 
-export const handler = async (event: SQSEvent, context: Context) => {
-    logger.addContext(context);
-    try {
-        return await processPartialResponse(event, handleRecord, processor, { context });
-    } finally {
-        metrics.publishStoredMetrics();
-    }
-};
+export const handler = batchHandler(EventType.SQS, handleRecord, { logger, metrics });

@@ -1,10 +1,11 @@
-import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
+import { EventType } from "@aws-lambda-powertools/batch";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { Tracer } from "@aws-lambda-powertools/tracer";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DeleteSuppressedDestinationCommand, NotFoundException, PutSuppressedDestinationCommand, SESv2Client } from "@aws-sdk/client-sesv2";
-import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
+import type { DynamoDBRecord } from "aws-lambda";
+import { batchHandler } from "../shared/batch";
 import { requireEnv } from "../shared/env";
 import { SuppressionClient } from "../shared/suppression-client";
 import { mirrorRecord, MirrorPorts } from "./logic";
@@ -17,7 +18,6 @@ const suppressions = new SuppressionClient({
     tableName: requireEnv("SUPPRESSION_TABLE_NAME"),
     client: tracer.captureAWSv3Client(new DynamoDBClient({})),
 });
-const processor = new BatchProcessor(EventType.DynamoDBStreams);
 
 const ports: MirrorPorts = {
     entries: (email) => suppressions.entries(email),
@@ -47,11 +47,4 @@ async function handleRecord(record: DynamoDBRecord): Promise<void> {
     }
 }
 
-export const handler = async (event: DynamoDBStreamEvent, context: Context) => {
-    logger.addContext(context);
-    try {
-        return await processPartialResponse(event, handleRecord, processor, { context });
-    } finally {
-        metrics.publishStoredMetrics();
-    }
-};
+export const handler = batchHandler(EventType.DynamoDBStreams, handleRecord, { logger, metrics });

@@ -1,0 +1,29 @@
+import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
+import type { Logger } from "@aws-lambda-powertools/logger";
+import type { Metrics } from "@aws-lambda-powertools/metrics";
+import type { Context, DynamoDBRecord, DynamoDBStreamEvent, SQSEvent, SQSRecord } from "aws-lambda";
+
+type Sources = {
+    [EventType.SQS]: { event: SQSEvent; record: SQSRecord };
+    [EventType.DynamoDBStreams]: { event: DynamoDBStreamEvent; record: DynamoDBRecord };
+};
+
+/**
+ * A Lambda handler that runs `handleRecord` for every record (in parallel), reports failed records
+ * as partial batch failures, and always flushes the metrics collected on the way.
+ */
+export function batchHandler<T extends keyof Sources>(
+    eventType: T,
+    handleRecord: (record: Sources[T]["record"]) => Promise<void>,
+    tools: { logger: Logger; metrics: Metrics },
+) {
+    const processor = new BatchProcessor(eventType);
+    return async (event: Sources[T]["event"], context: Context) => {
+        tools.logger.addContext(context);
+        try {
+            return await processPartialResponse(event, handleRecord as (record: unknown) => Promise<void>, processor, { context });
+        } finally {
+            tools.metrics.publishStoredMetrics();
+        }
+    };
+}
