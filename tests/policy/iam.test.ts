@@ -1,4 +1,5 @@
 import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { violationNames, violationsOf } from "../support/policy";
 
@@ -32,8 +33,15 @@ describe("policy: IAM", () => {
         expect(await violationNames(rolePolicy({ Effect: "Allow", Action: "s3:ListAllMyBuckets", Resource: "*" }), { config: { "iam-wildcard-resource-exceptions": { extraActions: ["s3:ListAllMyBuckets"] } } })).to.deep.equal([]);
     });
 
-    it("access keys violate outside SmtpCredentials", async () => {
+    it("access keys violate outside SmtpCredentials, and are allowed inside it", async () => {
         expect(await violationNames(() => new aws.iam.AccessKey("key", { user: "u" }))).to.deep.equal(["iam-no-access-keys"]);
+        class SmtpCredentialsStandIn extends pulumi.ComponentResource {
+            constructor() {
+                super("ses-mail:index:SmtpCredentials", "smtp", {});
+                new aws.iam.AccessKey("smtp-key", { user: "u" }, { parent: this });
+            }
+        }
+        expect(await violationNames(() => new SmtpCredentialsStandIn())).to.deep.equal([]);
     });
 
     it("roles trust one intended service, or one federated identity with sub and aud", async () => {
