@@ -1,0 +1,70 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { BatchGetCommand, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { candidatePatterns, parseRule, RouteRule, ruleKey } from "./rules";
+
+const BATCH_GET_LIMIT = 100;
+const MAX_UNPROCESSED_RETRIES = 5;
+
+export interface RuleStoreOptions {
+    tableName: string;
+    client?: DynamoDBClient;
+    /** How long a rule (or its absence) is remembered. @default 60000 */
+    cacheTtlMs?: number;
+    now?: () => number;
+    /** Told about rule items that cannot be used (they are skipped, never fatal). */
+    onInvalidRule?: (pattern: string, reason: string) => void;
+}
+
+/**
+ * Reads routing rules with one BatchGetItem for every candidate of every recipient not already in
+ * the cache. Answers (and absences) are cached for a short TTL; a failed read is never cached.
+ */
+export class RuleStore {
+    private readonly doc: DynamoDBDocumentClient;
+    private readonly cache = new Map<string, { rule: RouteRule | undefined; until: number }>();
+    /** Requests sent to DynamoDB so far (benchmarks read it). */
+    public roundTrips = 0;
+
+    constructor(private readonly options: RuleStoreOptions) {
+        this.doc = DynamoDBDocumentClient.from(options.client ?? new DynamoDBClient({}));
+    }
+
+    public async rulesFor(addresses: string[]): Promise<Map<string, RouteRule | undefined>> {
+        const now = (this.options.now ?? Date.now)();
+        const patterns = [...new Set(addresses.flatMap(candidatePatterns))];
+        const missing = patterns.filter((pattern) => (this.cache.get(pattern)?.until ?? 0) <= now);
+        const fetched = new Map<string, RouteRule | undefined>(missing.map((p) => [p, undefined]));
+        for (let i = 0; i < missing.length; i += BATCH_GET_LIMIT) {
+            for (const item of await this.batchGet(missing.slice(i, i + BATCH_GET_LIMIT))) {
+                const parsed = parseRule(item);
+                const pattern = String(item.PK).slice("ROUTE#".length);
+                if ("invalid" in parsed) {
+                    this.options.onInvalidRule?.(pattern, parsed.invalid);
+                } else {
+                    fetched.set(pattern, parsed);
+                }
+            }
+        }
+        const until = now + (this.options.cacheTtlMs ?? 60_000);
+        fetched.forEach((rule, pattern) => this.cache.set(pattern, { rule, until }));
+        return new Map(patterns.map((pattern) => [pattern, this.cache.get(pattern)?.rule]));
+    }
+
+    private async batchGet(patterns: string[]): Promise<Record<string, unknown>[]> {
+        const items: Record<string, unknown>[] = [];
+        let keys = patterns.map(ruleKey);
+        for (let attempt = 0; keys.length > 0; attempt++) {
+            if (attempt > MAX_UNPROCESSED_RETRIES) {
+                throw new Error(`DynamoDB left ${keys.length} routing-rule keys unprocessed after ${MAX_UNPROCESSED_RETRIES} retries`);
+            }
+            if (attempt > 0) {
+                await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
+            }
+            this.roundTrips += 1;
+            const result = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.options.tableName]: { Keys: keys } } }));
+            items.push(...(result.Responses?.[this.options.tableName] ?? []));
+            keys = (result.UnprocessedKeys?.[this.options.tableName]?.Keys ?? []) as typeof keys;
+        }
+        return items;
+    }
+}
