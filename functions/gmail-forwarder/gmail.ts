@@ -1,0 +1,46 @@
+import type { Readable } from "node:stream";
+import { gmail, gmail_v1 } from "@googleapis/gmail";
+import { OAuth2Client } from "google-auth-library";
+import type { OAuthClientCredentials } from "./credentials";
+
+export interface ImportOptions {
+    labelIds: string[];
+    internalDateSource: "dateHeader" | "receivedTime";
+    neverMarkSpam: boolean;
+}
+
+export interface GmailEndpoints {
+    /** Gmail API root, e.g. `https://gmail.googleapis.com/` (tests point it at a local server). */
+    apiRootUrl?: string;
+    /** OAuth token endpoint. @default Google's */
+    tokenUrl?: string;
+    /** Per-request timeout. @default 60000 */
+    timeoutMs?: number;
+}
+
+/** Imports raw messages into one Gmail account, streaming the body as a media upload. */
+export class GmailImporter {
+    private readonly api: gmail_v1.Gmail;
+
+    constructor(credentials: OAuthClientCredentials, refreshToken: string, private readonly endpoints: GmailEndpoints = {}) {
+        const auth = new OAuth2Client({
+            clientId: credentials.clientId,
+            clientSecret: credentials.clientSecret,
+            ...(endpoints.tokenUrl ? { endpoints: { oauth2TokenUrl: endpoints.tokenUrl } } : {}),
+        });
+        auth.setCredentials({ refresh_token: refreshToken });
+        this.api = gmail({ version: "v1", auth, ...(endpoints.apiRootUrl ? { rootUrl: endpoints.apiRootUrl } : {}) });
+    }
+
+    /** `users.messages.import` with the RFC 822 message as the upload body. Returns Gmail's message id. */
+    public async importMessage(raw: Readable | Buffer, options: ImportOptions): Promise<string> {
+        const response = await this.api.users.messages.import({
+            userId: "me",
+            internalDateSource: options.internalDateSource,
+            neverMarkSpam: options.neverMarkSpam,
+            requestBody: { labelIds: options.labelIds },
+            media: { mimeType: "message/rfc822", body: raw },
+        }, { timeout: this.endpoints.timeoutMs ?? 60_000, retry: false });
+        return response.data.id ?? "";
+    }
+}
