@@ -2,7 +2,8 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_FEEDBACK_SETTINGS, FeedbackSettings } from "../functions/feedback-worker/logic";
 import { EncryptedTopic } from "./encrypted-topic";
-import { accountKeyAdministration, allow, allowServiceKeyUse, policyDocument, PolicyStatement } from "./iam";
+import { allow, policyDocument, PolicyStatement } from "./iam";
+import { KmsKey, KeyServiceUser } from "./kms-key";
 import { LambdaFunction } from "./lambda-function";
 import { MailDomain } from "./mail-domain";
 import { physicalName, standardTags } from "./naming";
@@ -13,6 +14,9 @@ import { SuppressionStore } from "./suppression-store";
 /** The event types the configuration set publishes. */
 export const FEEDBACK_EVENT_TYPES = ["SEND", "DELIVERY", "BOUNCE", "COMPLAINT", "REJECT", "DELIVERY_DELAY", "RENDERING_FAILURE"];
 const IDENTITY_NOTIFICATION_TYPES = ["Bounce", "Complaint", "Delivery"] as const;
+
+/** What SES needs of a key to publish to a topic encrypted with it. */
+export const SES_PUBLISHES_ENCRYPTED: KeyServiceUser = { service: "ses.amazonaws.com", actions: ["kms:GenerateDataKey", "kms:Decrypt"] };
 
 /** A Kubernetes ServiceAccount (EKS, IRSA) that consumes the feedback queue instead of the built-in worker. */
 export interface ExternalConsumerArgs {
@@ -105,7 +109,7 @@ export class FeedbackPipeline extends pulumi.ComponentResource {
     public readonly configurationSet: aws.sesv2.ConfigurationSet;
     public readonly configurationSetName: pulumi.Output<string>;
     public readonly mailDomains: MailDomain[];
-    public readonly key: aws.kms.Key;
+    public readonly key: KmsKey;
     public readonly topic: EncryptedTopic;
     public readonly identityNotificationTopics: EncryptedTopic[];
     public readonly queue: QueueWithDlq;
@@ -150,17 +154,11 @@ export class FeedbackPipeline extends pulumi.ComponentResource {
         }, child));
 
         // SES can only publish to an encrypted topic whose key policy lets it: a customer key.
-        this.key = new aws.kms.Key(`${name}-key`, {
+        this.key = new KmsKey(`${name}-key`, {
+            env, purpose: "feedback", namePrefix: prefix, component: "FeedbackPipeline", tags: args.tags,
             description: `ses-mail feedback topics (${env})`,
-            enableKeyRotation: true,
-            deletionWindowInDays: 30,
-            policy: policyDocument([
-                accountKeyAdministration(accountId),
-                allowServiceKeyUse("ses.amazonaws.com", ["kms:GenerateDataKey", "kms:Decrypt"], accountId),
-            ]),
-            tags,
+            serviceUsers: [SES_PUBLISHES_ENCRYPTED],
         }, child);
-        new aws.kms.Alias(`${name}-key-alias`, { name: `alias/${physicalName("kmsAlias", { purpose: "feedback", env, prefix })}`, targetKeyId: this.key.keyId }, child);
 
         const identityArns = this.mailDomains.map((d) => d.identityArn);
         const sesSources = [pulumi.interpolate`arn:aws:ses:${region}:${accountId}:configuration-set/${configurationSetName}`, ...identityArns];

@@ -11,7 +11,23 @@ export const WILDCARD_RESOURCE_ACTIONS: Readonly<Record<string, string>> = {
     "ses:PutSuppressedDestination": "the account-level suppression list has no ARN",
     "ses:DeleteSuppressedDestination": "the account-level suppression list has no ARN",
     "ses:GetSuppressedDestination": "the account-level suppression list has no ARN",
+    // Step Functions and Pipes deliver logs through CloudWatch Logs' vended-log delivery, which has
+    // no resource-level permissions.
+    "logs:CreateLogDelivery": "vended log delivery has no resource-level permissions",
+    "logs:GetLogDelivery": "vended log delivery has no resource-level permissions",
+    "logs:UpdateLogDelivery": "vended log delivery has no resource-level permissions",
+    "logs:DeleteLogDelivery": "vended log delivery has no resource-level permissions",
+    "logs:ListLogDeliveries": "vended log delivery has no resource-level permissions",
+    "logs:PutResourcePolicy": "vended log delivery has no resource-level permissions",
+    "logs:DescribeResourcePolicies": "vended log delivery has no resource-level permissions",
+    "logs:DescribeLogGroups": "vended log delivery has no resource-level permissions",
 };
+
+/** Everything a service needs to deliver its logs to CloudWatch Logs (Step Functions, Pipes). */
+export const LOG_DELIVERY_ACTIONS = [
+    "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
+];
 
 /** Actions that may use `*` only together with the named condition key. */
 export const WILDCARD_RESOURCE_REQUIRED_CONDITIONS: Readonly<Record<string, string>> = {
