@@ -1,0 +1,176 @@
+import { expect } from "chai";
+import { MailIngest, MailIngestArgs, validateMailIngestArgs } from "../../components/mail-ingest";
+import { SuppressionStore } from "../../components/suppression-store";
+import { MOCK_ACCOUNT as ACCOUNT, promiseOf, runUnderMocks } from "../support/mocks";
+
+const arn = {
+    queue: (name: string) => `arn:aws:sqs:us-east-1:${ACCOUNT}:${name}`,
+    rule: (name: string) => `arn:aws:events:us-east-1:${ACCOUNT}:rule/${name}`,
+    table: (name: string) => `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${name}`,
+};
+const BUCKET = `ses-mail-email-test-${ACCOUNT}`;
+const RECEIPT_RULE = `arn:aws:ses:us-east-1:${ACCOUNT}:receipt-rule-set/ses-mail-receipt-rules-test:receipt-rule/ses-mail-inbound-test`;
+
+function ingest(args: Partial<MailIngestArgs> = {}) {
+    return runUnderMocks(() => new MailIngest("ingest", {
+        env: "test", domains: ["example.com"], gmailAccounts: ["me@gmail.com", "team@gmail.com"],
+        suppressionStore: new SuppressionStore("suppression", { env: "test" }), ...args,
+    }));
+}
+const statementsOf = (plan: Awaited<ReturnType<typeof ingest>>["plan"], policyName: string) => plan.json(plan.one("aws:iam/rolePolicy:RolePolicy", policyName), "policy").Statement;
+
+describe("MailIngest", () => {
+    it("validates its args with the fix", () => {
+        expect(() => validateMailIngestArgs({ domains: [] })).to.throw(/domains is empty/);
+        expect(() => validateMailIngestArgs({ domains: ["a.com"], gmailAccounts: ["Me@Gmail.com"] })).to.throw(/not a lowercase email address/);
+        expect(() => validateMailIngestArgs({ domains: ["a.com"], defaultAction: "forward-to-gmail" })).to.throw(/use a ROUTE#\* rule/);
+    });
+
+    describe("receiving", () => {
+        it("a receipt rule for the domains with scanning, TLS and an S3 action that notifies the topic", async () => {
+            const { plan } = await ingest();
+            const rule = plan.one("aws:ses/receiptRule:ReceiptRule");
+            expect(rule.inputs).to.deep.include({ name: "ses-mail-inbound-test", ruleSetName: "ses-mail-receipt-rules-test", recipients: ["example.com"], enabled: true, scanEnabled: true, tlsPolicy: "Require" });
+            expect(rule.inputs.s3Actions).to.deep.equal([{ bucketName: BUCKET, objectKeyPrefix: "inbound/", topicArn: `arn:aws:sns:us-east-1:${ACCOUNT}:ses-mail-email-inbound-test`, position: 1 }]);
+            expect(plan.one("aws:ses/activeReceiptRuleSet:ActiveReceiptRuleSet").inputs.ruleSetName).to.equal("ses-mail-receipt-rules-test");
+        });
+
+        it("creates the receipt rule only after the bucket policy and the topic (policy) exist", async () => {
+            const { plan } = await ingest();
+            const rule = plan.one("aws:ses/receiptRule:ReceiptRule");
+            expect(rule.dependencies).to.include.members([
+                plan.one("aws:s3/bucketPolicy:BucketPolicy").urn,
+                // A dependency on the topic component expands to its children: the topic policy included.
+                plan.one("aws:sns/topicPolicy:TopicPolicy", "ingest-topic-policy").urn,
+                plan.one("aws:ses/activeReceiptRuleSet:ActiveReceiptRuleSet").urn,
+            ]);
+        });
+
+        it("joins an existing active rule set by name instead of creating one", async () => {
+            const { plan } = await ingest({ createRuleSet: false, ruleSetName: "corp-inbound" });
+            expect(plan.ofType("aws:ses/receiptRuleSet:ReceiptRuleSet")).to.deep.equal([]);
+            expect(plan.ofType("aws:ses/activeReceiptRuleSet:ActiveReceiptRuleSet")).to.deep.equal([]);
+            expect(plan.one("aws:ses/receiptRule:ReceiptRule").inputs.ruleSetName).to.equal("corp-inbound");
+        });
+
+        it("stores mail in a private, encrypted, TLS-only, expiring bucket that only this rule's SES may write to", async () => {
+            const { plan } = await ingest({ mailRetentionDays: 30 });
+            expect(plan.one("aws:s3/bucket:Bucket").inputs.bucket).to.equal(BUCKET);
+            expect(plan.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs).to.deep.include({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+            expect(plan.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules[0]).to.deep.include({ status: "Enabled", expiration: { days: 30 } });
+            const policy = plan.json(plan.one("aws:s3/bucketPolicy:BucketPolicy"), "policy");
+            expect(policy.Statement[0]).to.deep.include({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } });
+            expect(policy.Statement[1]).to.deep.equal({
+                Sid: "SesWritesInboundMail", Effect: "Allow", Principal: { Service: "ses.amazonaws.com" }, Action: ["s3:PutObject"],
+                Resource: [`arn:aws:s3:::${BUCKET}/inbound/*`],
+                Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT }, ArnLike: { "aws:SourceArn": RECEIPT_RULE } },
+            });
+        });
+
+        it("outputs the MX record (and creates it with a hosted zone)", async () => {
+            const { result, plan } = await ingest({ hostedZoneId: "Z9" });
+            const records = await promiseOf(result.dnsRecords);
+            expect(records[0]).to.deep.equal({ name: "example.com", type: "MX", value: "10 inbound-smtp.us-east-1.amazonaws.com", ttl: 600 });
+            expect(plan.one("aws:route53/record:Record", "ingest-example-com-mx").inputs).to.deep.include({ zoneId: "Z9", name: "example.com", type: "MX", records: ["10 inbound-smtp.us-east-1.amazonaws.com"] });
+        });
+    });
+
+    describe("routing", () => {
+        it("input queue (+DLQ) → pipe with the router as enrichment → event bus, logging to its own group", async () => {
+            const { plan } = await ingest();
+            expect(plan.one("aws:sqs/queue:Queue", "ingest-input").inputs.name).to.equal("ses-mail-email-input-test");
+            expect(plan.one("aws:sqs/queue:Queue", "ingest-input-dlq").inputs.name).to.equal("ses-mail-email-input-dlq-test");
+            const pipe = plan.one("aws:pipes/pipe:Pipe");
+            expect(pipe.inputs).to.deep.include({
+                source: arn.queue("ses-mail-email-input-test"),
+                enrichment: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:ses-mail-router-test`,
+                target: `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/ses-mail-email-routing-test`,
+            });
+            expect(pipe.inputs.targetParameters).to.deep.equal({ eventbridgeEventBusParameters: { detailType: "Email Routing Decision", source: "ses-mail.router" } });
+            expect(pipe.inputs.logConfiguration.level).to.equal("ERROR");
+            expect(statementsOf(plan, "ingest-pipe-policy").map((s: any) => [s.Action, s.Resource])).to.deep.equal([
+                [["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], [arn.queue("ses-mail-email-input-test")]],
+                [["lambda:InvokeFunction"], [`arn:aws:lambda:us-east-1:${ACCOUNT}:function:ses-mail-router-test`]],
+                [["events:PutEvents"], [`arn:aws:events:us-east-1:${ACCOUNT}:event-bus/ses-mail-email-routing-test`]],
+                [["logs:CreateLogStream", "logs:PutLogEvents"], [`arn:aws:logs:us-east-1:${ACCOUNT}:log-group:/aws/vendedlogs/pipes/ses-mail-email-router-test:*`]],
+            ]);
+        });
+
+        it("the router may only read the routing table (one BatchGetItem)", async () => {
+            const { plan } = await ingest();
+            expect(statementsOf(plan, "ingest-router-policy").slice(2)).to.deep.equal([
+                { Effect: "Allow", Action: ["dynamodb:BatchGetItem"], Resource: [arn.table("ses-mail-email-routing-test")] },
+            ]);
+            const table = plan.one("aws:dynamodb/table:Table", "ingest-routing");
+            expect(table.inputs).to.deep.include({ hashKey: "PK", rangeKey: "SK", billingMode: "PAY_PER_REQUEST", pointInTimeRecovery: { enabled: true }, serverSideEncryption: { enabled: true }, streamEnabled: false });
+        });
+
+        it("bus rules send forward-to-gmail and bounce to their queues with retries and a target DLQ; queue policies name the rules", async () => {
+            const { plan } = await ingest();
+            const rule = plan.one("aws:cloudwatch/eventRule:EventRule", "ingest-forward-rule");
+            expect(JSON.parse(rule.inputs.eventPattern)).to.deep.equal({ source: ["ses-mail.router"], "detail-type": ["Email Routing Decision"], detail: { action: ["forward-to-gmail"] } });
+            const target = plan.one("aws:cloudwatch/eventTarget:EventTarget", "ingest-forward-target");
+            expect(target.inputs).to.deep.include({
+                arn: arn.queue("ses-mail-gmail-forwarder-test"),
+                retryPolicy: { maximumEventAgeInSeconds: 86400, maximumRetryAttempts: 185 },
+                deadLetterConfig: { arn: arn.queue("ses-mail-gmail-forwarder-dlq-test") },
+            });
+            expect(plan.one("aws:cloudwatch/eventTarget:EventTarget", "ingest-bounce-target").inputs.arn).to.equal(arn.queue("ses-mail-bouncer-test"));
+            const queuePolicy = plan.json(plan.one("aws:sqs/queuePolicy:QueuePolicy", "ingest-forwarder-policy"), "policy");
+            expect(queuePolicy.Statement[1]).to.deep.equal({
+                Effect: "Allow", Principal: { Service: "events.amazonaws.com" }, Action: ["sqs:SendMessage"], Resource: [arn.queue("ses-mail-gmail-forwarder-test")],
+                Condition: { ArnEquals: { "aws:SourceArn": [arn.rule("ses-mail-route-forward-test")] } },
+            });
+            const inputDlqPolicy = plan.json(plan.one("aws:sqs/queuePolicy:QueuePolicy", "ingest-input-dlq-policy"), "policy");
+            expect(inputDlqPolicy.Statement[1].Condition.ArnEquals["aws:SourceArn"]).to.deep.equal([arn.rule("ses-mail-route-invalid-test")]);
+        });
+    });
+
+    describe("Gmail forwarder", () => {
+        it("reads only its S3 prefix and its SSM parameters, and uses only its queues and idempotency table", async () => {
+            const { plan } = await ingest();
+            const ssm = `arn:aws:ssm:us-east-1:${ACCOUNT}:parameter/ses-mail/test/gmail-forwarder/oauth`;
+            expect(statementsOf(plan, "ingest-forwarder-policy").slice(2)).to.deep.equal([
+                { Effect: "Allow", Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"], Resource: [arn.queue("ses-mail-gmail-forwarder-test")] },
+                { Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [arn.queue("ses-mail-gmail-forwarder-retry-test"), arn.queue("ses-mail-gmail-forwarder-dlq-test")] },
+                { Effect: "Allow", Action: ["s3:GetObject"], Resource: [`arn:aws:s3:::${BUCKET}/inbound/*`] },
+                { Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [`${ssm}/client-credentials`, `${ssm}/refresh-token/me@gmail.com`, `${ssm}/refresh-token/team@gmail.com`] },
+                { Effect: "Allow", Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"], Resource: [arn.table("ses-mail-gmail-forwarder-idempotency-test")] },
+            ]);
+            const fn = plan.one("aws:lambda/function:Function", "ingest-forwarder");
+            expect(fn.inputs.environment.variables).to.deep.include({ SSM_PREFIX: "/ses-mail/test/gmail-forwarder", GMAIL_ACCOUNTS: "me@gmail.com,team@gmail.com", INTERNAL_DATE_SOURCE: "dateHeader" });
+            expect(JSON.parse(plan.one("aws:sqs/queue:Queue", "ingest-forwarder").inputs.redrivePolicy).maxReceiveCount).to.equal(5);
+            expect(plan.one("aws:sqs/queue:Queue", "ingest-retry").inputs).to.deep.include({ name: "ses-mail-gmail-forwarder-retry-test", messageRetentionSeconds: 14 * 86400 });
+        });
+
+        it("a retry-drain state machine moves messages from the retry queue to the forwarder queue", async () => {
+            const { plan } = await ingest();
+            const machine = plan.one("aws:sfn/stateMachine:StateMachine");
+            const definition = JSON.parse(machine.inputs.definition);
+            expect(definition.States.Receive.Parameters.QueueUrl).to.equal(`https://sqs.us-east-1.amazonaws.com/${ACCOUNT}/ses-mail-gmail-forwarder-retry-test`);
+            expect(definition.States.MoveEach.ItemProcessor.States.Send.Parameters.QueueUrl).to.equal(`https://sqs.us-east-1.amazonaws.com/${ACCOUNT}/ses-mail-gmail-forwarder-test`);
+        });
+    });
+
+    describe("bouncer", () => {
+        it("may SendBounce only from our identities, reads suppressions, and runs one at a time", async () => {
+            const { plan } = await ingest({ domains: ["example.com", "example.org"] });
+            expect(statementsOf(plan, "ingest-bouncer-policy").slice(3)).to.deep.equal([
+                { Effect: "Allow", Action: ["ses:SendBounce"], Resource: [`arn:aws:ses:us-east-1:${ACCOUNT}:identity/example.com`, `arn:aws:ses:us-east-1:${ACCOUNT}:identity/example.org`] },
+                { Effect: "Allow", Action: ["dynamodb:GetItem", "dynamodb:Query"], Resource: [arn.table("ses-email-suppression-list"), `${arn.table("ses-email-suppression-list")}/index/reason-index`] },
+            ]);
+            const fn = plan.one("aws:lambda/function:Function", "ingest-bouncer");
+            expect(fn.inputs).to.deep.include({ reservedConcurrentExecutions: 1 });
+            expect(fn.inputs.environment.variables).to.deep.include({ DOMAINS: "example.com,example.org", BOUNCE_SENDER_LOCAL_PART: "MAILER-DAEMON" });
+        });
+    });
+
+    it("reuses identities created elsewhere instead of creating a second one", async () => {
+        const { MailDomain } = await import("../../components/mail-domain");
+        const { plan } = await runUnderMocks(() => {
+            const shared = new MailDomain("shared", { domain: "example.com", env: "test" });
+            return new MailIngest("ingest", { env: "test", domains: ["example.com"], mailDomains: [shared], suppressionStore: new SuppressionStore("s", { env: "test" }) });
+        });
+        expect(plan.ofType("aws:sesv2/emailIdentity:EmailIdentity").map((r) => r.name)).to.deep.equal(["shared"]);
+    });
+});
