@@ -1,4 +1,4 @@
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { gmail, gmail_v1 } from "@googleapis/gmail";
 import { OAuth2Client } from "google-auth-library";
 import type { OAuthClientCredentials } from "./credentials";
@@ -29,7 +29,7 @@ export class GmailImporter {
             ...(endpoints.tokenUrl ? { endpoints: { oauth2TokenUrl: endpoints.tokenUrl } } : {}),
         });
         auth.setCredentials({ refresh_token: refreshToken });
-        this.api = gmail({ version: "v1", auth, ...(endpoints.apiRootUrl ? { rootUrl: endpoints.apiRootUrl } : {}) });
+        this.api = gmail({ version: "v1", auth });
     }
 
     /** `users.messages.import` with the RFC 822 message as the upload body. Returns Gmail's message id. */
@@ -39,8 +39,10 @@ export class GmailImporter {
             internalDateSource: options.internalDateSource,
             neverMarkSpam: options.neverMarkSpam,
             requestBody: { labelIds: options.labelIds },
-            media: { mimeType: "message/rfc822", body: raw },
-        }, { timeout: this.endpoints.timeoutMs ?? 60_000, retry: false });
+            // The upload pipes its body, so a Buffer (e.g. a notice) travels as a one-chunk stream.
+            media: { mimeType: "message/rfc822", body: Buffer.isBuffer(raw) ? Readable.from([raw]) : raw },
+        // The generated client reads rootUrl from each call's options (not the constructor's) for uploads.
+        }, { timeout: this.endpoints.timeoutMs ?? 60_000, retry: false, ...(this.endpoints.apiRootUrl ? { rootUrl: this.endpoints.apiRootUrl } : {}) });
         return response.data.id ?? "";
     }
 }

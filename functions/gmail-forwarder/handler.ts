@@ -35,6 +35,7 @@ const credentials = new CredentialStore({
     ssm: tracer.captureAWSv3Client(new SSMClient({})),
     prefix: requireEnv("SSM_PREFIX"),
     accounts: requireEnv("GMAIL_ACCOUNTS").split(",").map((a) => a.trim().toLowerCase()).filter(Boolean),
+    cacheTtlMs: Number(process.env.CREDENTIAL_CACHE_SECONDS ?? "300") * 1000,
 });
 const endpoints = { apiRootUrl: process.env.GMAIL_API_ROOT_URL, tokenUrl: process.env.OAUTH_TOKEN_URL };
 const importers = new Map<string, GmailImporter>();

@@ -21,7 +21,9 @@ export function batchHandler<T extends keyof Sources>(
     return async (event: Sources[T]["event"], context: Context) => {
         tools.logger.addContext(context);
         try {
-            return await processPartialResponse(event, handleRecord as (record: unknown) => Promise<void>, processor, { context });
+            // A batch whose every record failed is reported record by record too (not thrown), so
+            // metrics and logs stay the same whatever the batch size.
+            return await processPartialResponse(event, handleRecord as (record: unknown) => Promise<void>, processor, { context, throwOnFullBatchFailure: false });
         } finally {
             tools.metrics.publishStoredMetrics();
         }

@@ -1,0 +1,76 @@
+// A loopback stand-in for Google's OAuth token endpoint and the Gmail API's media-upload import,
+// scripted per test. Only 127.0.0.1 is ever contacted.
+import { createServer, IncomingMessage, Server } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface ImportCall {
+    query: URLSearchParams;
+    authorization?: string;
+    contentType?: string;
+    body: string;
+}
+
+export interface FakeGoogle {
+    apiRootUrl: string;
+    tokenUrl: string;
+    imports: ImportCall[];
+    tokenRequests: URLSearchParams[];
+    /** Status codes for the next import calls, in order (then 200). */
+    gmailScript: number[];
+    /** `invalid_grant` makes the token endpoint refuse the refresh token. */
+    tokenBehaviour: "ok" | "invalid_grant";
+    close(): Promise<void>;
+}
+
+const ERRORS: Record<number, unknown> = {
+    401: { error: { code: 401, message: "Request had invalid authentication credentials.", status: "UNAUTHENTICATED" } },
+    403: { error: { code: 403, message: "Insufficient Permission", status: "PERMISSION_DENIED" } },
+    429: { error: { code: 429, message: "Too many concurrent requests for user.", status: "RESOURCE_EXHAUSTED" } },
+    500: { error: { code: 500, message: "Backend Error", status: "INTERNAL" } },
+};
+
+// Shorter than google-auth-library's 5-minute eager refresh, so every call exchanges the refresh
+// token again and a revoked token is noticed at once.
+const ACCESS_TOKEN_SECONDS = 60;
+
+function readBody(request: IncomingMessage): Promise<string> {
+    return new Promise((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        request.on("data", (chunk: Buffer) => chunks.push(chunk));
+        request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+        request.on("error", reject);
+    });
+}
+
+export async function startFakeGoogle(): Promise<FakeGoogle> {
+    let sequence = 0;
+    const fake = { imports: [] as ImportCall[], tokenRequests: [] as URLSearchParams[], gmailScript: [] as number[], tokenBehaviour: "ok" as FakeGoogle["tokenBehaviour"] };
+    const server: Server = createServer(async (request, response) => {
+        const url = new URL(request.url ?? "/", "http://127.0.0.1");
+        const body = await readBody(request);
+        const reply = (status: number, payload: unknown) => {
+            response.writeHead(status, { "content-type": "application/json" });
+            response.end(JSON.stringify(payload));
+        };
+        if (request.method === "POST" && url.pathname === "/token") {
+            fake.tokenRequests.push(new URLSearchParams(body));
+            return fake.tokenBehaviour === "invalid_grant"
+                ? reply(400, { error: "invalid_grant", error_description: "Token has been expired or revoked." })
+                : reply(200, { access_token: `ya29.fake-${++sequence}`, expires_in: ACCESS_TOKEN_SECONDS, scope: "https://www.googleapis.com/auth/gmail.insert", token_type: "Bearer" });
+        }
+        if (request.method === "POST" && url.pathname === "/upload/gmail/v1/users/me/messages/import") {
+            const status = fake.gmailScript.shift() ?? 200;
+            if (status !== 200) return reply(status, ERRORS[status] ?? { error: { code: status, message: "error" } });
+            fake.imports.push({ query: url.searchParams, authorization: request.headers.authorization, contentType: request.headers["content-type"], body });
+            return reply(200, { id: `gmail-${fake.imports.length}`, threadId: `thread-${fake.imports.length}`, labelIds: ["INBOX", "UNREAD"] });
+        }
+        reply(404, { error: { code: 404, message: `unexpected ${request.method} ${url.pathname}` } });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return Object.assign(fake, {
+        apiRootUrl: `${base}/`,
+        tokenUrl: `${base}/token`,
+        close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    });
+}
