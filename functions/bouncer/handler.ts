@@ -20,12 +20,16 @@ const ownMailerDaemons = requireEnv("DOMAINS").split(",").map((domain) => `${sen
 const minIntervalMs = Number(process.env.BOUNCE_MIN_INTERVAL_MS ?? "1000");
 
 // SendBounce allows one call per second; the function also runs with a reserved concurrency of 1.
-let lastSend = 0;
-async function paced<T>(call: () => Promise<T>): Promise<T> {
-    const wait = lastSend + minIntervalMs - Date.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    lastSend = Date.now();
-    return call();
+// Records of a batch are processed in parallel, so calls take turns: each waits for the previous slot.
+let lastSlot: Promise<number> = Promise.resolve(0);
+function paced<T>(call: () => Promise<T>): Promise<T> {
+    const slot = lastSlot.then(async (previous) => {
+        const wait = previous + minIntervalMs - Date.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        return Date.now();
+    });
+    lastSlot = slot;
+    return slot.then(call);
 }
 
 async function handleRecord(record: SQSRecord): Promise<void> {

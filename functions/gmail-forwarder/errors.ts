@@ -61,3 +61,8 @@ export function classify(error: unknown): Classified {
     if (awsStatus !== undefined && awsStatus < 500 && awsStatus !== 429) return { kind: "permanent", reason: `${e.name}: ${message}` };
     return { kind: "retry", reason: message };
 }
+
+/** Seconds to hide a message before its next attempt: 30, 60, 120, … up to 15 minutes. */
+export function backoffSeconds(receiveCount: number): number {
+    return Math.min(900, 30 * 2 ** Math.max(0, receiveCount - 1));
+}

@@ -13,7 +13,7 @@ import type { SQSRecord } from "aws-lambda";
 import { batchHandler } from "../shared/batch";
 import { requireEnv } from "../shared/env";
 import { CredentialStore } from "./credentials";
-import { classify } from "./errors";
+import { backoffSeconds, classify } from "./errors";
 import { ForwardRequest, forwardToGmail, ForwardResult, parseForwardRequest } from "./forward";
 import { GmailImporter } from "./gmail";
 
@@ -63,11 +63,6 @@ const importOnce = makeIdempotent((request: ForwardRequest): Promise<ForwardResu
     persistenceStore: new DynamoDBPersistenceLayer({ tableName: requireEnv("IDEMPOTENCY_TABLE_NAME"), awsSdkV3Client: tracer.captureAWSv3Client(new DynamoDBClient({})) }),
     config: idempotency,
 });
-
-/** Seconds to hide a message before its next attempt: 30, 60, 120, … up to 15 minutes. */
-export function backoffSeconds(receiveCount: number): number {
-    return Math.min(900, 30 * 2 ** Math.max(0, receiveCount - 1));
-}
 
 async function handleRecord(record: SQSRecord): Promise<void> {
     let request: ForwardRequest | undefined;
