@@ -43,12 +43,32 @@ const feedbackSchema = z.strictObject({
     })),
 });
 
+const ingestSchema = z.strictObject({
+    domains: z._default(z.array(domainName), []),
+    hostedZoneId: z.optional(z.string().check(z.regex(/^Z[A-Z0-9]{1,32}$/))),
+    ruleSetName: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_.-]{1,64}$/))),
+    createRuleSet: z.optional(z.boolean()),
+    scanEnabled: z.optional(z.boolean()),
+    tlsRequired: z.optional(z.boolean()),
+    mailRetentionDays: positiveInt,
+    routingTableName: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/))),
+    defaultAction: z.optional(z.enum(["bounce", "store", "drop"])),
+    spamAction: z.optional(z.enum(["drop", "label"])),
+    ruleCacheTtlSeconds: positiveInt,
+    gmailAccounts: z.optional(z.array(z.email().check(z.regex(/^[^A-Z]+$/)))),
+    internalDateSource: z.optional(z.enum(["dateHeader", "receivedTime"])),
+    neverMarkSpam: z.optional(z.boolean()),
+    maxImportBytes: positiveInt,
+    bounceSenderLocalPart: z.optional(z.string().check(z.regex(/^[A-Za-z0-9._-]{1,64}$/))),
+});
+
 export const stackConfigSchema = z.strictObject({
     environment: nameSegment,
     namePrefix: z._default(nameSegment, "ses-mail"),
     logRetentionDays: z._default(z.union(LOG_RETENTION_DAYS.map((days) => z.literal(days))), 30),
     suppression: z._default(suppressionSchema, {}),
     feedback: z._default(feedbackSchema, { domains: [] }),
+    ingest: z._default(ingestSchema, { domains: [] }),
 });
 
 export type StackConfig = z.output<typeof stackConfigSchema>;
@@ -79,10 +99,19 @@ const FIXES: Record<string, string> = {
     "feedback.externalConsumer.oidcProviderArn": "give the EKS cluster's IAM OIDC provider ARN (arn:aws:iam::<account>:oidc-provider/...)",
     "feedback.externalConsumer.namespace": "give the Kubernetes namespace of the consumer",
     "feedback.externalConsumer.serviceAccount": "give the Kubernetes ServiceAccount name of the consumer",
+    "ingest.domains": "list lowercase receiving domains, e.g. [mail.example.com]",
+    "ingest.hostedZoneId": "give the Route 53 hosted zone id (Z...), or leave it out to publish the MX record yourself",
+    "ingest.ruleSetName": "use 1-64 letters, digits, '_', '-' or '.'",
+    "ingest.createRuleSet": "set it to false to join an existing active rule set named by ruleSetName",
+    "ingest.defaultAction": "use bounce, store or drop (forward with a ROUTE#* rule instead)",
+    "ingest.spamAction": "use drop or label",
+    "ingest.gmailAccounts": "list the lowercase Gmail addresses rules forward to",
+    "ingest.internalDateSource": "use dateHeader or receivedTime",
+    "ingest.bounceSenderLocalPart": "use the local part only, e.g. MAILER-DAEMON",
 };
 
 /** Keys whose fix is generic: thresholds and windows. */
-const POSITIVE_WHOLE_NUMBER = /^feedback\.(eventRetentionDays|transient\w+|complaint\w+)$/;
+const POSITIVE_WHOLE_NUMBER = /^(feedback\.(eventRetentionDays|transient\w+|complaint\w+)|ingest\.(mailRetentionDays|ruleCacheTtlSeconds|maxImportBytes))$/;
 
 /** Raised for invalid stack config; the message names each key and its fix. */
 export class StackConfigError extends Error {

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { FeedbackPipeline } from "../components/feedback-pipeline";
+import { MailIngest } from "../components/mail-ingest";
 import { SuppressionStore } from "../components/suppression-store";
 import { CONFIG_NAMESPACE, decodeConfigValue, parseStackConfig, StackConfig } from "./config";
 
@@ -29,7 +30,19 @@ export function createStack(config: StackConfig) {
         suppressionStore: suppression,
         ...config.feedback,
     });
+    const ingest = config.ingest.domains.length > 0
+        ? new MailIngest("ingest", {
+            env: config.environment,
+            namePrefix: config.namePrefix,
+            logRetentionDays: config.logRetentionDays,
+            suppressionStore: suppression,
+            // Sending and receiving share identities: one per domain, whoever creates it.
+            mailDomains: feedback.mailDomains,
+            ...config.ingest,
+        })
+        : undefined;
     return {
+        ...(ingest ? ingestOutputs(ingest) : {}),
         configurationSetName: feedback.configurationSetName,
         feedbackQueueUrl: feedback.queue.url,
         feedbackDlqUrl: feedback.queue.dlq.url,
@@ -43,5 +56,25 @@ export function createStack(config: StackConfig) {
         suppressionTableArn: suppression.tableArn,
         suppressionStreamArn: suppression.streamArn,
         suppressionMirrorFunction: suppression.mirror?.functionName,
+    };
+}
+
+function ingestOutputs(ingest: MailIngest) {
+    const queue = (q: MailIngest["inputQueue"]) => ({ url: q.url, arn: q.arn, dlqUrl: q.dlq.url, dlqArn: q.dlq.arn });
+    return {
+        mailBucketName: ingest.bucket.bucket,
+        inboundTopicArn: ingest.topic.arn,
+        inputQueue: queue(ingest.inputQueue),
+        gmailForwarderQueue: queue(ingest.forwarderQueue),
+        gmailForwarderRetryQueue: queue(ingest.retryQueue),
+        bouncerQueue: queue(ingest.bouncerQueue),
+        routingEventBusName: ingest.eventBus.name,
+        routingPipeArn: ingest.pipe.arn,
+        routingTableName: ingest.routingTable.name,
+        routerFunction: ingest.router.functionName,
+        gmailForwarderFunction: ingest.forwarder.functionName,
+        bouncerFunction: ingest.bouncer.functionName,
+        retryDrainStateMachineArn: ingest.retryDrain.arn,
+        receivingDnsRecords: ingest.dnsRecords,
     };
 }

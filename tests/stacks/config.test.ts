@@ -20,6 +20,7 @@ describe("stack config", () => {
             logRetentionDays: 30,
             suppression: {},
             feedback: { domains: [] },
+            ingest: { domains: [] },
         });
     });
 

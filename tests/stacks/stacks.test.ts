@@ -7,7 +7,7 @@ describe("stacks (Pulumi.<stack>.yaml under mocks)", () => {
         const { plan, outputs } = await runStack("test");
         const table = plan.one("aws:dynamodb/table:Table", "suppression");
         expect(table.inputs).to.deep.include({ name: "ses-email-suppression-list-test", deletionProtectionEnabled: false, streamEnabled: true });
-        expect(plan.ofType("aws:cloudwatch/logGroup:LogGroup").map((g) => g.inputs.retentionInDays)).to.deep.equal([14, 14]);
+        expect(plan.ofType("aws:cloudwatch/logGroup:LogGroup").every((g) => g.inputs.retentionInDays === 14)).to.equal(true);
         expect(Object.keys(outputs)).to.include.members(["suppressionTableName", "suppressionTableArn", "suppressionStreamArn", "suppressionMirrorFunction", "configurationSetName", "feedbackQueueUrl", "sendingDnsRecords"]);
     });
 
@@ -24,13 +24,30 @@ describe("stacks (Pulumi.<stack>.yaml under mocks)", () => {
         const { plan } = await runStack("prod");
         expect(plan.one("aws:dynamodb/table:Table", "suppression").inputs).to.deep.include({ name: "ses-email-suppression-list", deletionProtectionEnabled: true });
         expect(plan.ofType("aws:dynamodb/table:Table").every((t) => t.inputs.deletionProtectionEnabled)).to.equal(true);
-        expect(plan.ofType("aws:cloudwatch/logGroup:LogGroup").map((g) => g.inputs.retentionInDays)).to.deep.equal([90, 90]);
+        expect(plan.ofType("aws:cloudwatch/logGroup:LogGroup").every((g) => g.inputs.retentionInDays === 90)).to.equal(true);
         const worker = plan.one("aws:lambda/function:Function", "feedback-worker");
         expect(worker.inputs.environment.variables).to.deep.include({ SENDER_TAG: "account", COMPLAINT_RESTRICT_THRESHOLD: "5" });
         expect(plan.one("aws:sesv2/emailIdentity:EmailIdentity").inputs.emailIdentity).to.equal("mail.example.com");
         for (const resource of plan.resources.filter((r) => r.custom && r.inputs.tags)) {
             expect(resource.inputs.tags, resource.name).to.deep.include({ Environment: "prod", Service: "ses-mail" });
         }
+    });
+
+    it("test: MailIngest receives for its domain with its own rule set, sharing the sending identity", async () => {
+        const { plan, outputs } = await runStack("test");
+        expect(plan.ofType("aws:sesv2/emailIdentity:EmailIdentity").map((i) => i.inputs.emailIdentity)).to.deep.equal(["mail-test.example.com"]);
+        expect(plan.one("aws:ses/receiptRuleSet:ReceiptRuleSet").inputs.ruleSetName).to.equal("ses-mail-receipt-rules-test");
+        expect(plan.one("aws:ses/receiptRule:ReceiptRule").inputs.recipients).to.deep.equal(["mail-test.example.com"]);
+        expect(plan.one("aws:lambda/function:Function", "ingest-forwarder").inputs.environment.variables.GMAIL_ACCOUNTS).to.equal("you@gmail.com");
+        expect(Object.keys(outputs)).to.include.members(["mailBucketName", "inputQueue", "gmailForwarderQueue", "gmailForwarderRetryQueue", "bouncerQueue", "routingPipeArn", "retryDrainStateMachineArn", "receivingDnsRecords"]);
+    });
+
+    it("prod: joins the existing active rule set instead of replacing it", async () => {
+        const { plan } = await runStack("prod");
+        expect(plan.ofType("aws:ses/receiptRuleSet:ReceiptRuleSet")).to.deep.equal([]);
+        expect(plan.ofType("aws:ses/activeReceiptRuleSet:ActiveReceiptRuleSet")).to.deep.equal([]);
+        expect(plan.one("aws:ses/receiptRule:ReceiptRule").inputs.ruleSetName).to.equal("corp-inbound-rules");
+        expect(plan.one("aws:lambda/function:Function", "ingest-router").inputs.environment.variables).to.deep.include({ DEFAULT_ACTION: "bounce", SPAM_ACTION: "label" });
     });
 
     it("fails with the key and the fix when the stack config is wrong", async () => {
