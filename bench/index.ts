@@ -4,8 +4,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { bundles } from "./bundles";
 import { feedback } from "./feedback";
+import { mailIngest } from "./mail-ingest";
 
-const SUITES: Record<string, () => Promise<Record<string, number>>> = { bundles, feedback };
+const SUITES: Record<string, () => Promise<Record<string, number>>> = { bundles, feedback, mailIngest };
 
 async function main(): Promise<void> {
     const results: Record<string, number> = {};

@@ -49,9 +49,20 @@ export function bundleFunction(name: string): FunctionBundle {
     if (!/^[a-z0-9-]+$/.test(name) || !fs.existsSync(path.join(root, entry))) {
         throw new Error(`No function "${name}": expected ${entry} under ${root}.`);
     }
+    const bundle = buildBundle(root, entry);
+    cache.set(name, bundle);
+    return bundle;
+}
+
+/**
+ * The build itself, for an entry relative to the package root. `alias` swaps a module for another
+ * (benchmarks compare dependencies this way); production bundles use none.
+ */
+export function buildBundle(root: string, entry: string, alias?: Record<string, string>): FunctionBundle {
     const result = esbuild.buildSync({
         absWorkingDir: root,
         entryPoints: [entry],
+        ...(alias ? { alias } : {}),
         bundle: true,
         platform: "node",
         format: "cjs",
@@ -67,7 +78,5 @@ export function bundleFunction(name: string): FunctionBundle {
         logLevel: "silent",
     });
     const code = result.outputFiles[0].text;
-    const bundle = { code, sha256: createHash("sha256").update(code).digest("hex") };
-    cache.set(name, bundle);
-    return bundle;
+    return { code, sha256: createHash("sha256").update(code).digest("hex") };
 }

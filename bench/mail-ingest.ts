@@ -1,0 +1,94 @@
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { buildBundle, bundleFunction, packageRoot } from "../components/bundle";
+import { MailIngest } from "../components/mail-ingest";
+import { SuppressionStore } from "../components/suppression-store";
+import { decide, DEFAULT_ROUTER_SETTINGS } from "../functions/router/decide";
+import { parseReceiptNotification } from "../functions/router/notification";
+import { RuleStore } from "../functions/router/rule-store";
+import { candidatePatterns, parseRule, ruleKey, RouteRule } from "../functions/router/rules";
+import { OPERATOR_PUT_ITEM, receiptNotification } from "../tests/fixtures/ses-receipt";
+import { createTableFrom, startDynaliteProcess } from "../tests/support/dynalite";
+import { runUnderMocks } from "../tests/support/mocks";
+
+const RECIPIENTS = ["support@example.com", "support+urgent@example.com", "nobody@example.com", "someone@elsewhere.org"];
+
+/** Router decisions per second, pure logic (parse excluded), over a fixed rule map. */
+function decisionsPerSecond(): number {
+    const rules = new Map<string, RouteRule | undefined>([
+        ["support@example.com", { pattern: "support@example.com", action: "forward-to-gmail", target: "team@gmail.com", enabled: true, labels: [] }],
+        ["*@example.com", { pattern: "*@example.com", action: "bounce", enabled: true, labels: [] }],
+        ["*", { pattern: "*", action: "store", enabled: true, labels: [] }],
+    ]);
+    const mails = RECIPIENTS.map((r, i) => parseReceiptNotification(JSON.stringify(receiptNotification({ messageId: `m${i}`, recipients: [r] }))));
+    const rounds = 50_000;
+    const started = performance.now();
+    for (let i = 0; i < rounds; i++) decide(mails[i % mails.length], rules, DEFAULT_ROUTER_SETTINGS);
+    return rounds / ((performance.now() - started) / 1000);
+}
+
+/** DynamoDB round trips per routed message: the batched store vs reading candidates one by one. */
+async function roundTrips(): Promise<{ batched: number; sequential: number }> {
+    const local = await startDynaliteProcess();
+    try {
+        const { plan } = await runUnderMocks(() => new MailIngest("ingest", { env: "bench", domains: ["example.com"], suppressionStore: new SuppressionStore("s", { env: "bench" }) }));
+        const table = await createTableFrom(local, plan.one("aws:dynamodb/table:Table", "ingest-routing"));
+        await local.client.send(new PutItemCommand({ TableName: table, Item: OPERATOR_PUT_ITEM as never }));
+        await local.client.send(new PutItemCommand({ TableName: table, Item: { ...OPERATOR_PUT_ITEM, PK: { S: "ROUTE#*@example.com" }, action: { S: "bounce" } } as never }));
+        await local.client.send(new PutItemCommand({ TableName: table, Item: { ...OPERATOR_PUT_ITEM, PK: { S: "ROUTE#*" }, action: { S: "store" } } as never }));
+
+        let batched = 0;
+        let sequential = 0;
+        for (const recipient of RECIPIENTS) {
+            const store = new RuleStore({ tableName: table, client: local.client }); // cold cache per message
+            await store.rulesFor([recipient]);
+            batched += store.roundTrips;
+            for (const pattern of candidatePatterns(recipient)) {
+                sequential += 1;
+                const { Item } = await local.client.send(new GetItemCommand({ TableName: table, Key: { PK: { S: ruleKey(pattern).PK }, SK: { S: ruleKey(pattern).SK } } }));
+                const rule = Item ? parseRule(Object.fromEntries(Object.entries(Item).map(([k, v]) => [k, v.S ?? v.BOOL]))) : undefined;
+                if (rule && !("invalid" in rule) && rule.enabled) break;
+            }
+        }
+        return { batched: batched / RECIPIENTS.length, sequential: sequential / RECIPIENTS.length };
+    } finally {
+        await local.close();
+    }
+}
+
+/** Median cold-start module load of a bundle, in a fresh Node process each time. */
+function initMs(code: string, env: Record<string, string>): number {
+    // Inside the package so that `@aws-sdk/*` (external, as on Lambda) resolves from node_modules.
+    const dir = fs.mkdtempSync(path.join(packageRoot(), "node_modules", ".bench-"));
+    const file = path.join(dir, "index.js");
+    fs.writeFileSync(file, code);
+    try {
+        const samples = Array.from({ length: 5 }, () => Number(execFileSync(process.execPath, ["--no-warnings", "-e",
+            `const t = process.hrtime.bigint(); require(${JSON.stringify(file)}); console.log(Number(process.hrtime.bigint() - t) / 1e6);`],
+        { env: { ...process.env, ...env }, encoding: "utf8" }).trim()));
+        return samples.sort((a, b) => a - b)[2];
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+export async function mailIngest(): Promise<Record<string, number>> {
+    const env = {
+        RETRY_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/1/r", DLQ_URL: "https://sqs.us-east-1.amazonaws.com/1/d", SSM_PREFIX: "/ses-mail/bench/gmail-forwarder",
+        GMAIL_ACCOUNTS: "me@gmail.com", IDEMPOTENCY_TABLE_NAME: "t", AWS_REGION: "us-east-1", POWERTOOLS_SERVICE_NAME: "gmail-forwarder", POWERTOOLS_METRICS_NAMESPACE: "SESMail/bench",
+    };
+    const forwarder = bundleFunction("gmail-forwarder").code;
+    const withGoogleapis = buildBundle(packageRoot(), path.join("functions", "gmail-forwarder", "handler.ts"), { "@googleapis/gmail": "./bench/googleapis-gmail-shim.ts" }).code;
+    const trips = await roundTrips();
+    return {
+        router_decisions_per_s: decisionsPerSecond(),
+        router_ddb_round_trips: trips.batched,
+        router_ddb_round_trips_sequential_baseline: trips.sequential,
+        forwarder_bundle_bytes: Buffer.byteLength(forwarder),
+        forwarder_googleapis_bundle_bytes: Buffer.byteLength(withGoogleapis),
+        forwarder_init_ms: initMs(forwarder, env),
+        googleapis_init_ms: initMs(withGoogleapis, env),
+    };
+}
