@@ -9,13 +9,15 @@ type Sources = {
 };
 
 /**
- * A Lambda handler that runs `handleRecord` for every record (in parallel), reports failed records
+ * A Lambda handler that runs `handleRecord` for every record (in parallel unless `inOrder`), reports failed records
  * as partial batch failures, and always flushes the metrics collected on the way.
  */
 export function batchHandler<T extends keyof Sources>(
     eventType: T,
     handleRecord: (record: Sources[T]["record"]) => Promise<void>,
     tools: { logger: Logger; metrics: Metrics },
+    /** Process records one after another (e.g. stream records of one item must stay in order). @default false */
+    inOrder = false,
 ) {
     const processor = new BatchProcessor(eventType);
     return async (event: Sources[T]["event"], context: Context) => {
@@ -23,7 +25,7 @@ export function batchHandler<T extends keyof Sources>(
         try {
             // A batch whose every record failed is reported record by record too (not thrown), so
             // metrics and logs stay the same whatever the batch size.
-            return await processPartialResponse(event, handleRecord as (record: unknown) => Promise<void>, processor, { context, throwOnFullBatchFailure: false });
+            return await processPartialResponse(event, handleRecord as (record: unknown) => Promise<void>, processor, { context, throwOnFullBatchFailure: false, processInParallel: !inOrder });
         } finally {
             tools.metrics.publishStoredMetrics();
         }
