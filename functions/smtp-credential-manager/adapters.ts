@@ -40,7 +40,11 @@ export function iamPort(iam: IAMClient): IamPort {
             await iam.send(new UpdateAccessKeyCommand({ UserName: user, AccessKeyId: id, Status: status }));
         },
         deleteAccessKey: async (user, id) => {
-            await iam.send(new DeleteAccessKeyCommand({ UserName: user, AccessKeyId: id })).catch((error) => { if (!gone(error)) throw error; });
+            try {
+                await iam.send(new DeleteAccessKeyCommand({ UserName: user, AccessKeyId: id }));
+            } catch (error) {
+                if (!gone(error)) throw error;
+            }
         },
         listAccessKeys,
         deleteUserCompletely: async (user) => {

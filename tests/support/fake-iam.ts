@@ -1,0 +1,74 @@
+// An in-memory IAM behind aws-sdk-client-mock, so lifecycle tests assert the state IAM ends in
+// (users, keys, policies) and can make any step fail.
+import {
+    CreateAccessKeyCommand, CreateUserCommand, DeleteAccessKeyCommand, DeleteUserCommand, DeleteUserPolicyCommand, GetUserCommand,
+    IAMClient, ListAccessKeysCommand, ListUserPoliciesCommand, NoSuchEntityException, PutUserPolicyCommand, UpdateAccessKeyCommand,
+} from "@aws-sdk/client-iam";
+import { AwsClientStub, mockClient } from "aws-sdk-client-mock";
+
+export interface FakeUser {
+    path: string;
+    tags: Record<string, string>;
+    policies: Record<string, string>;
+    keys: { id: string; secret: string; status: "Active" | "Inactive" }[];
+}
+
+export class FakeIam {
+    public readonly users = new Map<string, FakeUser>();
+    public readonly stub: AwsClientStub<IAMClient>;
+    /** Command name → error to throw once. */
+    public readonly failNext = new Map<string, Error>();
+    private counter = 0;
+
+    constructor(public readonly client = new IAMClient({ region: "us-east-1" })) {
+        this.stub = mockClient(client);
+        const user = (name?: string) => {
+            const found = this.users.get(name ?? "");
+            if (!found) throw new NoSuchEntityException({ message: `The user with name ${name} cannot be found.`, $metadata: {} });
+            return found;
+        };
+        // Async like the real client: failures reject rather than throw.
+        const guard = async <T>(command: string, run: () => T): Promise<T> => {
+            const error = this.failNext.get(command);
+            if (error) {
+                this.failNext.delete(command);
+                throw error;
+            }
+            return run();
+        };
+        this.stub.on(GetUserCommand).callsFake((i) => guard("GetUser", () => (user(i.UserName), { User: { UserName: i.UserName, Arn: this.arn(i.UserName!) } })));
+        this.stub.on(CreateUserCommand).callsFake((i) => guard("CreateUser", () => {
+            this.users.set(i.UserName!, { path: i.Path ?? "/", tags: Object.fromEntries((i.Tags ?? []).map((t: { Key: string; Value: string }) => [t.Key, t.Value])), policies: {}, keys: [] });
+            return { User: { UserName: i.UserName, Arn: this.arn(i.UserName!, i.Path) } };
+        }));
+        this.stub.on(PutUserPolicyCommand).callsFake((i) => guard("PutUserPolicy", () => { user(i.UserName).policies[i.PolicyName!] = i.PolicyDocument!; return {}; }));
+        this.stub.on(DeleteUserPolicyCommand).callsFake((i) => guard("DeleteUserPolicy", () => { delete user(i.UserName).policies[i.PolicyName!]; return {}; }));
+        this.stub.on(ListUserPoliciesCommand).callsFake((i) => guard("ListUserPolicies", () => ({ PolicyNames: Object.keys(user(i.UserName).policies) })));
+        this.stub.on(CreateAccessKeyCommand).callsFake((i) => guard("CreateAccessKey", () => {
+            const u = user(i.UserName);
+            if (u.keys.length >= 2) throw new Error("LimitExceeded: Cannot exceed quota for AccessKeysPerUser: 2");
+            this.counter += 1;
+            const key = { id: `AKIAFAKE${String(this.counter).padStart(12, "0")}`, secret: `secret/${this.counter}/${"x".repeat(30)}`, status: "Active" as const };
+            u.keys.push(key);
+            return { AccessKey: { UserName: i.UserName, AccessKeyId: key.id, SecretAccessKey: key.secret, Status: "Active" } };
+        }));
+        this.stub.on(UpdateAccessKeyCommand).callsFake((i) => guard("UpdateAccessKey", () => { user(i.UserName).keys.find((k) => k.id === i.AccessKeyId)!.status = i.Status; return {}; }));
+        this.stub.on(DeleteAccessKeyCommand).callsFake((i) => guard("DeleteAccessKey", () => {
+            const u = user(i.UserName);
+            if (!u.keys.some((k) => k.id === i.AccessKeyId)) throw new NoSuchEntityException({ message: "no such key", $metadata: {} });
+            u.keys = u.keys.filter((k) => k.id !== i.AccessKeyId);
+            return {};
+        }));
+        this.stub.on(ListAccessKeysCommand).callsFake((i) => guard("ListAccessKeys", () => ({ AccessKeyMetadata: user(i.UserName).keys.map((k) => ({ AccessKeyId: k.id, Status: k.status })) })));
+        this.stub.on(DeleteUserCommand).callsFake((i) => guard("DeleteUser", () => {
+            const u = user(i.UserName);
+            if (u.keys.length || Object.keys(u.policies).length) throw new Error("DeleteConflict: must delete keys and policies first");
+            this.users.delete(i.UserName!);
+            return {};
+        }));
+    }
+
+    private arn(name: string, path = "/ses-mail/test/"): string {
+        return `arn:aws:iam::123456789012:user${path}${name}`;
+    }
+}
