@@ -4,3 +4,4 @@ export * from "./functions/shared/feedback-events";
 export * from "./functions/shared/sender-admin";
 export * from "./functions/shared/sender-reputation";
 export * from "./functions/shared/suppression-client";
+export { deriveSmtpPassword } from "./functions/shared/smtp-password";

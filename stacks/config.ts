@@ -62,6 +62,13 @@ const ingestSchema = z.strictObject({
     bounceSenderLocalPart: z.optional(z.string().check(z.regex(/^[A-Za-z0-9._-]{1,64}$/))),
 });
 
+const smtpSchema = z.strictObject({
+    enabled: z._default(z.boolean(), false),
+    adminPrincipalArns: z.optional(z.array(z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:(role|user|root)/)))),
+    maxAttempts: positiveInt,
+    rotationOverlapHours: positiveInt,
+});
+
 export const stackConfigSchema = z.strictObject({
     environment: nameSegment,
     namePrefix: z._default(nameSegment, "ses-mail"),
@@ -69,6 +76,7 @@ export const stackConfigSchema = z.strictObject({
     suppression: z._default(suppressionSchema, {}),
     feedback: z._default(feedbackSchema, { domains: [] }),
     ingest: z._default(ingestSchema, { domains: [] }),
+    smtp: z._default(smtpSchema, { enabled: false }),
 });
 
 export type StackConfig = z.output<typeof stackConfigSchema>;
@@ -108,10 +116,12 @@ const FIXES: Record<string, string> = {
     "ingest.gmailAccounts": "list the lowercase Gmail addresses rules forward to",
     "ingest.internalDateSource": "use dateHeader or receivedTime",
     "ingest.bounceSenderLocalPart": "use the local part only, e.g. MAILER-DAEMON",
+    "smtp.enabled": "set it to true or false",
+    "smtp.adminPrincipalArns": "list IAM role or user ARNs allowed to decrypt SMTP credentials",
 };
 
 /** Keys whose fix is generic: thresholds and windows. */
-const POSITIVE_WHOLE_NUMBER = /^(feedback\.(eventRetentionDays|transient\w+|complaint\w+)|ingest\.(mailRetentionDays|ruleCacheTtlSeconds|maxImportBytes))$/;
+const POSITIVE_WHOLE_NUMBER = /^(feedback\.(eventRetentionDays|transient\w+|complaint\w+)|ingest\.(mailRetentionDays|ruleCacheTtlSeconds|maxImportBytes)|smtp\.(maxAttempts|rotationOverlapHours))$/;
 
 /** Raised for invalid stack config; the message names each key and its fix. */
 export class StackConfigError extends Error {

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { FeedbackPipeline } from "../components/feedback-pipeline";
 import { MailIngest } from "../components/mail-ingest";
+import { SmtpCredentials } from "../components/smtp-credentials";
 import { SuppressionStore } from "../components/suppression-store";
 import { CONFIG_NAMESPACE, decodeConfigValue, parseStackConfig, StackConfig } from "./config";
 
@@ -38,11 +39,32 @@ export function createStack(config: StackConfig) {
             suppressionStore: suppression,
             // Sending and receiving share identities: one per domain, whoever creates it.
             mailDomains: feedback.mailDomains,
+            // SMTP_USER# records live in the routing table; the credential manager reads its stream.
+            routingTableStream: config.smtp.enabled,
             ...config.ingest,
+        })
+        : undefined;
+    const { enabled: smtpEnabled, ...smtpArgs } = config.smtp;
+    const smtp = smtpEnabled
+        ? new SmtpCredentials("smtp", {
+            env: config.environment,
+            namePrefix: config.namePrefix,
+            logRetentionDays: config.logRetentionDays,
+            table: ingest?.routingTable,
+            identityArns: feedback.mailDomains.map((domain) => domain.identityArn),
+            ...smtpArgs,
         })
         : undefined;
     return {
         ...(ingest ? ingestOutputs(ingest) : {}),
+        ...(smtp ? {
+            smtpEndpoint: smtp.smtpEndpoint,
+            smtpPorts: smtp.smtpPorts,
+            spfRecord: smtp.spfRecord,
+            smtpCredentialsTableName: smtp.tableName,
+            smtpCredentialsKmsKeyArn: smtp.kmsKeyArn,
+            smtpCredentialManagerFunction: smtp.functionName,
+        } : {}),
         configurationSetName: feedback.configurationSetName,
         feedbackQueueUrl: feedback.queue.url,
         feedbackDlqUrl: feedback.queue.dlq.url,

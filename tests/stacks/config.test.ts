@@ -21,6 +21,7 @@ describe("stack config", () => {
             suppression: {},
             feedback: { domains: [] },
             ingest: { domains: [] },
+            smtp: { enabled: false },
         });
     });
 

@@ -50,6 +50,17 @@ describe("stacks (Pulumi.<stack>.yaml under mocks)", () => {
         expect(plan.one("aws:lambda/function:Function", "ingest-router").inputs.environment.variables).to.deep.include({ DEFAULT_ACTION: "bounce", SPAM_ACTION: "label" });
     });
 
+    it("test: SMTP users live in the (streamed) routing table and may send only through the stack's identity", async () => {
+        const { plan, outputs } = await runStack("test");
+        expect(plan.one("aws:dynamodb/table:Table", "ingest-routing").inputs).to.deep.include({ name: "ses-mail-email-routing-test", streamEnabled: true, streamViewType: "NEW_AND_OLD_IMAGES" });
+        expect(plan.ofType("aws:dynamodb/table:Table").map((t) => t.name)).not.to.include("smtp-table");
+        expect(plan.one("aws:lambda/function:Function", "smtp-manager").inputs.environment.variables).to.deep.include({
+            TABLE_NAME: "ses-mail-email-routing-test",
+            IDENTITY_ARNS: "arn:aws:ses:us-east-1:123456789012:identity/mail-test.example.com",
+        });
+        expect(Object.keys(outputs)).to.include.members(["smtpEndpoint", "smtpPorts", "spfRecord", "smtpCredentialsTableName", "smtpCredentialsKmsKeyArn", "smtpCredentialManagerFunction"]);
+    });
+
     it("fails with the key and the fix when the stack config is wrong", async () => {
         const config = { ...loadStackConfig("test"), "ses-mail:suppression": JSON.stringify({ mirrorToSes: "yes" }) };
         let caught: unknown;

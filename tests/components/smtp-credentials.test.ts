@@ -1,0 +1,77 @@
+import { expect } from "chai";
+import { SmtpCredentials } from "../../components/smtp-credentials";
+import { MOCK_ACCOUNT as ACCOUNT, promiseOf, runUnderMocks } from "../support/mocks";
+
+const IDENTITY = `arn:aws:ses:us-east-1:${ACCOUNT}:identity/example.com`;
+const TABLE = `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/ses-mail-smtp-credentials-test`;
+const ADMIN = `arn:aws:iam::${ACCOUNT}:role/mail-admins`;
+const create = () => runUnderMocks(() => new SmtpCredentials("smtp", { env: "test", identityArns: [IDENTITY], adminPrincipalArns: [ADMIN] }));
+
+describe("SmtpCredentials", () => {
+    it("streams its table (new and old images) to the manager, filtered to SMTP_USER# items, with an on-failure queue", async () => {
+        const { plan } = await create();
+        expect(plan.one("aws:dynamodb/table:Table").inputs).to.deep.include({ streamEnabled: true, streamViewType: "NEW_AND_OLD_IMAGES", hashKey: "PK", rangeKey: "SK" });
+        const mapping = plan.one("aws:lambda/eventSourceMapping:EventSourceMapping");
+        expect(mapping.inputs).to.deep.include({
+            eventSourceArn: `${TABLE}/stream/2026-01-01T00:00:00.000`,
+            startingPosition: "TRIM_HORIZON",
+            maximumRetryAttempts: 5,
+            bisectBatchOnFunctionError: true,
+            functionResponseTypes: ["ReportBatchItemFailures"],
+            destinationConfig: { onFailure: { destinationArn: `arn:aws:sqs:us-east-1:${ACCOUNT}:ses-mail-smtp-credential-manager-dlq-test` } },
+        });
+        expect(JSON.parse(mapping.inputs.filterCriteria.filters[0].pattern)).to.deep.equal({ dynamodb: { Keys: { PK: { S: [{ prefix: "SMTP_USER#" }] } } } });
+    });
+
+    it("a rotating key with the alias, that the manager may encrypt with and only admins may decrypt with", async () => {
+        const { plan } = await create();
+        expect(plan.one("aws:kms/key:Key").inputs.enableKeyRotation).to.equal(true);
+        expect(plan.one("aws:kms/alias:Alias").inputs.name).to.equal("alias/ses-mail-smtp-credentials-test");
+        const statements = plan.json(plan.one("aws:kms/key:Key"), "policy").Statement;
+        expect(statements.slice(1)).to.deep.equal([
+            { Sid: "ManagerEncrypts", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${ACCOUNT}:role/ses-mail-smtp-credential-manager-fn-test` }, Action: ["kms:Encrypt"], Resource: "*" },
+            { Sid: "DecryptOnlyByAdmins", Effect: "Deny", Principal: "*", Action: ["kms:Decrypt"], Resource: "*", Condition: { ArnNotEquals: { "aws:PrincipalArn": [ADMIN] } } },
+        ]);
+    });
+
+    it("the manager may touch only users under its own IAM path, with exactly the IAM actions it needs", async () => {
+        const { plan } = await create();
+        const statements = plan.json(plan.one("aws:iam/rolePolicy:RolePolicy", "smtp-manager-policy"), "policy").Statement;
+        expect(statements[2]).to.deep.equal({
+            Effect: "Allow",
+            Action: ["iam:CreateUser", "iam:DeleteUser", "iam:GetUser", "iam:TagUser", "iam:PutUserPolicy", "iam:DeleteUserPolicy", "iam:ListUserPolicies", "iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey", "iam:ListAccessKeys"],
+            Resource: [`arn:aws:iam::${ACCOUNT}:user/ses-mail/test/*`],
+        });
+        expect(statements.flatMap((s: { Action: string[] }) => s.Action).filter((a: string) => a.includes("*"))).to.deep.equal([]);
+        expect(statements.slice(3).map((s: any) => [s.Action, s.Resource])).to.deep.equal([
+            [["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Scan"], [TABLE]],
+            [["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"], [`${TABLE}/stream/2026-01-01T00:00:00.000`]],
+            [["sqs:SendMessage"], [`arn:aws:sqs:us-east-1:${ACCOUNT}:ses-mail-smtp-credential-manager-dlq-test`]],
+        ]);
+        expect(plan.json(plan.one("aws:iam/rolePolicy:RolePolicy", "smtp-manager-kms"), "policy").Statement).to.deep.equal([
+            { Effect: "Allow", Action: ["kms:Encrypt"], Resource: [`arn:aws:kms:us-east-1:${ACCOUNT}:key/smtp-key-physical`] },
+        ]);
+        expect(plan.one("aws:lambda/function:Function").inputs.environment.variables).to.deep.include({ IAM_PATH: "/ses-mail/test/", IDENTITY_ARNS: IDENTITY, KMS_KEY_ID: "alias/ses-mail-smtp-credentials-test" });
+    });
+
+    it("sweeps rotated-out keys hourly and outputs the SMTP endpoint, ports and SPF record", async () => {
+        const { plan, result } = await create();
+        expect(plan.one("aws:cloudwatch/eventRule:EventRule").inputs.scheduleExpression).to.equal("rate(1 hour)");
+        expect(plan.one("aws:lambda/permission:Permission").inputs).to.deep.include({ principal: "events.amazonaws.com", action: "lambda:InvokeFunction" });
+        expect(await promiseOf(result.smtpEndpoint)).to.equal("email-smtp.us-east-1.amazonaws.com");
+        expect(result.smtpPorts).to.deep.equal([587, 465]);
+        expect(result.spfRecord).to.equal("v=spf1 include:amazonses.com ~all");
+    });
+
+    it("uses a table handed in (MailIngest's routing table) instead of creating one", async () => {
+        const aws = await import("@pulumi/aws");
+        const { plan } = await runUnderMocks(() => {
+            const table = new aws.dynamodb.Table("routing", { name: "ses-mail-email-routing-test", hashKey: "PK", rangeKey: "SK", attributes: [{ name: "PK", type: "S" }, { name: "SK", type: "S" }], streamEnabled: true, streamViewType: "NEW_AND_OLD_IMAGES" });
+            return new SmtpCredentials("smtp", { env: "test", identityArns: [IDENTITY], table });
+        });
+        expect(plan.ofType("aws:dynamodb/table:Table").map((t) => t.name)).to.deep.equal(["routing"]);
+        expect(plan.one("aws:lambda/function:Function").inputs.environment.variables.TABLE_NAME).to.equal("ses-mail-email-routing-test");
+        const decrypt = plan.json(plan.one("aws:kms/key:Key"), "policy").Statement[2];
+        expect(decrypt).to.deep.equal({ Sid: "DecryptOnlyByAdmins", Effect: "Deny", Principal: "*", Action: ["kms:Decrypt"], Resource: "*" });
+    });
+});
