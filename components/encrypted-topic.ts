@@ -9,6 +9,8 @@ export interface TopicPublisher {
     service: string;
     /** `aws:SourceArn` values: the configuration set, identities or alarms that publish. */
     sourceArns: pulumi.Input<string>[];
+    /** Match the source ARNs as patterns. @default false */
+    pattern?: boolean;
 }
 
 export interface EncryptedTopicArgs {
@@ -22,6 +24,8 @@ export interface EncryptedTopicArgs {
     publishers?: TopicPublisher[];
     /** Email addresses to subscribe (each must confirm). @default none */
     emailSubscriptions?: string[];
+    /** HTTPS endpoints to subscribe (e.g. a paging service). @default none */
+    httpsSubscriptions?: string[];
     /** Component tag value. @default "EncryptedTopic" */
     component?: string;
     tags?: Record<string, string>;
@@ -46,14 +50,13 @@ export class EncryptedTopic extends pulumi.ComponentResource {
             arn: this.topic.arn,
             policy: policyDocument([
                 denyInsecureTransport("sns", [this.topic.arn]),
-                ...(args.publishers ?? []).map((p) => allowServicePrincipal(p.service, ["sns:Publish"], [this.topic.arn], p.sourceArns)),
+                ...(args.publishers ?? []).map((p) => allowServicePrincipal(p.service, ["sns:Publish"], [this.topic.arn], p.sourceArns, p.pattern ? "ArnLike" : "ArnEquals")),
             ]),
         }, { parent: this });
-        (args.emailSubscriptions ?? []).forEach((address, i) => new aws.sns.TopicSubscription(`${name}-email-${i}`, {
-            topic: this.topic.arn,
-            protocol: "email",
-            endpoint: address,
-        }, { parent: this }));
+        const subscribe = (protocol: "email" | "https", endpoints: string[] = []) => endpoints.forEach((endpoint, i) =>
+            new aws.sns.TopicSubscription(`${name}-${protocol}-${i}`, { topic: this.topic.arn, protocol, endpoint }, { parent: this }));
+        subscribe("email", args.emailSubscriptions);
+        subscribe("https", args.httpsSubscriptions);
         this.arn = this.topic.arn;
         this.name = this.topic.name;
         this.registerOutputs({ arn: this.arn });

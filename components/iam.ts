@@ -119,6 +119,8 @@ export function allowServicePrincipal(
     actions: string[],
     resources: pulumi.Input<string>[],
     sourceArns: pulumi.Input<string>[],
+    /** ArnLike when the sources are a pattern (e.g. every alarm of the account). @default "ArnEquals" */
+    match: "ArnEquals" | "ArnLike" = "ArnEquals",
 ): PolicyStatement {
     assertNoWildcardAction(actions);
     if (sourceArns.length === 0) {
@@ -129,7 +131,7 @@ export function allowServicePrincipal(
         Principal: { Service: service },
         Action: actions,
         Resource: resources,
-        Condition: { ArnEquals: { "aws:SourceArn": sourceArns } },
+        Condition: { [match]: { "aws:SourceArn": sourceArns } },
     };
 }
 

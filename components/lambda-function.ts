@@ -53,12 +53,15 @@ export class LambdaFunction extends pulumi.ComponentResource {
     public readonly arn: pulumi.Output<string>;
     /** Timeout in seconds (plain), for deriving queue visibility timeouts. */
     public readonly timeout: number;
+    /** The folder under functions/ it was built from (a stable label for alarms and dashboards). */
+    public readonly code: string;
 
     constructor(name: string, args: LambdaFunctionArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ses-mail:index:LambdaFunction", name, {}, opts);
         const functionName = physicalName("lambda", { purpose: args.purpose ?? args.code, env: args.env, prefix: args.namePrefix });
         const tags = standardTags(args.env, args.component ?? "LambdaFunction", args.tags);
         this.timeout = args.timeout ?? LAMBDA_DEFAULTS.timeout;
+        this.code = args.code;
         const bundle = bundleFunction(args.code);
 
         this.logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, {

@@ -69,6 +69,17 @@ const smtpSchema = z.strictObject({
     rotationOverlapHours: positiveInt,
 });
 
+const alarmsSchema = z.strictObject({
+    topicArn: z.optional(z.string().check(z.regex(/^arn:aws[a-z-]*:sns:/))),
+    emails: z.optional(z.array(z.email())),
+    httpsEndpoints: z.optional(z.array(z.url())),
+    nameSuffix: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_-]{0,32}$/))),
+    applicationNamespace: z.optional(z.string().check(z.minLength(1))),
+    minimumSends: positiveInt,
+    ratePeriodSeconds: positiveInt,
+    queueAgeSeconds: positiveInt,
+});
+
 export const stackConfigSchema = z.strictObject({
     environment: nameSegment,
     namePrefix: z._default(nameSegment, "ses-mail"),
@@ -77,6 +88,7 @@ export const stackConfigSchema = z.strictObject({
     feedback: z._default(feedbackSchema, { domains: [] }),
     ingest: z._default(ingestSchema, { domains: [] }),
     smtp: z._default(smtpSchema, { enabled: false }),
+    alarms: z._default(alarmsSchema, {}),
 });
 
 export type StackConfig = z.output<typeof stackConfigSchema>;
@@ -118,10 +130,14 @@ const FIXES: Record<string, string> = {
     "ingest.bounceSenderLocalPart": "use the local part only, e.g. MAILER-DAEMON",
     "smtp.enabled": "set it to true or false",
     "smtp.adminPrincipalArns": "list IAM role or user ARNs allowed to decrypt SMTP credentials",
+    "alarms.topicArn": "give an SNS topic ARN, or leave it out to create one",
+    "alarms.emails": "list email addresses for alarm notifications",
+    "alarms.httpsEndpoints": "list https:// URLs (e.g. a paging service's SNS endpoint)",
+    "alarms.nameSuffix": "use letters, digits, '_' or '-', e.g. -test (rate alarms are named ses-<what>-<TIER><suffix>)",
 };
 
 /** Keys whose fix is generic: thresholds and windows. */
-const POSITIVE_WHOLE_NUMBER = /^(feedback\.(eventRetentionDays|transient\w+|complaint\w+)|ingest\.(mailRetentionDays|ruleCacheTtlSeconds|maxImportBytes)|smtp\.(maxAttempts|rotationOverlapHours))$/;
+const POSITIVE_WHOLE_NUMBER = /^(feedback\.(eventRetentionDays|transient\w+|complaint\w+)|ingest\.(mailRetentionDays|ruleCacheTtlSeconds|maxImportBytes)|smtp\.(maxAttempts|rotationOverlapHours)|alarms\.(minimumSends|ratePeriodSeconds|queueAgeSeconds))$/;
 
 /** Raised for invalid stack config; the message names each key and its fix. */
 export class StackConfigError extends Error {

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { Alarms } from "../components/alarms";
 import { FeedbackPipeline } from "../components/feedback-pipeline";
 import { MailIngest } from "../components/mail-ingest";
 import { SmtpCredentials } from "../components/smtp-credentials";
@@ -55,7 +56,31 @@ export function createStack(config: StackConfig) {
             ...smtpArgs,
         })
         : undefined;
+    // Every queue, DLQ, function, pipe and state machine of the stack is watched.
+    const queues = { feedback: feedback.queue, ...(ingest ? { input: ingest.inputQueue, forwarder: ingest.forwarderQueue, "forwarder-retry": ingest.retryQueue, bouncer: ingest.bouncerQueue } : {}) };
+    const deadLetterQueues = {
+        ...Object.fromEntries(Object.entries(queues).map(([label, queue]) => [label, queue.dlq.name])),
+        ...(suppression.mirrorDlq ? { "suppression-mirror": suppression.mirrorDlq.name } : {}),
+        ...(smtp ? { "smtp-credential-manager": smtp.failures.name } : {}),
+    };
+    const functions = [suppression.mirror, feedback.worker, ingest?.router, ingest?.forwarder, ingest?.bouncer, smtp?.manager].filter((fn) => fn !== undefined);
+    const { emails, httpsEndpoints, topicArn, nameSuffix, ...alarmSettings } = config.alarms;
+    const alarms = new Alarms("alarms", {
+        env: config.environment,
+        namePrefix: config.namePrefix,
+        alarmTopicArn: topicArn,
+        alarmEmails: emails,
+        alarmHttpsEndpoints: httpsEndpoints,
+        alarmNameSuffix: nameSuffix,
+        queues: Object.fromEntries(Object.entries(queues).map(([label, queue]) => [label, queue.name])),
+        deadLetterQueues,
+        functions: Object.fromEntries(functions.map((fn) => [fn.code, fn.functionName])),
+        pipes: ingest ? { router: ingest.pipe.name } : {},
+        stateMachines: ingest ? { "retry-drain": ingest.retryDrain.arn } : {},
+        ...alarmSettings,
+    });
     return {
+        alarmTopicArn: alarms.topicArn,
         ...(ingest ? ingestOutputs(ingest) : {}),
         ...(smtp ? {
             smtpEndpoint: smtp.smtpEndpoint,

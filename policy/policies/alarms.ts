@@ -19,8 +19,8 @@ export const dlqHasAlarm: StackValidationPolicy = {
     name: "dlq-has-alarm",
     description: "Every dead-letter queue has an alarm on visible messages, so failures are noticed.",
     severity: "high",
-    // Advisory until the Alarms component lands; then mandatory.
-    enforcementLevel: "advisory",
+    // Mandatory since the Alarms component watches every DLQ of the stacks.
+    enforcementLevel: "mandatory",
     remediationSteps: "Add an alarm on AWS/SQS ApproximateNumberOfMessagesVisible > 0 for the DLQ (the Alarms component does this for every queue handed in).",
     validateStack: (args, reportViolation) => {
         const dlqs = deadLetterQueueArns(args.resources);

@@ -12,11 +12,9 @@ describe("offline policy runner", () => {
         it(`the ${stack} stack has no mandatory violations (with CI's policy/config.json)`, async () => {
             const { plan } = await runStack(stack);
             const violations = await runPolicies(plan.resources, sesMailPolicies, { config: readPackConfig() });
-            expect(violations.filter((v) => v.enforcementLevel === "mandatory")).to.deep.equal([]);
-            // Advisory until the Alarms component lands: exactly one per DLQ of the stack.
-            const dlqs = plan.ofType("aws:sqs/queue:Queue").filter((q) => q.inputs.tags?.QueueRole === "dead-letter");
-            expect(dlqs.length).to.be.greaterThan(4);
-            expect(violations.map((v) => v.policyName)).to.deep.equal(dlqs.map(() => "dlq-has-alarm"));
+            expect(violations).to.deep.equal([]);
+            // Every DLQ of the stack is alarmed (dlq-has-alarm is mandatory now that Alarms exists).
+            expect(plan.ofType("aws:sqs/queue:Queue").filter((q) => q.inputs.tags?.QueueRole === "dead-letter").length).to.equal(7);
         });
     }
 

@@ -22,6 +22,7 @@ describe("stack config", () => {
             feedback: { domains: [] },
             ingest: { domains: [] },
             smtp: { enabled: false },
+            alarms: {},
         });
     });
 

@@ -1,0 +1,162 @@
+// The alarms of the system as plain data, so each one (metric or expression, threshold, periods,
+// missing-data treatment) is table-tested without Pulumi. components/alarms.ts turns them into
+// CloudWatch alarms. Dimension values may be Outputs (queue names, function names); everything
+// else is plain data.
+import type * as pulumi from "@pulumi/pulumi";
+
+export interface MetricRef {
+    id: string;
+    namespace: string;
+    metricName: string;
+    dimensions: Record<string, pulumi.Input<string>>;
+    stat: "Sum" | "Maximum" | "Average";
+}
+
+export interface AlarmSpec {
+    name: string;
+    description: string;
+    tier: "WARNING" | "CRITICAL";
+    /** Single-metric alarm… */
+    metric?: MetricRef;
+    /** …or metric math: `expression` over `metrics`. */
+    expression?: string;
+    metrics?: MetricRef[];
+    threshold: number;
+    comparison: "GreaterThanThreshold" | "GreaterThanOrEqualToThreshold" | "LessThanThreshold";
+    periodSeconds: number;
+    evaluationPeriods: number;
+    /** Chosen per alarm: see `missingData` below. */
+    treatMissingData: "notBreaching" | "breaching" | "missing";
+}
+
+export interface RateAlarmSettings {
+    env: string;
+    /** Metrics namespace of our functions. */
+    namespace: string;
+    /** Powertools' `service` dimension of the feedback worker. */
+    feedbackService: string;
+    /** Namespace where applications publish EmailsSent / EmailsFailed. */
+    applicationNamespace: string;
+    /** A rate is evaluated only when the window has at least this many sends. */
+    minimumSends: number;
+    periodSeconds: number;
+    evaluationPeriods: number;
+    namePrefix: string;
+    nameSuffix: string;
+    bounceRate: [number, number];
+    complaintRate: [number, number];
+    sendFailureRate: [number, number];
+    suppressionsPerDay: [number, number];
+    deliveryRateCritical: number;
+}
+
+export const DEFAULT_RATE_ALARMS: Omit<RateAlarmSettings, "env" | "namespace" | "applicationNamespace"> = {
+    feedbackService: "feedback-worker",
+    minimumSends: 100,
+    periodSeconds: 3600,
+    evaluationPeriods: 1,
+    namePrefix: "ses",
+    nameSuffix: "",
+    bounceRate: [3, 5],
+    complaintRate: [0.05, 0.1],
+    sendFailureRate: [5, 10],
+    suppressionsPerDay: [5, 20],
+    deliveryRateCritical: 95,
+};
+
+const TIERS = ["WARNING", "CRITICAL"] as const;
+
+/**
+ * Rates as percentages, guarded against low volume: `IF(sends >= minimum, rate, 0)` (or 100 for
+ * the delivery rate) so one bounce out of one send pages nobody. No sends means no data, which is
+ * not breaching: silence is not a reputation problem (the SES reputation alarms watch the account).
+ */
+export function rateAlarmSpecs(s: RateAlarmSettings): AlarmSpec[] {
+    const ours = (id: string, metricName: string, extra: Record<string, string> = {}): MetricRef =>
+        ({ id, namespace: s.namespace, metricName, dimensions: { service: s.feedbackService, ...extra }, stat: "Sum" });
+    const app = (id: string, metricName: string): MetricRef => ({ id, namespace: s.applicationNamespace, metricName, dimensions: {}, stat: "Sum" });
+    const name = (what: string, tier: string) => `${s.namePrefix}-${what}-${tier}${s.nameSuffix}`;
+    const rate = (what: string, description: string, numerator: MetricRef, thresholds: [number, number]): AlarmSpec[] =>
+        TIERS.map((tier, i) => ({
+            name: name(what, tier), tier, description,
+            expression: `IF(sends >= ${s.minimumSends}, 100 * ${numerator.id} / sends, 0)`,
+            metrics: [numerator, ours("sends", "OutboundSend")],
+            threshold: thresholds[i], comparison: "GreaterThanThreshold",
+            periodSeconds: s.periodSeconds, evaluationPeriods: s.evaluationPeriods, treatMissingData: "notBreaching",
+        }));
+    return [
+        ...rate("high-bounce-rate", `Bounce rate (%) over ${s.periodSeconds / 3600} h, when at least ${s.minimumSends} sends`, ours("bounces", "OutboundBounce"), s.bounceRate),
+        ...rate("high-complaint-rate", `Complaint rate (%) over ${s.periodSeconds / 3600} h, when at least ${s.minimumSends} sends`, ours("complaints", "OutboundComplaint"), s.complaintRate),
+        ...TIERS.map((tier, i): AlarmSpec => ({
+            name: name("high-send-failure-rate", tier), tier,
+            description: `Application send failures (%) = EmailsFailed / (EmailsSent + EmailsFailed) in ${s.applicationNamespace}`,
+            expression: `IF(sent + failed >= ${s.minimumSends}, 100 * failed / (sent + failed), 0)`,
+            metrics: [app("sent", "EmailsSent"), app("failed", "EmailsFailed")],
+            threshold: s.sendFailureRate[i], comparison: "GreaterThanThreshold",
+            periodSeconds: s.periodSeconds, evaluationPeriods: s.evaluationPeriods, treatMissingData: "notBreaching",
+        })),
+        ...TIERS.map((tier, i): AlarmSpec => ({
+            name: name("suppressions-added", tier), tier,
+            description: "Addresses added to the suppression list per day (bounces + complaints)",
+            expression: "FILL(bounce, 0) + FILL(complaint, 0)",
+            metrics: [ours("bounce", "SuppressionAdded", { reason: "bounce" }), ours("complaint", "SuppressionAdded", { reason: "complaint" })],
+            threshold: s.suppressionsPerDay[i], comparison: "GreaterThanThreshold",
+            periodSeconds: 86400, evaluationPeriods: 1, treatMissingData: "notBreaching",
+        })),
+        {
+            name: name("low-delivery-rate", "CRITICAL"), tier: "CRITICAL",
+            description: `Delivery rate (%) below ${s.deliveryRateCritical} when at least ${s.minimumSends} sends`,
+            expression: `IF(sends >= ${s.minimumSends}, 100 * deliveries / sends, 100)`,
+            metrics: [ours("deliveries", "OutboundDelivery"), ours("sends", "OutboundSend")],
+            threshold: s.deliveryRateCritical, comparison: "LessThanThreshold",
+            periodSeconds: s.periodSeconds, evaluationPeriods: s.evaluationPeriods, treatMissingData: "notBreaching",
+        },
+        // SES's own account reputation: the numbers SES suspends accounts on.
+        ...([["reputation-bounce-rate", "Reputation.BounceRate", 0.05], ["reputation-complaint-rate", "Reputation.ComplaintRate", 0.001]] as const).map(([what, metricName, threshold]): AlarmSpec => ({
+            name: name(what, "CRITICAL"), tier: "CRITICAL",
+            description: `SES account ${metricName} at or above ${threshold}`,
+            metric: { id: "m", namespace: "AWS/SES", metricName, dimensions: {}, stat: "Maximum" },
+            threshold, comparison: "GreaterThanOrEqualToThreshold",
+            periodSeconds: 3600, evaluationPeriods: 1, treatMissingData: "notBreaching",
+        })),
+    ];
+}
+
+export interface ResourceAlarmInputs {
+    /** label → queue name; oldest message age > limit. */
+    queues: Record<string, pulumi.Input<string>>;
+    /** label → DLQ name; any visible message. */
+    deadLetterQueues: Record<string, pulumi.Input<string>>;
+    /** label → function name; Errors > 0, Throttles > 0. */
+    functions: Record<string, pulumi.Input<string>>;
+    /** label → pipe name; ExecutionFailed > 0. */
+    pipes: Record<string, pulumi.Input<string>>;
+    /** label → state machine ARN; ExecutionsFailed > 0. */
+    stateMachines: Record<string, pulumi.Input<string>>;
+    queueAgeSeconds: number;
+    env: string;
+}
+
+/**
+ * Resource alarms. Missing data is not breaching throughout: SQS stops publishing for idle queues,
+ * Lambda and Step Functions publish failures only when there are executions, so silence means
+ * nothing failed.
+ */
+export function resourceAlarmSpecs(r: ResourceAlarmInputs): AlarmSpec[] {
+    const one = (name: string, description: string, metric: MetricRef, threshold: number, periodSeconds: number): AlarmSpec => ({
+        name: `ses-mail-${name}-${r.env}`, tier: "CRITICAL", description, metric, threshold,
+        comparison: "GreaterThanThreshold", periodSeconds, evaluationPeriods: 1, treatMissingData: "notBreaching",
+    });
+    return [
+        ...Object.entries(r.deadLetterQueues).map(([label, queue]) => one(`${label}-dlq-messages`, `Messages in the ${label} DLQ: investigate, then redrive (SESMail-DLQ-Redrive)`,
+            { id: "m", namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: { QueueName: queue }, stat: "Maximum" }, 0, 60)),
+        ...Object.entries(r.queues).map(([label, queue]) => one(`${label}-queue-age`, `Oldest message in the ${label} queue older than ${r.queueAgeSeconds} s: the consumer is stuck or failing`,
+            { id: "m", namespace: "AWS/SQS", metricName: "ApproximateAgeOfOldestMessage", dimensions: { QueueName: queue }, stat: "Maximum" }, r.queueAgeSeconds, 300)),
+        ...Object.entries(r.functions).flatMap(([label, fn]) => (["Errors", "Throttles"] as const).map((metricName) => one(`${label}-${metricName.toLowerCase()}`, `${metricName} in the ${label} function`,
+            { id: "m", namespace: "AWS/Lambda", metricName, dimensions: { FunctionName: fn }, stat: "Sum" }, 0, 300))),
+        ...Object.entries(r.pipes).map(([label, pipe]) => one(`${label}-execution-failed`, `Failed executions of the ${label} pipe`,
+            { id: "m", namespace: "AWS/EventBridge/Pipes", metricName: "ExecutionFailed", dimensions: { PipeName: pipe }, stat: "Sum" }, 0, 300)),
+        ...Object.entries(r.stateMachines).map(([label, arn]) => one(`${label}-executions-failed`, `Failed executions of the ${label} state machine`,
+            { id: "m", namespace: "AWS/States", metricName: "ExecutionsFailed", dimensions: { StateMachineArn: arn }, stat: "Sum" }, 0, 300)),
+    ];
+}

@@ -1,0 +1,141 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { AlarmSpec, DEFAULT_RATE_ALARMS, rateAlarmSpecs, resourceAlarmSpecs } from "./alarm-specs";
+import { EncryptedTopic } from "./encrypted-topic";
+import { KmsKey } from "./kms-key";
+import { standardTags } from "./naming";
+
+export interface AlarmsArgs {
+    env: string;
+    /** @default "ses-mail" */
+    namePrefix?: string;
+    /** Publish to this existing topic instead of creating one. */
+    alarmTopicArn?: pulumi.Input<string>;
+    /** @default none */
+    alarmEmails?: string[];
+    /** @default none */
+    alarmHttpsEndpoints?: string[];
+    /** label → main queue name (oldest-message age alarm). @default none */
+    queues?: Record<string, pulumi.Input<string>>;
+    /** label → DLQ name (visible-messages alarm). @default none */
+    deadLetterQueues?: Record<string, pulumi.Input<string>>;
+    /** label → function name (Errors, Throttles). @default none */
+    functions?: Record<string, pulumi.Input<string>>;
+    /** label → pipe name (ExecutionFailed). @default none */
+    pipes?: Record<string, pulumi.Input<string>>;
+    /** label → state machine ARN (ExecutionsFailed). @default none */
+    stateMachines?: Record<string, pulumi.Input<string>>;
+    /** Namespace of applications' EmailsSent / EmailsFailed. @default "SESMail/<env>/Application" */
+    applicationNamespace?: string;
+    /** @default 100 */
+    minimumSends?: number;
+    /** @default 3600 */
+    ratePeriodSeconds?: number;
+    /** @default 1 */
+    rateEvaluationPeriods?: number;
+    /** Rate alarm names are `<prefix>-<what>-<TIER><suffix>`, e.g. ses-high-bounce-rate-CRITICAL. @default "ses" */
+    alarmNamePrefix?: string;
+    /** @default "" */
+    alarmNameSuffix?: string;
+    /** Warning and critical bounce rate (%). @default [3, 5] */
+    bounceRateThresholds?: [number, number];
+    /** @default [0.05, 0.1] */
+    complaintRateThresholds?: [number, number];
+    /** @default [5, 10] */
+    sendFailureRateThresholds?: [number, number];
+    /** @default [5, 20] */
+    suppressionsPerDayThresholds?: [number, number];
+    /** @default 95 */
+    deliveryRateCritical?: number;
+    /** @default 300 */
+    queueAgeSeconds?: number;
+    tags?: Record<string, string>;
+}
+
+/** Every alarm the args ask for (pure). */
+export function alarmSpecs(args: AlarmsArgs): AlarmSpec[] {
+    const d = DEFAULT_RATE_ALARMS;
+    return [
+        ...rateAlarmSpecs({
+            env: args.env,
+            namespace: `SESMail/${args.env}`,
+            feedbackService: d.feedbackService,
+            applicationNamespace: args.applicationNamespace ?? `SESMail/${args.env}/Application`,
+            minimumSends: args.minimumSends ?? d.minimumSends,
+            periodSeconds: args.ratePeriodSeconds ?? d.periodSeconds,
+            evaluationPeriods: args.rateEvaluationPeriods ?? d.evaluationPeriods,
+            namePrefix: args.alarmNamePrefix ?? d.namePrefix,
+            nameSuffix: args.alarmNameSuffix ?? d.nameSuffix,
+            bounceRate: args.bounceRateThresholds ?? d.bounceRate,
+            complaintRate: args.complaintRateThresholds ?? d.complaintRate,
+            sendFailureRate: args.sendFailureRateThresholds ?? d.sendFailureRate,
+            suppressionsPerDay: args.suppressionsPerDayThresholds ?? d.suppressionsPerDay,
+            deliveryRateCritical: args.deliveryRateCritical ?? d.deliveryRateCritical,
+        }),
+        ...resourceAlarmSpecs({
+            env: args.env,
+            queues: args.queues ?? {},
+            deadLetterQueues: args.deadLetterQueues ?? {},
+            functions: args.functions ?? {},
+            pipes: args.pipes ?? {},
+            stateMachines: args.stateMachines ?? {},
+            queueAgeSeconds: args.queueAgeSeconds ?? 300,
+        }),
+    ];
+}
+
+/** CloudWatch alarms (rates with warning/critical tiers, reputation, queues, functions, pipes, state machines) to one topic. */
+export class Alarms extends pulumi.ComponentResource {
+    public readonly topicArn: pulumi.Output<string>;
+    public readonly alarms: aws.cloudwatch.MetricAlarm[];
+
+    constructor(name: string, args: AlarmsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ses-mail:index:Alarms", name, {}, opts);
+        const tags = standardTags(args.env, "Alarms", args.tags);
+        const common = { env: args.env, namePrefix: args.namePrefix, component: "Alarms", tags: args.tags };
+        if (args.alarmTopicArn) {
+            this.topicArn = pulumi.output(args.alarmTopicArn);
+        } else {
+            const accountId = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
+            const region = aws.getRegionOutput({}, { parent: this }).region;
+            // CloudWatch publishes to an encrypted topic only with a key it may use.
+            const key = new KmsKey(`${name}-key`, { ...common, purpose: "alarms", description: `ses-mail alarms (${args.env})`, serviceUsers: [{ service: "cloudwatch.amazonaws.com", actions: ["kms:GenerateDataKey", "kms:Decrypt"] }] }, { parent: this });
+            const topic = new EncryptedTopic(`${name}-topic`, {
+                ...common, purpose: "alarms", kmsKeyArn: key.arn,
+                publishers: [{ service: "cloudwatch.amazonaws.com", sourceArns: [pulumi.interpolate`arn:aws:cloudwatch:${region}:${accountId}:alarm:*`], pattern: true }],
+                emailSubscriptions: args.alarmEmails,
+                httpsSubscriptions: args.alarmHttpsEndpoints,
+            }, { parent: this });
+            this.topicArn = topic.arn;
+        }
+        this.alarms = alarmSpecs(args).map((spec) => this.alarm(name, spec, tags));
+        this.registerOutputs({ topicArn: this.topicArn });
+    }
+
+    private alarm(name: string, spec: AlarmSpec, tags: Record<string, string>): aws.cloudwatch.MetricAlarm {
+        const common = {
+            name: spec.name,
+            alarmDescription: `[${spec.tier}] ${spec.description}`,
+            threshold: spec.threshold,
+            comparisonOperator: spec.comparison,
+            evaluationPeriods: spec.evaluationPeriods,
+            treatMissingData: spec.treatMissingData,
+            alarmActions: [this.topicArn],
+            okActions: [this.topicArn],
+            tags: { ...tags, Tier: spec.tier },
+        };
+        const source: Partial<aws.cloudwatch.MetricAlarmArgs> = spec.metric
+            ? { namespace: spec.metric.namespace, metricName: spec.metric.metricName, dimensions: spec.metric.dimensions, statistic: spec.metric.stat, period: spec.periodSeconds }
+            : {
+                metricQueries: [
+                    ...(spec.metrics ?? []).map((m) => ({
+                        id: m.id,
+                        returnData: false,
+                        metric: { namespace: m.namespace, metricName: m.metricName, dimensions: m.dimensions, stat: m.stat, period: spec.periodSeconds },
+                    })),
+                    { id: "result", expression: spec.expression, label: spec.description, returnData: true },
+                ],
+            };
+        return new aws.cloudwatch.MetricAlarm(`${name}-${spec.name}`, { ...common, ...source }, { parent: this });
+    }
+}
