@@ -1,0 +1,126 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { expect } from "chai";
+import { alarmSpecs, Alarms } from "../../components/alarms";
+import { MOCK_ACCOUNT, runUnderMocks } from "../support/mocks";
+import { runStack } from "../support/stack";
+
+/** Metric names our functions publish, read from their source (addMetric, metric points, metric maps). */
+function publishedMetrics(): Set<string> {
+    const root = path.resolve(__dirname, "..", "..", "functions");
+    const names = new Set<string>();
+    const walk = (dir: string) => fs.readdirSync(dir, { withFileTypes: true }).forEach((entry) => {
+        const file = path.join(dir, entry.name);
+        if (entry.isDirectory()) return walk(file);
+        const source = fs.readFileSync(file, "utf8");
+        for (const pattern of [/addMetric\(\s*"(\w+)"/g, /metric\(\s*"(\w+)"/g, /name: "(\w+)", value/g, /\b\w+: "(Outbound\w+)"/g, /\? "(\w+)" : "(\w+)"/g]) {
+            for (const match of source.matchAll(pattern)) match.slice(1).filter(Boolean).forEach((name) => names.add(name));
+        }
+    });
+    walk(root);
+    return names;
+}
+
+const AWS_METRICS: Record<string, string[]> = {
+    "AWS/SES": ["Reputation.BounceRate", "Reputation.ComplaintRate"],
+    "AWS/SQS": ["ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage"],
+    "AWS/Lambda": ["Errors", "Throttles"],
+    "AWS/EventBridge/Pipes": ["ExecutionFailed"],
+    "AWS/States": ["ExecutionsFailed"],
+};
+
+describe("Alarms", () => {
+    const specs = alarmSpecs({ env: "test", queues: { input: "q" }, deadLetterQueues: { input: "q-dlq" }, functions: { router: "fn" }, pipes: { router: "p" }, stateMachines: { drain: "arn:sm" } });
+    const byName = (name: string) => specs.find((s) => s.name === name)!;
+
+    it("rate alarms have warning and critical tiers with the runbooks' names and documented thresholds", () => {
+        const table = specs.filter((s) => s.expression).map((s) => [s.name, s.threshold, s.comparison, s.periodSeconds]);
+        expect(table).to.deep.equal([
+            ["ses-high-bounce-rate-WARNING", 3, "GreaterThanThreshold", 3600],
+            ["ses-high-bounce-rate-CRITICAL", 5, "GreaterThanThreshold", 3600],
+            ["ses-high-complaint-rate-WARNING", 0.05, "GreaterThanThreshold", 3600],
+            ["ses-high-complaint-rate-CRITICAL", 0.1, "GreaterThanThreshold", 3600],
+            ["ses-high-send-failure-rate-WARNING", 5, "GreaterThanThreshold", 3600],
+            ["ses-high-send-failure-rate-CRITICAL", 10, "GreaterThanThreshold", 3600],
+            ["ses-suppressions-added-WARNING", 5, "GreaterThanThreshold", 86400],
+            ["ses-suppressions-added-CRITICAL", 20, "GreaterThanThreshold", 86400],
+            ["ses-low-delivery-rate-CRITICAL", 95, "LessThanThreshold", 3600],
+        ]);
+    });
+
+    it("guards rates against low volume: evaluated only with at least 100 sends", () => {
+        expect(byName("ses-high-bounce-rate-CRITICAL").expression).to.equal("IF(sends >= 100, 100 * bounces / sends, 0)");
+        expect(byName("ses-high-send-failure-rate-WARNING").expression).to.equal("IF(sent + failed >= 100, 100 * failed / (sent + failed), 0)");
+        expect(byName("ses-low-delivery-rate-CRITICAL").expression).to.equal("IF(sends >= 100, 100 * deliveries / sends, 100)");
+        const custom = alarmSpecs({ env: "test", minimumSends: 500, alarmNameSuffix: "-test", bounceRateThresholds: [2, 4] });
+        expect(custom.find((s) => s.name === "ses-high-bounce-rate-WARNING-test")).to.deep.include({ threshold: 2, expression: "IF(sends >= 500, 100 * bounces / sends, 0)" });
+    });
+
+    it("watches SES account reputation at SES's own limits", () => {
+        expect(byName("ses-reputation-bounce-rate-CRITICAL")).to.deep.include({ threshold: 0.05, comparison: "GreaterThanOrEqualToThreshold", treatMissingData: "notBreaching" });
+        expect(byName("ses-reputation-complaint-rate-CRITICAL").metric).to.deep.include({ namespace: "AWS/SES", metricName: "Reputation.ComplaintRate" });
+    });
+
+    it("watches every queue, DLQ, function, pipe and state machine handed in", () => {
+        const resources = specs.filter((s) => s.metric && s.metric.namespace !== "AWS/SES").map((s) => [s.name, s.metric!.metricName, s.threshold, s.treatMissingData]);
+        expect(resources).to.deep.equal([
+            ["ses-mail-input-dlq-messages-test", "ApproximateNumberOfMessagesVisible", 0, "notBreaching"],
+            ["ses-mail-input-queue-age-test", "ApproximateAgeOfOldestMessage", 300, "notBreaching"],
+            ["ses-mail-router-errors-test", "Errors", 0, "notBreaching"],
+            ["ses-mail-router-throttles-test", "Throttles", 0, "notBreaching"],
+            ["ses-mail-router-execution-failed-test", "ExecutionFailed", 0, "notBreaching"],
+            ["ses-mail-drain-executions-failed-test", "ExecutionsFailed", 0, "notBreaching"],
+        ]);
+    });
+
+    it("every metric an alarm names is one our functions publish, or an AWS metric", () => {
+        const ours = publishedMetrics();
+        for (const spec of specs) {
+            for (const metric of spec.metric ? [spec.metric] : spec.metrics ?? []) {
+                if (metric.namespace.startsWith("AWS/")) {
+                    expect(AWS_METRICS[metric.namespace], spec.name).to.include(metric.metricName);
+                } else if (metric.namespace === "SESMail/test") {
+                    expect([...ours], `${spec.name}: ${metric.metricName}`).to.include(metric.metricName);
+                    expect(metric.dimensions.service, spec.name).to.equal("feedback-worker");
+                } else {
+                    // Applications' own namespace: EmailsSent / EmailsFailed are theirs to publish.
+                    expect(metric.namespace).to.equal("SESMail/test/Application");
+                }
+            }
+        }
+        expect(ours).to.include.members(["OutboundBounce", "OutboundSend", "OutboundDelivery", "OutboundComplaint", "SuppressionAdded", "GmailForwardSuccess", "BounceSent", "EmailsReceived"]);
+    });
+
+    it("creates metric-math alarms that notify an encrypted topic CloudWatch may publish to", async () => {
+        const { plan } = await runUnderMocks(() => new Alarms("alarms", { env: "test", alarmEmails: ["ops@example.com"], deadLetterQueues: { input: "q-dlq" } }));
+        const bounce = plan.one("aws:cloudwatch/metricAlarm:MetricAlarm", "alarms-ses-high-bounce-rate-CRITICAL");
+        const topicArn = `arn:aws:sns:us-east-1:${MOCK_ACCOUNT}:ses-mail-alarms-test`;
+        expect(bounce.inputs).to.deep.include({ name: "ses-high-bounce-rate-CRITICAL", threshold: 5, comparisonOperator: "GreaterThanThreshold", evaluationPeriods: 1, treatMissingData: "notBreaching", alarmActions: [topicArn], okActions: [topicArn] });
+        expect(bounce.inputs.metricQueries).to.deep.equal([
+            { id: "bounces", returnData: false, metric: { namespace: "SESMail/test", metricName: "OutboundBounce", dimensions: { service: "feedback-worker" }, stat: "Sum", period: 3600 } },
+            { id: "sends", returnData: false, metric: { namespace: "SESMail/test", metricName: "OutboundSend", dimensions: { service: "feedback-worker" }, stat: "Sum", period: 3600 } },
+            { id: "result", expression: "IF(sends >= 100, 100 * bounces / sends, 0)", label: "Bounce rate (%) over 1 h, when at least 100 sends", returnData: true },
+        ]);
+        expect(bounce.inputs.tags.Tier).to.equal("CRITICAL");
+        const dlq = plan.one("aws:cloudwatch/metricAlarm:MetricAlarm", "alarms-ses-mail-input-dlq-messages-test");
+        expect(dlq.inputs).to.deep.include({ namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: { QueueName: "q-dlq" }, statistic: "Maximum", period: 60, threshold: 0 });
+        const topicPolicy = plan.json(plan.one("aws:sns/topicPolicy:TopicPolicy"), "policy");
+        expect(topicPolicy.Statement[1]).to.deep.include({ Principal: { Service: "cloudwatch.amazonaws.com" }, Condition: { ArnLike: { "aws:SourceArn": [`arn:aws:cloudwatch:us-east-1:${MOCK_ACCOUNT}:alarm:*`] } } });
+        expect(plan.json(plan.one("aws:kms/key:Key"), "policy").Statement[1].Principal).to.deep.equal({ Service: "cloudwatch.amazonaws.com" });
+        expect(plan.one("aws:sns/topicSubscription:TopicSubscription").inputs).to.deep.include({ protocol: "email", endpoint: "ops@example.com" });
+    });
+
+    it("uses an existing topic instead of creating one", async () => {
+        const { plan } = await runUnderMocks(() => new Alarms("alarms", { env: "test", alarmTopicArn: "arn:aws:sns:us-east-1:1:ops" }));
+        expect(plan.ofType("aws:sns/topic:Topic")).to.deep.equal([]);
+        expect(plan.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").every((a) => a.inputs.alarmActions[0] === "arn:aws:sns:us-east-1:1:ops")).to.equal(true);
+    });
+
+    it("the test stack alarms on all seven DLQs, every function, the pipe and the drain", async () => {
+        const { plan } = await runStack("test");
+        const names = plan.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => a.inputs.name);
+        expect(names.filter((n: string) => n.endsWith("-dlq-messages-test"))).to.have.length(7);
+        expect(names.filter((n: string) => n.endsWith("-errors-test"))).to.have.length(6);
+        expect(names).to.include.members(["ses-mail-router-execution-failed-test", "ses-mail-retry-drain-executions-failed-test", "ses-high-bounce-rate-CRITICAL-test"]);
+    });
+});
