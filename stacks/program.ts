@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Alarms } from "../components/alarms";
+import { OperationsDashboard } from "../components/dashboard";
 import { FeedbackPipeline } from "../components/feedback-pipeline";
 import { MailIngest } from "../components/mail-ingest";
 import { SmtpCredentials } from "../components/smtp-credentials";
@@ -79,8 +80,17 @@ export function createStack(config: StackConfig) {
         stateMachines: ingest ? { "retry-drain": ingest.retryDrain.arn } : {},
         ...alarmSettings,
     });
+    const dashboard = new OperationsDashboard("dashboard", {
+        env: config.environment,
+        namePrefix: config.namePrefix,
+        functions: Object.fromEntries(functions.map((fn) => [fn.code, fn.functionName])),
+        queues: Object.fromEntries(Object.entries(queues).map(([label, queue]) => [label, queue.name])),
+        deadLetterQueues,
+        gmailAccounts: config.ingest.gmailAccounts,
+    });
     return {
         alarmTopicArn: alarms.topicArn,
+        dashboardUrl: dashboard.url,
         ...(ingest ? ingestOutputs(ingest) : {}),
         ...(smtp ? {
             smtpEndpoint: smtp.smtpEndpoint,

@@ -1,0 +1,102 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { DEFAULT_RATE_ALARMS } from "./alarm-specs";
+
+export interface DashboardInputs {
+    env: string;
+    region: string;
+    /** label (the function's folder) → function name */
+    functions: Record<string, string>;
+    /** label → main queue name */
+    queues: Record<string, string>;
+    /** label → DLQ name */
+    deadLetterQueues: Record<string, string>;
+    /** Gmail accounts whose token lifetime is shown. */
+    gmailAccounts: string[];
+}
+
+type Widget = Record<string, unknown>;
+
+/** The dashboard body (CloudWatch dashboard JSON), pure so its widgets are tested directly. */
+export function dashboardBody(d: DashboardInputs): { widgets: Widget[] } {
+    const ns = `SESMail/${d.env}`;
+    const ours = (service: string, ...names: string[]) => names.map((name) => [ns, name, "service", service]);
+    const search = (metric: string, service: string, dimension: string) => [{ expression: `SEARCH('{${ns},service,${dimension}} MetricName="${metric}" service="${service}"', 'Sum', 300)`, id: metric.toLowerCase(), label: metric }];
+    const perResource = (namespace: string, metric: string, dimension: string, values: Record<string, string>, stat?: string) =>
+        Object.entries(values).map(([label, value]) => [namespace, metric, dimension, value, { label, ...(stat ? { stat } : {}) }]);
+    const [bounceWarning, bounceCritical] = DEFAULT_RATE_ALARMS.bounceRate;
+    const [complaintWarning, complaintCritical] = DEFAULT_RATE_ALARMS.complaintRate;
+    let y = 0;
+    const widget = (title: string, metrics: unknown[], extra: Record<string, unknown> = {}): Widget => {
+        const w = { type: "metric", x: (y % 2) * 12, y: Math.floor(y / 2) * 6, width: 12, height: 6, properties: { title, region: d.region, view: "timeSeries", stat: "Sum", period: 300, metrics, ...extra } };
+        y += 1;
+        return w;
+    };
+    const rate = (id: string, label: string, numerator: string) => ({ expression: `IF(sends >= ${DEFAULT_RATE_ALARMS.minimumSends}, 100 * ${numerator} / sends, 0)`, id, label });
+    return {
+        widgets: [
+            widget("Email processing: received, spam, virus, DMARC reject", ours("router", "EmailsReceived", "SpamDetected", "VirusDetected", "DmarcRejectDetected")),
+            widget("Handlers: Gmail forwarding and bounces", [...ours("gmail-forwarder", "GmailForwardSuccess", "GmailForwardFailure", "GmailTokenError", "OversizeNotice"), ...ours("bouncer", "BounceSent"), ...search("BounceSuppressed", "bouncer", "reason")]),
+            widget("Function errors", perResource("AWS/Lambda", "Errors", "FunctionName", d.functions)),
+            widget("Queue depths", perResource("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", d.queues), { stat: "Maximum" }),
+            widget("DLQ messages (should always be 0)", perResource("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", d.deadLetterQueues), { stat: "Maximum", annotations: { horizontal: [{ label: "any message is an incident", value: 0 }] } }),
+            widget("Function duration p50 / p99 (ms)", [
+                ...perResource("AWS/Lambda", "Duration", "FunctionName", d.functions, "p50"),
+                ...perResource("AWS/Lambda", "Duration", "FunctionName", d.functions, "p99"),
+            ], { stat: "p99" }),
+            widget("Outbound volume", ours("feedback-worker", "OutboundSend", "OutboundDelivery", "OutboundReject", "OutboundDeliveryDelay")),
+            widget("Outbound delivery and error rates (%)", [
+                ...ours("feedback-worker", "OutboundSend", "OutboundDelivery", "OutboundBounce", "OutboundComplaint").map((m, i) => [...m, { id: ["sends", "deliveries", "bounces", "complaints"][i], visible: false }]),
+                [rate("bounceRate", "Bounce rate", "bounces")],
+                [rate("complaintRate", "Complaint rate", "complaints")],
+                [rate("deliveryRate", "Delivery rate", "deliveries")],
+            ], {
+                period: DEFAULT_RATE_ALARMS.periodSeconds,
+                annotations: { horizontal: [
+                    { label: "bounce WARNING", value: bounceWarning, color: "#ff9900" },
+                    { label: "bounce CRITICAL", value: bounceCritical, color: "#d13212" },
+                    { label: "complaint WARNING", value: complaintWarning, color: "#ff9900" },
+                    { label: "complaint CRITICAL", value: complaintCritical, color: "#d13212" },
+                ] },
+            }),
+            widget("Hard vs soft bounces", ours("feedback-worker", "OutboundBounceHard", "OutboundBounceSoft")),
+            widget("SES reputation (account)", [["AWS/SES", "Reputation.BounceRate"], ["AWS/SES", "Reputation.ComplaintRate"]], {
+                stat: "Maximum", period: 3600,
+                annotations: { horizontal: [{ label: "SES bounce review (5%)", value: 0.05 }, { label: "SES complaint review (0.1%)", value: 0.001 }] },
+            }),
+            // TokenSecondsUntilExpiration is published by the token monitor (TokenMonitor).
+            widget("Gmail token: hours until expiry", [
+                ...d.gmailAccounts.map((account, i) => [ns, "TokenSecondsUntilExpiration", "account", account, { id: `m${i}`, visible: false }]),
+                ...d.gmailAccounts.map((account, i) => [{ expression: `m${i} / 3600`, id: `h${i}`, label: account }]),
+            ], { stat: "Minimum", annotations: { horizontal: [{ label: "warning (24 h)", value: 24 }, { label: "critical (6 h)", value: 6 }] } }),
+        ],
+    };
+}
+
+export interface OperationsDashboardArgs {
+    env: string;
+    /** @default "ses-mail" */
+    namePrefix?: string;
+    functions: Record<string, pulumi.Input<string>>;
+    queues: Record<string, pulumi.Input<string>>;
+    deadLetterQueues: Record<string, pulumi.Input<string>>;
+    gmailAccounts?: string[];
+}
+
+/** `ses-mail-dashboard-<env>`: the system on one page. */
+export class OperationsDashboard extends pulumi.ComponentResource {
+    public readonly dashboard: aws.cloudwatch.Dashboard;
+    public readonly url: pulumi.Output<string>;
+
+    constructor(name: string, args: OperationsDashboardArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ses-mail:index:OperationsDashboard", name, {}, opts);
+        const region = aws.getRegionOutput({}, { parent: this }).region;
+        const dashboardName = `${args.namePrefix ?? "ses-mail"}-dashboard-${args.env}`;
+        const body = pulumi.all([region, pulumi.output(args.functions), pulumi.output(args.queues), pulumi.output(args.deadLetterQueues)]).apply(([r, functions, queues, deadLetterQueues]) =>
+            JSON.stringify(dashboardBody({ env: args.env, region: r, functions, queues, deadLetterQueues, gmailAccounts: args.gmailAccounts ?? [] })));
+        this.dashboard = new aws.cloudwatch.Dashboard(name, { dashboardName, dashboardBody: body }, { parent: this });
+        this.url = pulumi.interpolate`https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#dashboards:name=${dashboardName}`;
+        this.registerOutputs({ url: this.url });
+    }
+}
+
