@@ -100,6 +100,7 @@ export class MailIngest extends pulumi.ComponentResource {
     public readonly eventBus: aws.cloudwatch.EventBus;
     public readonly router: LambdaFunction;
     public readonly pipe: aws.pipes.Pipe;
+    public readonly pipeLogGroup: aws.cloudwatch.LogGroup;
     public readonly forwarderQueue: QueueWithDlq;
     public readonly retryQueue: QueueWithDlq;
     public readonly forwarder: LambdaFunction;
@@ -223,6 +224,9 @@ export class MailIngest extends pulumi.ComponentResource {
             policyStatements: [allow(["dynamodb:BatchGetItem"], [this.routingTable.arn])],
         }, child);
 
+        this.pipeLogGroup = new aws.cloudwatch.LogGroup(`${name}-pipe-logs`, {
+            name: `/aws/vendedlogs/pipes/${physicalName("pipe", { purpose: "email-router", env, prefix })}`, retentionInDays: args.logRetentionDays ?? 30, tags,
+        }, child);
         this.pipe = this.routingPipe(name, args, tags);
 
         // Gmail forwarding: queue (+ DLQ), token retry queue, idempotency table, function, drain.
@@ -350,9 +354,7 @@ export class MailIngest extends pulumi.ComponentResource {
     /** Input queue → router (enrichment) → event bus, logging errors to its own log group. */
     private routingPipe(name: string, args: MailIngestArgs, tags: Record<string, string>): aws.pipes.Pipe {
         const pipeName = physicalName("pipe", { purpose: "email-router", env: args.env, prefix: args.namePrefix });
-        const logGroup = new aws.cloudwatch.LogGroup(`${name}-pipe-logs`, {
-            name: `/aws/vendedlogs/pipes/${pipeName}`, retentionInDays: args.logRetentionDays ?? 30, tags,
-        }, { parent: this });
+        const logGroup = this.pipeLogGroup;
         const role = new aws.iam.Role(`${name}-pipe-role`, {
             name: physicalName("iamRole", { purpose: "email-router-pipe", env: args.env, prefix: args.namePrefix }),
             assumeRolePolicy: assumeRolePolicy("pipes.amazonaws.com"),

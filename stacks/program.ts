@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Alarms } from "../components/alarms";
 import { OperationsDashboard } from "../components/dashboard";
+import { SavedQueries } from "../components/saved-queries";
 import { FeedbackPipeline } from "../components/feedback-pipeline";
 import { MailIngest } from "../components/mail-ingest";
 import { SmtpCredentials } from "../components/smtp-credentials";
@@ -87,6 +88,14 @@ export function createStack(config: StackConfig) {
         queues: Object.fromEntries(Object.entries(queues).map(([label, queue]) => [label, queue.name])),
         deadLetterQueues,
         gmailAccounts: config.ingest.gmailAccounts,
+    });
+    new SavedQueries("queries", {
+        env: config.environment,
+        namePrefix: config.namePrefix,
+        logGroups: {
+            ...Object.fromEntries(functions.map((fn) => [fn.code, fn.logGroup.name])),
+            ...(ingest ? { pipe: ingest.pipeLogGroup.name } : {}),
+        },
     });
     return {
         alarmTopicArn: alarms.topicArn,

@@ -1,3 +1,6 @@
+/** Every JSON log line any test captured, for checks across handlers (saved-query fields). */
+export const capturedLogLines: Record<string, unknown>[] = [];
+
 /**
  * Runs `fn` while capturing what it writes to stdout and stderr (Powertools writes logs and EMF
  * metrics there; errors to stderr), returning the JSON lines parsed. Non-JSON lines stay strings.
@@ -21,6 +24,7 @@ export async function captureOutput<T>(fn: () => Promise<T>): Promise<{ result: 
                 return line;
             }
         });
+        capturedLogLines.push(...lines.filter((line): line is Record<string, unknown> => typeof line === "object" && line !== null && "level" in line));
         return { result, lines };
     } finally {
         streams.forEach((stream, i) => (stream.write = originals[i]));

@@ -1,0 +1,43 @@
+import { PutItemCommand } from "@aws-sdk/client-dynamodb";
+import type { Context, SQSRecord } from "aws-lambda";
+import { expect } from "chai";
+import { MailIngest } from "../../../components/mail-ingest";
+import { SuppressionStore } from "../../../components/suppression-store";
+import type { RouterOutput } from "../../../functions/router/route";
+import { createTableFrom, LocalDynamo, startDynalite } from "../../support/dynalite";
+import { runUnderMocks } from "../../support/mocks";
+import { captureOutput, emittedMetrics } from "../../support/output";
+import { OPERATOR_PUT_ITEM, pipeBatch, receiptNotification } from "../../fixtures/ses-receipt";
+
+describe("router handler (Pipes enrichment, dynalite)", () => {
+    let local: LocalDynamo;
+    let handler: (records: SQSRecord[], context: Context) => Promise<RouterOutput[]>;
+    const saved = { ...process.env };
+    const context = { functionName: "ses-mail-router-test", awsRequestId: "r", getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
+
+    before(async () => {
+        local = await startDynalite();
+        const { plan } = await runUnderMocks(() => new MailIngest("ingest", { env: "rh", domains: ["example.com"], suppressionStore: new SuppressionStore("s", { env: "rh" }) }));
+        const table = await createTableFrom(local, plan.one("aws:dynamodb/table:Table", "ingest-routing"));
+        await local.client.send(new PutItemCommand({ TableName: table, Item: OPERATOR_PUT_ITEM as never }));
+        Object.assign(process.env, plan.one("aws:lambda/function:Function", "ingest-router").inputs.environment.variables, {
+            AWS_ENDPOINT_URL_DYNAMODB: local.endpoint, AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "local", AWS_SECRET_ACCESS_KEY: "local",
+        });
+        ({ handler } = await import("../../../functions/router/handler"));
+    });
+    after(async () => {
+        process.env = saved;
+        await local.close();
+    });
+
+    it("returns one routing event per decision and logs each with the message id", async () => {
+        const { result, lines } = await captureOutput(() => handler(pipeBatch(receiptNotification({ recipients: ["support@example.com", "nobody@example.com"] }), "garbage"), context));
+        expect(result.map((o) => [o.action, "target" in o ? o.target : undefined])).to.deep.equal([["forward-to-gmail", "your-email@gmail.com"], ["store", undefined], ["invalid", undefined]]);
+        const decisions = lines.filter((l: any) => l.message === "Routing decision") as any[];
+        expect(decisions.map((l) => [l.service, l.messageId, l.action, l.recipient])).to.deep.equal([
+            ["router", "o3vrnil0e2ic28trm7dfhrc2v0clambda4nbp0g1", "forward-to-gmail", "support@example.com"],
+            ["router", "o3vrnil0e2ic28trm7dfhrc2v0clambda4nbp0g1", "store", "nobody@example.com"],
+        ]);
+        expect(emittedMetrics(lines)).to.deep.include({ EmailsReceived: 1, RouterInvalidMessage: 1 });
+    });
+});
