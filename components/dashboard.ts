@@ -21,7 +21,8 @@ type Widget = Record<string, unknown>;
 export function dashboardBody(d: DashboardInputs): { widgets: Widget[] } {
     const ns = `SESMail/${d.env}`;
     const ours = (service: string, ...names: string[]) => names.map((name) => [ns, name, "service", service]);
-    const search = (metric: string, service: string, dimension: string) => [{ expression: `SEARCH('{${ns},service,${dimension}} MetricName="${metric}" service="${service}"', 'Sum', 300)`, id: metric.toLowerCase(), label: metric }];
+    // Each entry of a widget's metrics is an array, expressions included: [{ expression, id, label }].
+    const search = (metric: string, service: string, dimension: string) => [[{ expression: `SEARCH('{${ns},service,${dimension}} MetricName="${metric}" service="${service}"', 'Sum', 300)`, id: metric.toLowerCase(), label: metric }]];
     const perResource = (namespace: string, metric: string, dimension: string, values: Record<string, string>, stat?: string) =>
         Object.entries(values).map(([label, value]) => [namespace, metric, dimension, value, { label, ...(stat ? { stat } : {}) }]);
     const [bounceWarning, bounceCritical] = DEFAULT_RATE_ALARMS.bounceRate;

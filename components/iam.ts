@@ -21,6 +21,7 @@ export const WILDCARD_RESOURCE_ACTIONS: Readonly<Record<string, string>> = {
     "logs:PutResourcePolicy": "vended log delivery has no resource-level permissions",
     "logs:DescribeResourcePolicies": "vended log delivery has no resource-level permissions",
     "logs:DescribeLogGroups": "vended log delivery has no resource-level permissions",
+    "cloudwatch:GetMetricStatistics": "CloudWatch metric reads have no resource-level permissions",
 };
 
 /** Everything a service needs to deliver its logs to CloudWatch Logs (Step Functions, Pipes). */

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Alarms } from "../components/alarms";
 import { OperationsDashboard } from "../components/dashboard";
+import { Runbooks } from "../components/runbooks";
 import { SavedQueries } from "../components/saved-queries";
 import { FeedbackPipeline } from "../components/feedback-pipeline";
 import { MailIngest } from "../components/mail-ingest";
@@ -97,7 +98,14 @@ export function createStack(config: StackConfig) {
             ...(ingest ? { pipe: ingest.pipeLogGroup.name } : {}),
         },
     });
+    const runbooks = new Runbooks("runbooks", {
+        env: config.environment,
+        namePrefix: config.namePrefix,
+        queues: Object.fromEntries(Object.entries(queues).map(([label, q]) => [label, { queueUrl: q.url, queueArn: q.arn, dlqUrl: q.dlq.url, dlqArn: q.dlq.arn }])),
+    });
     return {
+        dlqRedriveRunbook: runbooks.redrive.name,
+        queueHealthRunbook: runbooks.healthCheck.name,
         alarmTopicArn: alarms.topicArn,
         dashboardUrl: dashboard.url,
         ...(ingest ? ingestOutputs(ingest) : {}),

@@ -29,6 +29,9 @@ const AWS_METRICS: Record<string, string[]> = {
     "AWS/States": ["ExecutionsFailed"],
 };
 
+/** Metrics a widget names whose publisher is not built yet; each keeps issue #7 open until it exists. */
+const PENDING_PUBLISHERS: Record<string, string> = { TokenSecondsUntilExpiration: "TokenMonitor (issue #8)" };
+
 describe("Alarms", () => {
     const specs = alarmSpecs({ env: "test", queues: { input: "q" }, deadLetterQueues: { input: "q-dlq" }, functions: { router: "fn" }, pipes: { router: "p" }, stateMachines: { drain: "arn:sm" } });
     const byName = (name: string) => specs.find((s) => s.name === name)!;
@@ -89,6 +92,25 @@ describe("Alarms", () => {
             }
         }
         expect(ours).to.include.members(["OutboundBounce", "OutboundSend", "OutboundDelivery", "OutboundComplaint", "SuppressionAdded", "GmailForwardSuccess", "BounceSent", "EmailsReceived"]);
+    });
+
+    it("every metric a dashboard widget names is one our functions publish, or an AWS metric", async () => {
+        const { dashboardBody } = await import("../../components/dashboard");
+        const body = dashboardBody({ env: "test", region: "us-east-1", functions: { router: "f" }, queues: { input: "q" }, deadLetterQueues: { input: "d" }, gmailAccounts: ["you@gmail.com"] });
+        const ours = publishedMetrics();
+        const named = body.widgets.flatMap((w: any) => w.properties.metrics).flatMap((row: any[]) => {
+            if (typeof row[0] === "string") return [[row[0], row[1]]];
+            const search = /MetricName="(\w+)"/.exec(row[0].expression ?? "");
+            return search ? [[`SESMail/test`, search[1]]] : [];
+        });
+        expect(named.length).to.be.greaterThan(20);
+        for (const [namespace, metric] of named) {
+            if (namespace.startsWith("AWS/")) {
+                expect([...(AWS_METRICS[namespace] ?? []), "Duration"], metric).to.include(metric);
+            } else if (!(metric in PENDING_PUBLISHERS)) {
+                expect([...ours], metric).to.include(metric);
+            }
+        }
     });
 
     it("creates metric-math alarms that notify an encrypted topic CloudWatch may publish to", async () => {

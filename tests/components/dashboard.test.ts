@@ -26,6 +26,9 @@ describe("OperationsDashboard", () => {
             "SES reputation (account)",
             "Gmail token: hours until expiry",
         ]);
+        for (const widget of body.widgets as any[]) {
+            expect(widget.properties.metrics.every((row: unknown) => Array.isArray(row)), widget.properties.title).to.equal(true);
+        }
         const cells = body.widgets.map((w: any) => `${w.x},${w.y}`);
         expect(new Set(cells).size).to.equal(cells.length);
         expect(JSON.parse(JSON.stringify(body))).to.deep.equal(body);
