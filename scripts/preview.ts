@@ -1,6 +1,7 @@
 // Offline plan of a stack: runs the stack program under Pulumi mocks with Pulumi.<stack>.yaml and
 // prints what `pulumi up` would create. Needs no AWS account and no Pulumi CLI.
 import { parseArgs } from "node:util";
+import * as pulumi from "@pulumi/pulumi";
 import { bundleFunction } from "../components/bundle";
 import { sesMailPolicies } from "../policy/policies";
 import { readPackConfig, runPolicies } from "../policy/runner";
@@ -57,7 +58,8 @@ async function main(): Promise<number> {
         console.log(table([["TYPE", "LOGICAL NAME", "PHYSICAL NAME", "KEY PROPERTIES"], ...plan.resources.map(row)]));
         console.log("\nOutputs:");
         for (const [key, value] of Object.entries(outputs)) {
-            console.log(`  ${key}: ${value === undefined ? "(not created)" : "(known after up)"}`);
+            const shown = value === undefined ? "(not created)" : pulumi.Output.isInstance(value) || typeof value === "object" && value !== null && Object.values(value).some((v) => pulumi.Output.isInstance(v)) ? "(known after up)" : JSON.stringify(value);
+            console.log(`  ${key}: ${shown}`);
         }
         const violations = await runPolicies(plan.resources, sesMailPolicies, { config: readPackConfig() });
         const mandatory = violations.filter((v) => v.enforcementLevel === "mandatory");
