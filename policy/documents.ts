@@ -28,6 +28,11 @@ export function statementsOf(document: unknown): PolicyDocStatement[] {
     return asArray((parsed as { Statement?: PolicyDocStatement | PolicyDocStatement[] } | undefined)?.Statement);
 }
 
+/** A resource-policy statement that denies requests not made over TLS. */
+export function deniesInsecureTransport(statement: PolicyDocStatement): boolean {
+    return statement.Effect === "Deny" && String(statement.Condition?.Bool?.["aws:SecureTransport"]) === "false";
+}
+
 /** Condition keys (lowercased) a statement tests, across all operators. */
 export function conditionKeys(statement: PolicyDocStatement): string[] {
     return Object.values(statement.Condition ?? {}).flatMap((block) => Object.keys(block ?? {}).map((key) => key.toLowerCase()));

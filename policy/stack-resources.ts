@@ -58,6 +58,11 @@ export function deadLetterQueueArns(resources: PolicyResource[]): Set<string> {
     return new Set([...arns].filter((arn) => arn.startsWith("arn:aws") && arn.includes(":sqs:")));
 }
 
+/** Resources of a type attached to a bucket (policy, public access block, lifecycle, encryption). */
+export function bucketCompanions(resources: PolicyResource[], type: string, bucket: PolicyResource): PolicyResource[] {
+    return ofType(resources, type).filter((resource) => resource.props.bucket === bucket.props.bucket);
+}
+
 /** The queue a URL or ARN names, if it is in the stack. */
 export function findQueue(resources: PolicyResource[], urlOrArn: unknown): PolicyResource | undefined {
     return ofType(resources, "aws:sqs/queue:Queue").find((queue) => queue.props.url === urlOrArn || queue.props.arn === urlOrArn);

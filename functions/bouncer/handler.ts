@@ -1,12 +1,13 @@
 import { EventType } from "@aws-lambda-powertools/batch";
 import { Logger } from "@aws-lambda-powertools/logger";
-import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { Metrics } from "@aws-lambda-powertools/metrics";
 import { Tracer } from "@aws-lambda-powertools/tracer";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SendBounceCommand, SESClient } from "@aws-sdk/client-ses";
 import type { SQSRecord } from "aws-lambda";
 import { batchHandler } from "../shared/batch";
 import { requireEnv } from "../shared/env";
+import { countMetric } from "../shared/metrics";
 import { SuppressionClient } from "../shared/suppression-client";
 import { noBounceReason, parseBounceRequest, recipientsByDomain } from "./logic";
 
@@ -37,9 +38,7 @@ async function handleRecord(record: SQSRecord): Promise<void> {
     const fields = { messageId: request.messageId, source: request.source, recipient: request.recipients.join(",") };
     const reason = noBounceReason(request, ownMailerDaemons, Date.now()) ?? ((await suppressions.isSuppressed(request.source)) ? "sender-suppressed" : undefined);
     if (reason) {
-        const single = metrics.singleMetric();
-        single.addDimension("reason", reason);
-        single.addMetric("BounceSuppressed", MetricUnit.Count, 1);
+        countMetric(metrics, "BounceSuppressed", 1, { reason });
         logger.info("Not bouncing: it would be backscatter", { ...fields, action: "bounce-suppressed", reason });
         return;
     }
@@ -51,7 +50,7 @@ async function handleRecord(record: SQSRecord): Promise<void> {
             MessageDsn: { ReportingMta: `dns; ${domain}`, ArrivalDate: new Date(request.receivedAt) },
             BouncedRecipientInfoList: recipients.map((recipient) => ({ Recipient: recipient, BounceType: "DoesNotExist" })),
         })));
-        metrics.addMetric("BounceSent", MetricUnit.Count, recipients.length);
+        countMetric(metrics, "BounceSent", recipients.length);
         logger.info("Bounce sent", { ...fields, action: "bounce", recipient: recipients.join(","), bounceSender: `${senderLocalPart}@${domain}` });
     }
 }

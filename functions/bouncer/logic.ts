@@ -1,6 +1,6 @@
 // When a bounce would be sent, and when it would be backscatter. Pure.
 import * as z from "zod/mini";
-import { parseOrThrow } from "../shared/email";
+import { eventDetail } from "../shared/sqs-body";
 
 export interface BounceRequest {
     messageId: string;
@@ -23,13 +23,7 @@ const requestSchema = z.looseObject({
 });
 
 export function parseBounceRequest(body: string): BounceRequest {
-    let event: { detail?: unknown } = {};
-    try {
-        event = JSON.parse(body);
-    } catch {
-        // reported by the schema below
-    }
-    return parseOrThrow(requestSchema, event.detail, "routing event detail (bounce)");
+    return eventDetail(body, requestSchema, "routing event detail (bounce)");
 }
 
 /** SES accepts SendBounce only within 24 hours of receipt. */

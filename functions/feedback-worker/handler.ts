@@ -1,12 +1,13 @@
 import { EventType } from "@aws-lambda-powertools/batch";
 import { Logger } from "@aws-lambda-powertools/logger";
-import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { Metrics } from "@aws-lambda-powertools/metrics";
 import { Tracer } from "@aws-lambda-powertools/tracer";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SNSClient } from "@aws-sdk/client-sns";
 import type { SQSRecord } from "aws-lambda";
 import { batchHandler } from "../shared/batch";
 import { FeedbackEvents } from "../shared/feedback-events";
+import { countMetric } from "../shared/metrics";
 import { announceTransition } from "../shared/sender-admin";
 import { SenderReputation } from "../shared/sender-reputation";
 import { SuppressionClient } from "../shared/suppression-client";
@@ -29,15 +30,7 @@ const ports: FeedbackPorts = {
         await announceTransition(sns, settings.notificationsTopicArn, transition);
         logger.warn("Sender state changed", { sender: transition.sender, from: transition.from, to: transition.to, complaints: transition.complaints });
     },
-    metric: (point) => {
-        if (point.dimensions) {
-            const single = metrics.singleMetric();
-            Object.entries(point.dimensions).forEach(([name, value]) => single.addDimension(name, value));
-            single.addMetric(point.name, MetricUnit.Count, point.value);
-        } else {
-            metrics.addMetric(point.name, MetricUnit.Count, point.value);
-        }
-    },
+    metric: (point) => countMetric(metrics, point.name, point.value, point.dimensions),
     now: Date.now,
 };
 

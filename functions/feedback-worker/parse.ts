@@ -2,6 +2,7 @@
 // notifications: `notificationType`), SNS-wrapped or raw, into one normalised event.
 import * as z from "zod/mini";
 import { InvalidInputError, normaliseEmail, parseOrThrow } from "../shared/email";
+import { decodeSqsBody } from "../shared/sqs-body";
 
 export const FEEDBACK_TYPES = ["Send", "Delivery", "Bounce", "Complaint", "Reject", "DeliveryDelay", "RenderingFailure"] as const;
 export type FeedbackType = (typeof FEEDBACK_TYPES)[number];
@@ -87,23 +88,10 @@ const delaySchema = z.looseObject({
     delayedRecipients: z.array(recipientSchema).check(z.minLength(1)),
 });
 
-const snsEnvelope = z.looseObject({ Type: z.string(), Message: z.optional(z.string()) });
-
 /** `Sender Name <sender@example.com>` → `sender@example.com`, normalised. */
 export function addressOf(value: string): string {
     const angle = /<([^<>]+)>\s*$/.exec(value);
     return normaliseEmail(angle ? angle[1] : value);
-}
-
-function decode(body: unknown): unknown {
-    if (typeof body !== "string") {
-        return body;
-    }
-    try {
-        return JSON.parse(body);
-    } catch {
-        throw new InvalidInputError(`Message body is not JSON: ${body.slice(0, 80)}`);
-    }
 }
 
 const undefinedIfNull = <T>(value: T | null | undefined): T | undefined => (value === null ? undefined : value);
@@ -113,13 +101,9 @@ const undefinedIfNull = <T>(value: T | null | undefined): T | undefined => (valu
  * notifications; throws {@link InvalidInputError} (with the reason) for anything else.
  */
 export function parseFeedbackMessage(body: unknown): ParsedFeedback {
-    let message = decode(body);
-    const envelope = snsEnvelope.safeParse(message);
-    if (envelope.success) {
-        if (envelope.data.Type !== "Notification" || envelope.data.Message === undefined) {
-            return { kind: "ignored", reason: `SNS ${envelope.data.Type} message` };
-        }
-        message = decode(envelope.data.Message);
+    const { message, snsType } = decodeSqsBody(body);
+    if (snsType !== undefined && message === undefined) {
+        return { kind: "ignored", reason: `SNS ${snsType} message` };
     }
     if (typeof message !== "object" || message === null || Array.isArray(message)) {
         throw new InvalidInputError("Feedback message is not a JSON object.");

@@ -1,6 +1,7 @@
 import type { Readable } from "node:stream";
 import * as z from "zod/mini";
-import { normalisedEmail, parseOrThrow } from "../shared/email";
+import { normalisedEmail } from "../shared/email";
+import { eventDetail } from "../shared/sqs-body";
 import type { OAuthClientCredentials } from "./credentials";
 import type { ImportOptions } from "./gmail";
 
@@ -29,14 +30,7 @@ const requestSchema = z.looseObject({
 
 /** The routing decision inside the EventBridge event that SQS delivers. */
 export function parseForwardRequest(body: string): ForwardRequest {
-    let event: { detail?: unknown };
-    try {
-        event = JSON.parse(body);
-    } catch {
-        event = {};
-    }
-    const detail = parseOrThrow(requestSchema, event.detail, "routing event detail (forward-to-gmail)");
-    return { ...detail, subject: detail.subject };
+    return eventDetail(body, requestSchema, "routing event detail (forward-to-gmail)");
 }
 
 export interface ForwardSettings {

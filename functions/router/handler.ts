@@ -1,11 +1,12 @@
 // EventBridge Pipes enrichment: receives a batch of SQS messages (SES receipt notifications) and
 // returns the routing events the pipe puts on the bus, detail-type "Email Routing Decision".
 import { Logger } from "@aws-lambda-powertools/logger";
-import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { Metrics } from "@aws-lambda-powertools/metrics";
 import { Tracer } from "@aws-lambda-powertools/tracer";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Context, SQSRecord } from "aws-lambda";
 import { requireEnv } from "../shared/env";
+import { countMetric } from "../shared/metrics";
 import { route, RouterOutput } from "./route";
 import { RuleStore } from "./rule-store";
 import { ROUTE_ACTIONS, RouteAction } from "./rules";
@@ -39,15 +40,7 @@ export const handler = async (records: SQSRecord[], context: Context): Promise<R
         return await route(records, rules, settings, {
             log: (message, fields) => logger.info(message, fields),
             error: (message, fields) => logger.error(message, fields),
-            metric: (name, dimensions) => {
-                if (dimensions) {
-                    const single = metrics.singleMetric();
-                    Object.entries(dimensions).forEach(([key, value]) => single.addDimension(key, value));
-                    single.addMetric(name, MetricUnit.Count, 1);
-                } else {
-                    metrics.addMetric(name, MetricUnit.Count, 1);
-                }
-            },
+            metric: (name, dimensions) => countMetric(metrics, name, 1, dimensions),
         });
     } finally {
         metrics.publishStoredMetrics();

@@ -1,6 +1,7 @@
 // Parses the SES receipt notification (S3 action → SNS → SQS) into the mail the router decides on.
 import * as z from "zod/mini";
-import { InvalidInputError, normaliseEmail, parseOrThrow } from "../shared/email";
+import { normaliseEmail, parseOrThrow } from "../shared/email";
+import { decodeSqsBody } from "../shared/sqs-body";
 
 export type VerdictStatus = "PASS" | "FAIL" | "GRAY" | "PROCESSING_FAILED" | "DISABLED";
 
@@ -49,16 +50,7 @@ function header(headers: { name: string; value: string }[], name: string): strin
 
 /** Parses an SQS body: the SNS envelope around SES's receipt notification (or the notification itself). */
 export function parseReceiptNotification(body: string): ReceivedMail {
-    let message: unknown;
-    try {
-        message = JSON.parse(body);
-        const envelope = message as { Type?: unknown; Message?: unknown };
-        if (envelope.Type === "Notification" && typeof envelope.Message === "string") {
-            message = JSON.parse(envelope.Message);
-        }
-    } catch {
-        throw new InvalidInputError(`Message body is not JSON: ${body.slice(0, 80)}`);
-    }
+    const { message } = decodeSqsBody(body);
     const { mail, receipt } = parseOrThrow(notificationSchema, message, "SES receipt notification");
     const source = mail.source.trim() === "<>" ? "" : mail.source.trim();
     return {

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import { ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
-import { ofType } from "../stack-resources";
+import { bucketCompanions, ofType } from "../stack-resources";
 
 export const sqsQueueEncrypted: ResourceValidationPolicy = {
     name: "sqs-queue-encrypted",
@@ -50,10 +50,8 @@ export const s3BucketEncrypted: StackValidationPolicy = {
     configSchema: { properties: { requireKms: { type: "boolean", default: false } } },
     validateStack: (args, reportViolation) => {
         const { requireKms } = args.getConfig<{ requireKms: boolean }>();
-        const configurations = ofType(args.resources, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration");
         for (const bucket of ofType(args.resources, "aws:s3/bucket:Bucket")) {
-            const algorithms = configurations
-                .filter((c) => c.props.bucket === bucket.props.bucket)
+            const algorithms = bucketCompanions(args.resources, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", bucket)
                 .flatMap((c) => (c.props.rules ?? []).map((rule: any) => rule.applyServerSideEncryptionByDefault?.sseAlgorithm));
             const accepted = requireKms ? ["aws:kms", "aws:kms:dsse"] : ["aws:kms", "aws:kms:dsse", "AES256"];
             if (!algorithms.some((algorithm: string) => accepted.includes(algorithm))) {

@@ -1,10 +1,6 @@
-import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { statementsOf } from "../documents";
-import { ofType } from "../stack-resources";
-
-function relatedTo(resources: PolicyResource[], type: string, bucket: PolicyResource): PolicyResource[] {
-    return ofType(resources, type).filter((resource) => resource.props.bucket === bucket.props.bucket);
-}
+import type { StackValidationPolicy } from "@pulumi/policy";
+import { deniesInsecureTransport, statementsOf } from "../documents";
+import { bucketCompanions, ofType } from "../stack-resources";
 
 export const s3PublicAccessBlocked: StackValidationPolicy = {
     name: "s3-public-access-blocked",
@@ -14,7 +10,7 @@ export const s3PublicAccessBlocked: StackValidationPolicy = {
     remediationSteps: "Add an aws.s3.BucketPublicAccessBlock with blockPublicAcls, blockPublicPolicy, ignorePublicAcls and restrictPublicBuckets true.",
     validateStack: (args, reportViolation) => {
         for (const bucket of ofType(args.resources, "aws:s3/bucket:Bucket")) {
-            const blocked = relatedTo(args.resources, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", bucket).some((block) =>
+            const blocked = bucketCompanions(args.resources, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", bucket).some((block) =>
                 ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"].every((key) => block.props[key] === true));
             if (!blocked) {
                 reportViolation(`Bucket ${bucket.props.bucket} does not block all public access.`, bucket.urn);
@@ -31,9 +27,9 @@ export const s3TlsOnly: StackValidationPolicy = {
     remediationSteps: "Add a bucket policy statement: Deny, Principal *, Action s3:*, Condition Bool aws:SecureTransport false.",
     validateStack: (args, reportViolation) => {
         for (const bucket of ofType(args.resources, "aws:s3/bucket:Bucket")) {
-            const denies = relatedTo(args.resources, "aws:s3/bucketPolicy:BucketPolicy", bucket)
+            const denies = bucketCompanions(args.resources, "aws:s3/bucketPolicy:BucketPolicy", bucket)
                 .flatMap((policy) => statementsOf(policy.props.policy))
-                .some((s) => s.Effect === "Deny" && String(s.Condition?.Bool?.["aws:SecureTransport"]) === "false");
+                .some(deniesInsecureTransport);
             if (!denies) {
                 reportViolation(`Bucket ${bucket.props.bucket} has no policy denying non-TLS access.`, bucket.urn);
             }
@@ -49,7 +45,7 @@ export const s3LifecycleExpiry: StackValidationPolicy = {
     remediationSteps: "Add an aws.s3.BucketLifecycleConfiguration with an enabled rule that has expiration.days.",
     validateStack: (args, reportViolation) => {
         for (const bucket of ofType(args.resources, "aws:s3/bucket:Bucket")) {
-            const expires = relatedTo(args.resources, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", bucket)
+            const expires = bucketCompanions(args.resources, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", bucket)
                 .flatMap((config) => config.props.rules ?? [])
                 .some((rule: any) => rule.status === "Enabled" && (rule.expiration?.days > 0 || rule.expiration?.date));
             if (!expires) {

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import { ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
-import { conditionKeys, servicePrincipals, statementsOf } from "../documents";
+import { conditionKeys, deniesInsecureTransport, servicePrincipals, statementsOf } from "../documents";
 import { deadLetterQueueArns, findQueue, ofType } from "../stack-resources";
 
 const SQS_DEFAULT_RETENTION_SECONDS = 345600;
@@ -52,7 +52,7 @@ export const sqsTlsOnly: StackValidationPolicy = {
         for (const queue of ofType(args.resources, "aws:sqs/queue:Queue")) {
             const inline = statementsOf(queue.props.policy);
             const attached = policies.filter((p) => findQueue(args.resources, p.props.queueUrl) === queue).flatMap((p) => statementsOf(p.props.policy));
-            const denies = [...inline, ...attached].some((s) => s.Effect === "Deny" && String(s.Condition?.Bool?.["aws:SecureTransport"]) === "false");
+            const denies = [...inline, ...attached].some(deniesInsecureTransport);
             if (!denies) {
                 reportViolation(`Queue ${queue.props.name} accepts requests without TLS: add a deny on aws:SecureTransport false.`, queue.urn);
             }

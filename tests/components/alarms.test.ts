@@ -13,7 +13,7 @@ function publishedMetrics(): Set<string> {
         const file = path.join(dir, entry.name);
         if (entry.isDirectory()) return walk(file);
         const source = fs.readFileSync(file, "utf8");
-        for (const pattern of [/addMetric\(\s*"(\w+)"/g, /metric\(\s*"(\w+)"/g, /name: "(\w+)", value/g, /\b\w+: "(Outbound\w+)"/g, /\? "(\w+)" : "(\w+)"/g]) {
+        for (const pattern of [/addMetric\(\s*"(\w+)"/g, /countMetric\(\s*\w+,\s*"(\w+)"/g, /metric\(\s*"(\w+)"/g, /name: "(\w+)", value/g, /\b\w+: "(Outbound\w+)"/g, /\? "(\w+)" : "(\w+)"/g]) {
             for (const match of source.matchAll(pattern)) match.slice(1).filter(Boolean).forEach((name) => names.add(name));
         }
     });
