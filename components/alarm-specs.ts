@@ -9,7 +9,7 @@ export interface MetricRef {
     namespace: string;
     metricName: string;
     dimensions: Record<string, pulumi.Input<string>>;
-    stat: "Sum" | "Maximum" | "Average";
+    stat: "Sum" | "Maximum" | "Minimum" | "Average";
 }
 
 export interface AlarmSpec {

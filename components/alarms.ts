@@ -1,8 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AlarmSpec, DEFAULT_RATE_ALARMS, rateAlarmSpecs, resourceAlarmSpecs } from "./alarm-specs";
-import { EncryptedTopic } from "./encrypted-topic";
-import { KmsKey } from "./kms-key";
+import { alarmTopic } from "./encrypted-topic";
 import { standardTags } from "./naming";
 
 export interface AlarmsArgs {
@@ -96,46 +95,42 @@ export class Alarms extends pulumi.ComponentResource {
         if (args.alarmTopicArn) {
             this.topicArn = pulumi.output(args.alarmTopicArn);
         } else {
-            const accountId = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
-            const region = aws.getRegionOutput({}, { parent: this }).region;
-            // CloudWatch publishes to an encrypted topic only with a key it may use.
-            const key = new KmsKey(`${name}-key`, { ...common, purpose: "alarms", description: `ses-mail alarms (${args.env})`, serviceUsers: [{ service: "cloudwatch.amazonaws.com", actions: ["kms:GenerateDataKey", "kms:Decrypt"] }] }, { parent: this });
-            const topic = new EncryptedTopic(`${name}-topic`, {
-                ...common, purpose: "alarms", kmsKeyArn: key.arn,
-                publishers: [{ service: "cloudwatch.amazonaws.com", sourceArns: [pulumi.interpolate`arn:aws:cloudwatch:${region}:${accountId}:alarm:*`], pattern: true }],
+            const topic = alarmTopic(name, {
+                ...common, purpose: "alarms", description: `ses-mail alarms (${args.env})`, alarmNamePattern: "*",
                 emailSubscriptions: args.alarmEmails,
                 httpsSubscriptions: args.alarmHttpsEndpoints,
-            }, { parent: this });
+            }, this);
             this.topicArn = topic.arn;
         }
-        this.alarms = alarmSpecs(args).map((spec) => this.alarm(name, spec, tags));
+        this.alarms = alarmSpecs(args).map((spec) => metricAlarm(`${name}-${spec.name}`, spec, this.topicArn, tags, this));
         this.registerOutputs({ topicArn: this.topicArn });
     }
+}
 
-    private alarm(name: string, spec: AlarmSpec, tags: Record<string, string>): aws.cloudwatch.MetricAlarm {
-        const common = {
-            name: spec.name,
-            alarmDescription: `[${spec.tier}] ${spec.description}`,
-            threshold: spec.threshold,
-            comparisonOperator: spec.comparison,
-            evaluationPeriods: spec.evaluationPeriods,
-            treatMissingData: spec.treatMissingData,
-            alarmActions: [this.topicArn],
-            okActions: [this.topicArn],
-            tags: { ...tags, Tier: spec.tier },
+/** A CloudWatch alarm from its spec, notifying `topicArn` on ALARM and OK: the one way components create alarms. */
+export function metricAlarm(resourceName: string, spec: AlarmSpec, topicArn: pulumi.Input<string>, tags: Record<string, string>, parent: pulumi.Resource): aws.cloudwatch.MetricAlarm {
+    const common = {
+        name: spec.name,
+        alarmDescription: `[${spec.tier}] ${spec.description}`,
+        threshold: spec.threshold,
+        comparisonOperator: spec.comparison,
+        evaluationPeriods: spec.evaluationPeriods,
+        treatMissingData: spec.treatMissingData,
+        alarmActions: [topicArn],
+        okActions: [topicArn],
+        tags: { ...tags, Tier: spec.tier },
+    };
+    const source: Partial<aws.cloudwatch.MetricAlarmArgs> = spec.metric
+        ? { namespace: spec.metric.namespace, metricName: spec.metric.metricName, dimensions: spec.metric.dimensions, statistic: spec.metric.stat, period: spec.periodSeconds }
+        : {
+            metricQueries: [
+                ...(spec.metrics ?? []).map((m) => ({
+                    id: m.id,
+                    returnData: false,
+                    metric: { namespace: m.namespace, metricName: m.metricName, dimensions: m.dimensions, stat: m.stat, period: spec.periodSeconds },
+                })),
+                { id: "result", expression: spec.expression, label: spec.description, returnData: true },
+            ],
         };
-        const source: Partial<aws.cloudwatch.MetricAlarmArgs> = spec.metric
-            ? { namespace: spec.metric.namespace, metricName: spec.metric.metricName, dimensions: spec.metric.dimensions, statistic: spec.metric.stat, period: spec.periodSeconds }
-            : {
-                metricQueries: [
-                    ...(spec.metrics ?? []).map((m) => ({
-                        id: m.id,
-                        returnData: false,
-                        metric: { namespace: m.namespace, metricName: m.metricName, dimensions: m.dimensions, stat: m.stat, period: spec.periodSeconds },
-                    })),
-                    { id: "result", expression: spec.expression, label: spec.description, returnData: true },
-                ],
-            };
-        return new aws.cloudwatch.MetricAlarm(`${name}-${spec.name}`, { ...common, ...source }, { parent: this });
-    }
+    return new aws.cloudwatch.MetricAlarm(resourceName, { ...common, ...source }, { parent });
 }

@@ -65,11 +65,13 @@ export function dashboardBody(d: DashboardInputs): { widgets: Widget[] } {
                 stat: "Maximum", period: 3600,
                 annotations: { horizontal: [{ label: "SES bounce review (5%)", value: 0.05 }, { label: "SES complaint review (0.1%)", value: 0.001 }] },
             }),
-            // TokenSecondsUntilExpiration is published by the token monitor (TokenMonitor).
+            // Published by each account's TokenMonitor (state machine, probe) and the forwarder.
             widget("Gmail token: hours until expiry", [
                 ...d.gmailAccounts.map((account, i) => [ns, "TokenSecondsUntilExpiration", "account", account, { id: `m${i}`, visible: false }]),
                 ...d.gmailAccounts.map((account, i) => [{ expression: `m${i} / 3600`, id: `h${i}`, label: account }]),
             ], { stat: "Minimum", annotations: { horizontal: [{ label: "warning (24 h)", value: 24 }, { label: "critical (6 h)", value: 6 }] } }),
+            widget("Gmail token valid (1) or refused (0): hourly probe and forwarder", d.gmailAccounts.map((account) => [ns, "TokenValid", "account", account, { label: account }]),
+                { stat: "Minimum", period: 3600, yAxis: { left: { min: 0, max: 1 } } }),
         ],
     };
 }

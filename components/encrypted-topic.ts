@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { allow, allowServicePrincipal, denyInsecureTransport, policyDocument, PolicyStatement } from "./iam";
+import { KmsKey } from "./kms-key";
 import { physicalName, standardTags } from "./naming";
 
 /** An AWS service allowed to publish, only on behalf of the named resources. */
@@ -69,4 +70,39 @@ export class EncryptedTopic extends pulumi.ComponentResource {
             allow(["kms:GenerateDataKey", "kms:Decrypt"], [this.kmsKeyArn]),
         ];
     }
+}
+
+export interface AlarmTopicArgs {
+    env: string;
+    /** @default "ses-mail" */
+    namePrefix?: string;
+    purpose: string;
+    description: string;
+    /** Alarm names that may publish, e.g. `ses-mail-gmail-token-*`. */
+    alarmNamePattern: string;
+    emailSubscriptions?: string[];
+    httpsSubscriptions?: string[];
+    component: string;
+    tags?: Record<string, string>;
+}
+
+/**
+ * A topic CloudWatch alarms publish to: encrypted with a key of its own that CloudWatch may use
+ * (it cannot publish to a topic under the AWS-managed key), publishers scoped to this account's
+ * alarms by name. Creates `<name>-key` and `<name>-topic`.
+ */
+export function alarmTopic(name: string, args: AlarmTopicArgs, parent: pulumi.Resource): EncryptedTopic {
+    const accountId = aws.getCallerIdentityOutput({}, { parent }).accountId;
+    const region = aws.getRegionOutput({}, { parent }).region;
+    const common = { env: args.env, namePrefix: args.namePrefix, component: args.component, tags: args.tags };
+    const key = new KmsKey(`${name}-key`, {
+        ...common, purpose: args.purpose, description: args.description,
+        serviceUsers: [{ service: "cloudwatch.amazonaws.com", actions: ["kms:GenerateDataKey", "kms:Decrypt"] }],
+    }, { parent });
+    return new EncryptedTopic(`${name}-topic`, {
+        ...common, purpose: args.purpose, kmsKeyArn: key.arn,
+        publishers: [{ service: "cloudwatch.amazonaws.com", sourceArns: [pulumi.interpolate`arn:aws:cloudwatch:${region}:${accountId}:alarm:${args.alarmNamePattern}`], pattern: true }],
+        emailSubscriptions: args.emailSubscriptions,
+        httpsSubscriptions: args.httpsSubscriptions,
+    }, { parent });
 }

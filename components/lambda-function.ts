@@ -53,8 +53,10 @@ export class LambdaFunction extends pulumi.ComponentResource {
     public readonly arn: pulumi.Output<string>;
     /** Timeout in seconds (plain), for deriving queue visibility timeouts. */
     public readonly timeout: number;
-    /** The folder under functions/ it was built from (a stable label for alarms and dashboards). */
+    /** The folder under functions/ it was built from (its Powertools service name). */
     public readonly code: string;
+    /** A stable label, unique in a stack, for alarms, dashboards and queries: its purpose. */
+    public readonly label: string;
 
     constructor(name: string, args: LambdaFunctionArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ses-mail:index:LambdaFunction", name, {}, opts);
@@ -62,6 +64,7 @@ export class LambdaFunction extends pulumi.ComponentResource {
         const tags = standardTags(args.env, args.component ?? "LambdaFunction", args.tags);
         this.timeout = args.timeout ?? LAMBDA_DEFAULTS.timeout;
         this.code = args.code;
+        this.label = args.purpose ?? args.code;
         const bundle = bundleFunction(args.code);
 
         this.logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, {

@@ -1,16 +1,17 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { EncryptedTopic } from "./encrypted-topic";
+import { alarmTopic, EncryptedTopic } from "./encrypted-topic";
 import { SES_PUBLISHES_ENCRYPTED } from "./feedback-pipeline";
 import { allow, assumeRolePolicy, denyInsecureTransport, policyDocument } from "./iam";
 import { KmsKey } from "./kms-key";
 import { LambdaFunction } from "./lambda-function";
 import { DnsRecord, MailDomain } from "./mail-domain";
-import { physicalName, standardTags } from "./naming";
+import { accountSlug, gmailParameterPrefix, physicalName, standardTags } from "./naming";
 import { QueueWithDlq } from "./queue-with-dlq";
 import { RetryDrain } from "./retry-drain";
 import { SuppressionStore } from "./suppression-store";
 import { secureTableSettings } from "./table-settings";
+import { TokenMonitor } from "./token-monitor";
 
 export const ROUTING_DETAIL_TYPE = "Email Routing Decision";
 export const ROUTING_EVENT_SOURCE = "ses-mail.router";
@@ -49,6 +50,18 @@ export interface MailIngestArgs {
     ruleCacheTtlSeconds?: number;
     /** Gmail accounts rules may forward to (each has its refresh-token parameter). @default none */
     gmailAccounts?: string[];
+    /** Watch each Gmail account's refresh token (a TokenMonitor per account). @default true */
+    tokenMonitoring?: boolean;
+    /** Token alerts go to this topic instead of a new `<prefix>-gmail-forwarder-token-alerts-<env>`. @default created */
+    tokenAlertTopicArn?: pulumi.Input<string>;
+    /** Subscriptions of the created token-alerts topic. @default none */
+    tokenAlertEmails?: string[];
+    /** @default none */
+    tokenAlertHttpsEndpoints?: string[];
+    /** Warning when a token expires within this many hours. @default 24 */
+    tokenWarningHours?: number;
+    /** Critical when a token expires within this many hours. @default 6 */
+    tokenCriticalHours?: number;
     /** @default "dateHeader" */
     internalDateSource?: "dateHeader" | "receivedTime";
     /** @default false */
@@ -64,11 +77,6 @@ export interface MailIngestArgs {
     tags?: Record<string, string>;
 }
 
-/** The SSM parameter names the forwarder reads for an environment. */
-export function gmailParameterPrefix(env: string, prefix = "ses-mail"): string {
-    return `/${prefix}/${env}/gmail-forwarder`;
-}
-
 /** Checks the args that would otherwise fail only at deploy or run time (pure). */
 export function validateMailIngestArgs(args: Pick<MailIngestArgs, "domains" | "gmailAccounts" | "defaultAction" | "mailRetentionDays">): void {
     if (args.domains.length === 0) {
@@ -78,6 +86,14 @@ export function validateMailIngestArgs(args: Pick<MailIngestArgs, "domains" | "g
         if (!/^[^@\s]+@[^@\s]+\.[a-z]{2,}$/.test(account) || account !== account.toLowerCase()) {
             throw new Error(`MailIngest: gmailAccounts entry "${account}" is not a lowercase email address.`);
         }
+    }
+    const slugs = new Map<string, string>();
+    for (const account of args.gmailAccounts ?? []) {
+        const other = slugs.get(accountSlug(account));
+        if (other !== undefined) {
+            throw new Error(`MailIngest: gmailAccounts "${other}" and "${account}" map to the same resource names ("${accountSlug(account)}"), which their token monitors cannot share.`);
+        }
+        slugs.set(accountSlug(account), account);
     }
     if (args.defaultAction === "forward-to-gmail") {
         throw new Error("MailIngest: defaultAction forward-to-gmail has no target; use a ROUTE#* rule with a target instead.");
@@ -108,6 +124,10 @@ export class MailIngest extends pulumi.ComponentResource {
     public readonly bouncerQueue: QueueWithDlq;
     public readonly bouncer: LambdaFunction;
     public readonly retryDrain: RetryDrain;
+    /** One per Gmail account (none when `tokenMonitoring` is false). */
+    public readonly tokenMonitors: TokenMonitor[];
+    /** Where token alarms notify (undefined without monitors). */
+    public readonly tokenAlertTopicArn?: pulumi.Output<string>;
     public readonly receiptRule: aws.ses.ReceiptRule;
     public readonly mailDomains: MailDomain[];
     /** MX records for the receiving domains, plus the identity records of domains created here. */
@@ -280,6 +300,22 @@ export class MailIngest extends pulumi.ComponentResource {
             targetQueueArn: this.forwarderQueue.arn, targetQueueUrl: this.forwarderQueue.url,
         }, child);
 
+        // Token monitoring: the forwarder never stops silently on an expired or revoked token.
+        this.tokenMonitors = [];
+        if (accounts.length > 0 && (args.tokenMonitoring ?? true)) {
+            this.tokenAlertTopicArn = args.tokenAlertTopicArn !== undefined
+                ? pulumi.output(args.tokenAlertTopicArn)
+                : alarmTopic(`${name}-token-alerts`, {
+                    ...common, purpose: "gmail-forwarder-token-alerts", description: `ses-mail Gmail token alerts (${env})`,
+                    alarmNamePattern: `${prefix ?? "ses-mail"}-gmail-token-*`,
+                    emailSubscriptions: args.tokenAlertEmails, httpsSubscriptions: args.tokenAlertHttpsEndpoints,
+                }, this).arn;
+            this.tokenMonitors = accounts.map((account) => new TokenMonitor(`${name}-token-${accountSlug(account)}`, {
+                env, namePrefix: prefix, account, parameterPrefix, alertTopicArn: this.tokenAlertTopicArn!,
+                warningHours: args.tokenWarningHours, criticalHours: args.tokenCriticalHours, logRetentionDays: args.logRetentionDays, tags: args.tags,
+            }, child));
+        }
+
         // Bouncing: paced to SendBounce's 1 per second by a single concurrent instance.
         const bouncerTimeout = 60;
         this.bouncerQueue = new QueueWithDlq(`${name}-bouncer`, {
@@ -348,6 +384,7 @@ export class MailIngest extends pulumi.ComponentResource {
             eventBusName: this.eventBus.name,
             pipeArn: this.pipe.arn,
             retryDrainArn: this.retryDrain.arn,
+            tokenAlertTopicArn: this.tokenAlertTopicArn,
         });
     }
 

@@ -18,6 +18,7 @@ export const NAME_LIMITS = {
     logGroup: 512,
     pipe: 64,
     s3Bucket: 63,
+    schedule: 64,
     sesConfigurationSet: 64,
     sesReceiptRule: 64,
     sfnStateMachine: 80,
@@ -64,4 +65,14 @@ export function physicalName(service: NamedService, parts: PhysicalNameParts): s
 /** Tags every component applies to every taggable child. */
 export function standardTags(env: string, component: string, extra: Record<string, string> = {}): Record<string, string> {
     return { Environment: env, Service: DEFAULT_PREFIX, Component: component, ...extra };
+}
+
+/** The SSM path under which an environment's Gmail OAuth parameters live. */
+export function gmailParameterPrefix(env: string, prefix = DEFAULT_PREFIX): string {
+    return `/${prefix}/${env}/gmail-forwarder`;
+}
+
+/** A Gmail address as a name segment: `you@gmail.com` → `you-gmail-com`. */
+export function accountSlug(account: string): string {
+    return account.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
 }

@@ -1,7 +1,8 @@
-import * as aws from "@pulumi/aws";
+import type * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { allow, allowOnAnyResource, assumeRolePolicy, LOG_DELIVERY_ACTIONS, policyDocument } from "./iam";
-import { physicalName, standardTags } from "./naming";
+import { allow } from "./iam";
+import { standardTags } from "./naming";
+import { stateMachineWithRole } from "./state-machine";
 
 /** Iterations before the execution hands over to a fresh one (Step Functions keeps 25,000 history events). */
 export const DRAIN_ITERATIONS_PER_EXECUTION = 100;
@@ -108,40 +109,19 @@ export class RetryDrain extends pulumi.ComponentResource {
 
     constructor(name: string, args: RetryDrainArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ses-mail:index:RetryDrain", name, {}, opts);
-        const tags = standardTags(args.env, args.component ?? "RetryDrain", args.tags);
-        const stateMachineName = physicalName("sfnStateMachine", { purpose: args.purpose, env: args.env, prefix: args.namePrefix });
-        const identity = aws.getCallerIdentityOutput({}, { parent: this });
-        const region = aws.getRegionOutput({}, { parent: this });
-        const selfArn = pulumi.interpolate`arn:aws:states:${region.region}:${identity.accountId}:stateMachine:${stateMachineName}`;
-
-        const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, {
-            name: `/aws/vendedlogs/states/${stateMachineName}`,
-            retentionInDays: args.logRetentionDays ?? 30,
-            tags,
-        }, { parent: this });
-        const role = new aws.iam.Role(`${name}-role`, {
-            name: physicalName("iamRole", { purpose: `${args.purpose}-sfn`, env: args.env, prefix: args.namePrefix }),
-            assumeRolePolicy: assumeRolePolicy("states.amazonaws.com"),
-            tags,
-        }, { parent: this });
-        const rolePolicy = new aws.iam.RolePolicy(`${name}-policy`, {
-            role: role.id,
-            policy: policyDocument([
+        this.stateMachine = stateMachineWithRole(name, {
+            env: args.env,
+            namePrefix: args.namePrefix,
+            purpose: args.purpose,
+            logRetentionDays: args.logRetentionDays,
+            tags: standardTags(args.env, args.component ?? "RetryDrain", args.tags),
+            statements: (selfArn) => [
                 allow(["sqs:ReceiveMessage", "sqs:DeleteMessage"], [args.sourceQueueArn]),
                 allow(["sqs:SendMessage"], [args.targetQueueArn]),
                 allow(["states:StartExecution"], [selfArn]),
-                allowOnAnyResource(["xray:PutTraceSegments", "xray:PutTelemetryRecords"]),
-                allowOnAnyResource(LOG_DELIVERY_ACTIONS),
-            ]),
-        }, { parent: this });
-        this.stateMachine = new aws.sfn.StateMachine(name, {
-            name: stateMachineName,
-            roleArn: role.arn,
-            definition: pulumi.all([args.sourceQueueUrl, args.targetQueueUrl]).apply(([source, target]) => JSON.stringify(retryDrainDefinition(source, target))),
-            loggingConfiguration: { level: "ERROR", includeExecutionData: false, logDestination: pulumi.interpolate`${logGroup.arn}:*` },
-            tracingConfiguration: { enabled: true },
-            tags,
-        }, { parent: this, dependsOn: [rolePolicy] });
+            ],
+            definition: () => pulumi.all([args.sourceQueueUrl, args.targetQueueUrl]).apply(([source, target]) => JSON.stringify(retryDrainDefinition(source, target))),
+        }, this);
         this.arn = this.stateMachine.arn;
         this.registerOutputs({ arn: this.arn });
     }

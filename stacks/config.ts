@@ -60,7 +60,13 @@ const ingestSchema = z.strictObject({
     neverMarkSpam: z.optional(z.boolean()),
     maxImportBytes: positiveInt,
     bounceSenderLocalPart: z.optional(z.string().check(z.regex(/^[A-Za-z0-9._-]{1,64}$/))),
-});
+    tokenMonitoring: z.optional(z.boolean()),
+    tokenAlertTopicArn: z.optional(z.string().check(z.regex(/^arn:aws[a-z-]*:sns:/))),
+    tokenAlertEmails: z.optional(z.array(z.email())),
+    tokenAlertHttpsEndpoints: z.optional(z.array(z.url())),
+    tokenWarningHours: positiveInt,
+    tokenCriticalHours: positiveInt,
+}).check(z.refine((ingest) => (ingest.tokenCriticalHours ?? 6) < (ingest.tokenWarningHours ?? 24), { path: ["tokenCriticalHours"] }));
 
 const smtpSchema = z.strictObject({
     enabled: z._default(z.boolean(), false),
@@ -128,6 +134,11 @@ const FIXES: Record<string, string> = {
     "ingest.gmailAccounts": "list the lowercase Gmail addresses rules forward to",
     "ingest.internalDateSource": "use dateHeader or receivedTime",
     "ingest.bounceSenderLocalPart": "use the local part only, e.g. MAILER-DAEMON",
+    "ingest.tokenMonitoring": "set it to true or false",
+    "ingest.tokenAlertTopicArn": "give an SNS topic ARN, or leave it out (alarms.topicArn, else a new …-gmail-forwarder-token-alerts-<env> topic)",
+    "ingest.tokenAlertEmails": "list email addresses for Gmail token alerts (default: alarms.emails)",
+    "ingest.tokenAlertHttpsEndpoints": "list https:// URLs",
+    "ingest.tokenCriticalHours": "use a positive whole number below tokenWarningHours (defaults 6 and 24)",
     "smtp.enabled": "set it to true or false",
     "smtp.adminPrincipalArns": "list IAM role or user ARNs allowed to decrypt SMTP credentials",
     "alarms.topicArn": "give an SNS topic ARN, or leave it out to create one",
@@ -137,7 +148,7 @@ const FIXES: Record<string, string> = {
 };
 
 /** Keys whose fix is generic: thresholds and windows. */
-const POSITIVE_WHOLE_NUMBER = /^(feedback\.(eventRetentionDays|transient\w+|complaint\w+)|ingest\.(mailRetentionDays|ruleCacheTtlSeconds|maxImportBytes)|smtp\.(maxAttempts|rotationOverlapHours)|alarms\.(minimumSends|ratePeriodSeconds|queueAgeSeconds))$/;
+const POSITIVE_WHOLE_NUMBER = /^(feedback\.(eventRetentionDays|transient\w+|complaint\w+)|ingest\.(mailRetentionDays|ruleCacheTtlSeconds|maxImportBytes|tokenWarningHours)|smtp\.(maxAttempts|rotationOverlapHours)|alarms\.(minimumSends|ratePeriodSeconds|queueAgeSeconds))$/;
 
 /** Raised for invalid stack config; the message names each key and its fix. */
 export class StackConfigError extends Error {

@@ -45,6 +45,10 @@ export function createStack(config: StackConfig) {
             mailDomains: feedback.mailDomains,
             // SMTP_USER# records live in the routing table; the credential manager reads its stream.
             routingTableStream: config.smtp.enabled,
+            // Token alerts reach the operators by default.
+            tokenAlertTopicArn: config.alarms.topicArn,
+            tokenAlertEmails: config.alarms.emails,
+            tokenAlertHttpsEndpoints: config.alarms.httpsEndpoints,
             ...config.ingest,
         })
         : undefined;
@@ -66,7 +70,7 @@ export function createStack(config: StackConfig) {
         ...(suppression.mirrorDlq ? { "suppression-mirror": suppression.mirrorDlq.name } : {}),
         ...(smtp ? { "smtp-credential-manager": smtp.failures.name } : {}),
     };
-    const functions = [suppression.mirror, feedback.worker, ingest?.router, ingest?.forwarder, ingest?.bouncer, smtp?.manager].filter((fn) => fn !== undefined);
+    const functions = [suppression.mirror, feedback.worker, ingest?.router, ingest?.forwarder, ingest?.bouncer, ...(ingest?.tokenMonitors.map((m) => m.probe) ?? []), smtp?.manager].filter((fn) => fn !== undefined);
     const { emails, httpsEndpoints, topicArn, nameSuffix, ...alarmSettings } = config.alarms;
     const alarms = new Alarms("alarms", {
         env: config.environment,
@@ -77,7 +81,7 @@ export function createStack(config: StackConfig) {
         alarmNameSuffix: nameSuffix,
         queues: Object.fromEntries(Object.entries(queues).map(([label, queue]) => [label, queue.name])),
         deadLetterQueues,
-        functions: Object.fromEntries(functions.map((fn) => [fn.code, fn.functionName])),
+        functions: Object.fromEntries(functions.map((fn) => [fn.label, fn.functionName])),
         pipes: ingest ? { router: ingest.pipe.name } : {},
         stateMachines: ingest ? { "retry-drain": ingest.retryDrain.arn } : {},
         ...alarmSettings,
@@ -85,7 +89,7 @@ export function createStack(config: StackConfig) {
     const dashboard = new OperationsDashboard("dashboard", {
         env: config.environment,
         namePrefix: config.namePrefix,
-        functions: Object.fromEntries(functions.map((fn) => [fn.code, fn.functionName])),
+        functions: Object.fromEntries(functions.map((fn) => [fn.label, fn.functionName])),
         queues: Object.fromEntries(Object.entries(queues).map(([label, queue]) => [label, queue.name])),
         deadLetterQueues,
         gmailAccounts: config.ingest.gmailAccounts,
@@ -94,7 +98,7 @@ export function createStack(config: StackConfig) {
         env: config.environment,
         namePrefix: config.namePrefix,
         logGroups: {
-            ...Object.fromEntries(functions.map((fn) => [fn.code, fn.logGroup.name])),
+            ...Object.fromEntries(functions.map((fn) => [fn.label, fn.logGroup.name])),
             ...(ingest ? { pipe: ingest.pipeLogGroup.name } : {}),
         },
     });
@@ -149,6 +153,8 @@ function ingestOutputs(ingest: MailIngest) {
         gmailForwarderFunction: ingest.forwarder.functionName,
         bouncerFunction: ingest.bouncer.functionName,
         retryDrainStateMachineArn: ingest.retryDrain.arn,
+        tokenAlertTopicArn: ingest.tokenAlertTopicArn,
+        tokenMonitorStateMachineArns: Object.fromEntries(ingest.tokenMonitors.map((m) => [m.account, m.stateMachine.arn])),
         receivingDnsRecords: ingest.dnsRecords,
     };
 }

@@ -1,41 +1,6 @@
 import { GetParameterCommand, ParameterNotFound, SSMClient } from "@aws-sdk/client-ssm";
-import { PermanentForwardError, TokenUnavailableError } from "./errors";
-
-export interface OAuthClientCredentials {
-    clientId: string;
-    clientSecret: string;
-}
-
-/** SSM names: `<prefix>/oauth/client-credentials` and `<prefix>/oauth/refresh-token/<account>`. */
-export function parameterNames(prefix: string, account: string) {
-    return { clientCredentials: `${prefix}/oauth/client-credentials`, refreshToken: `${prefix}/oauth/refresh-token/${account}` };
-}
-
-/** Accepts `{client_id, client_secret}` or the JSON Google Cloud Console downloads (`installed` / `web`). */
-export function parseClientCredentials(value: string): OAuthClientCredentials {
-    let parsed: Record<string, unknown>;
-    try {
-        parsed = JSON.parse(value);
-    } catch {
-        throw new PermanentForwardError("OAuth client credentials are not JSON: store {\"client_id\":…,\"client_secret\":…} or Google's client JSON.");
-    }
-    const inner = (parsed.installed ?? parsed.web ?? parsed) as Record<string, unknown>;
-    if (typeof inner.client_id !== "string" || typeof inner.client_secret !== "string") {
-        throw new PermanentForwardError("OAuth client credentials lack client_id or client_secret.");
-    }
-    return { clientId: inner.client_id, clientSecret: inner.client_secret };
-}
-
-/** Accepts the token command's JSON (`refresh_token` with expiry metadata) or a bare token. */
-export function parseRefreshToken(value: string): string {
-    const trimmed = value.trim();
-    if (!trimmed.startsWith("{")) return trimmed;
-    const token = (JSON.parse(trimmed) as { refresh_token?: unknown }).refresh_token;
-    if (typeof token !== "string" || token === "") {
-        throw new TokenUnavailableError("The refresh-token parameter has no refresh_token; run the token refresh command.");
-    }
-    return token;
-}
+import { OAuthClientCredentials, parameterNames, parseClientCredentials, parseRefreshToken, TokenUnavailableError } from "../shared/gmail-oauth";
+import { PermanentForwardError } from "./errors";
 
 /** Reads OAuth secrets from SSM SecureString, caching them briefly; only for configured accounts. */
 export class CredentialStore {

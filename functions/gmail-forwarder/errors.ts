@@ -1,17 +1,13 @@
 // Every forwarding failure is classified here, once: park it until the token is refreshed, retry
 // it with backoff, or send it to the DLQ with the reason.
 import { InvalidInputError } from "../shared/email";
+import { TokenUnavailableError } from "../shared/gmail-oauth";
 
 export type FailureKind = "park" | "retry" | "permanent";
 
 export interface Classified {
     kind: FailureKind;
     reason: string;
-}
-
-/** The account has no usable refresh token (missing or unreadable parameter): wait for `token refresh`. */
-export class TokenUnavailableError extends Error {
-    public override readonly name = "TokenUnavailableError";
 }
 
 /** A problem no retry can fix (no such account configured, object gone, message rejected). */

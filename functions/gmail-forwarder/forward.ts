@@ -2,7 +2,7 @@ import type { Readable } from "node:stream";
 import * as z from "zod/mini";
 import { normalisedEmail } from "../shared/email";
 import { eventDetail } from "../shared/sqs-body";
-import type { OAuthClientCredentials } from "./credentials";
+import type { OAuthClientCredentials } from "../shared/gmail-oauth";
 import type { ImportOptions } from "./gmail";
 
 export interface ForwardRequest {

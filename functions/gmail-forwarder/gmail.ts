@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import { gmail, gmail_v1 } from "@googleapis/gmail";
-import { OAuth2Client } from "google-auth-library";
-import type { OAuthClientCredentials } from "./credentials";
+import type { OAuthClientCredentials } from "../shared/gmail-oauth";
+import { googleOAuthClient } from "../shared/google-client";
 
 export interface ImportOptions {
     labelIds: string[];
@@ -22,12 +22,8 @@ export interface GmailEndpoints {
 export class GmailImporter {
     private readonly api: gmail_v1.Gmail;
 
-    constructor(credentials: OAuthClientCredentials, refreshToken: string, private readonly endpoints: GmailEndpoints = {}) {
-        const auth = new OAuth2Client({
-            clientId: credentials.clientId,
-            clientSecret: credentials.clientSecret,
-            ...(endpoints.tokenUrl ? { endpoints: { oauth2TokenUrl: endpoints.tokenUrl } } : {}),
-        });
+    constructor(credentials: Pick<OAuthClientCredentials, "clientId" | "clientSecret">, refreshToken: string, private readonly endpoints: GmailEndpoints = {}) {
+        const auth = googleOAuthClient(credentials, { tokenUrl: endpoints.tokenUrl });
         auth.setCredentials({ refresh_token: refreshToken });
         this.api = gmail({ version: "v1", auth });
     }

@@ -12,6 +12,7 @@ import { SSMClient } from "@aws-sdk/client-ssm";
 import type { SQSRecord } from "aws-lambda";
 import { batchHandler } from "../shared/batch";
 import { requireEnv } from "../shared/env";
+import { tokenValidityMetric } from "../shared/metrics";
 import { CredentialStore } from "./credentials";
 import { backoffSeconds, classify } from "./errors";
 import { ForwardRequest, forwardToGmail, ForwardResult, parseForwardRequest } from "./forward";
@@ -77,9 +78,13 @@ async function handleRecord(record: SQSRecord): Promise<void> {
         const fields = { messageId: request?.messageId, target: request?.target, sqsMessageId: record.messageId, reason, action: kind };
         const attributes = { reason: { DataType: "String", StringValue: reason.slice(0, 1000) } };
         if (kind === "park") {
-            if (request) credentials.forget(request.target);
             await sqs.send(new SendMessageCommand({ QueueUrl: retryQueueUrl, MessageBody: record.body, MessageAttributes: attributes }));
             metrics.addMetric("GmailTokenError", MetricUnit.Count, 1);
+            if (request) {
+                credentials.forget(request.target);
+                // The token monitor's TokenValid alarm hears of it now, not at the next hourly probe.
+                tokenValidityMetric(metrics, request.target, false);
+            }
             logger.warn("Gmail token unusable: parked in the retry queue until the token is refreshed", fields);
             return;
         }

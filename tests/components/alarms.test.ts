@@ -1,25 +1,8 @@
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { expect } from "chai";
 import { alarmSpecs, Alarms } from "../../components/alarms";
 import { MOCK_ACCOUNT, runUnderMocks } from "../support/mocks";
+import { publishedMetrics } from "../support/published-metrics";
 import { runStack } from "../support/stack";
-
-/** Metric names our functions publish, read from their source (addMetric, metric points, metric maps). */
-function publishedMetrics(): Set<string> {
-    const root = path.resolve(__dirname, "..", "..", "functions");
-    const names = new Set<string>();
-    const walk = (dir: string) => fs.readdirSync(dir, { withFileTypes: true }).forEach((entry) => {
-        const file = path.join(dir, entry.name);
-        if (entry.isDirectory()) return walk(file);
-        const source = fs.readFileSync(file, "utf8");
-        for (const pattern of [/addMetric\(\s*"(\w+)"/g, /countMetric\(\s*\w+,\s*"(\w+)"/g, /metric\(\s*"(\w+)"/g, /name: "(\w+)", value/g, /\b\w+: "(Outbound\w+)"/g, /\? "(\w+)" : "(\w+)"/g]) {
-            for (const match of source.matchAll(pattern)) match.slice(1).filter(Boolean).forEach((name) => names.add(name));
-        }
-    });
-    walk(root);
-    return names;
-}
 
 const AWS_METRICS: Record<string, string[]> = {
     "AWS/SES": ["Reputation.BounceRate", "Reputation.ComplaintRate"],
@@ -28,9 +11,6 @@ const AWS_METRICS: Record<string, string[]> = {
     "AWS/EventBridge/Pipes": ["ExecutionFailed"],
     "AWS/States": ["ExecutionsFailed"],
 };
-
-/** Metrics a widget names whose publisher is not built yet; each keeps issue #7 open until it exists. */
-const PENDING_PUBLISHERS: Record<string, string> = { TokenSecondsUntilExpiration: "TokenMonitor (issue #8)" };
 
 describe("Alarms", () => {
     const specs = alarmSpecs({ env: "test", queues: { input: "q" }, deadLetterQueues: { input: "q-dlq" }, functions: { router: "fn" }, pipes: { router: "p" }, stateMachines: { drain: "arn:sm" } });
@@ -91,7 +71,7 @@ describe("Alarms", () => {
                 }
             }
         }
-        expect(ours).to.include.members(["OutboundBounce", "OutboundSend", "OutboundDelivery", "OutboundComplaint", "SuppressionAdded", "GmailForwardSuccess", "BounceSent", "EmailsReceived"]);
+        expect(ours).to.include.members(["OutboundBounce", "OutboundSend", "OutboundDelivery", "OutboundComplaint", "SuppressionAdded", "GmailForwardSuccess", "BounceSent", "EmailsReceived", "TokenValid", "TokenSecondsUntilExpiration"]);
     });
 
     it("every metric a dashboard widget names is one our functions publish, or an AWS metric", async () => {
@@ -107,7 +87,7 @@ describe("Alarms", () => {
         for (const [namespace, metric] of named) {
             if (namespace.startsWith("AWS/")) {
                 expect([...(AWS_METRICS[namespace] ?? []), "Duration"], metric).to.include(metric);
-            } else if (!(metric in PENDING_PUBLISHERS)) {
+            } else {
                 expect([...ours], metric).to.include(metric);
             }
         }
@@ -142,7 +122,9 @@ describe("Alarms", () => {
         const { plan } = await runStack("test");
         const names = plan.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => a.inputs.name);
         expect(names.filter((n: string) => n.endsWith("-dlq-messages-test"))).to.have.length(7);
-        expect(names.filter((n: string) => n.endsWith("-errors-test"))).to.have.length(6);
+        // Six functions plus the token probe of the one Gmail account.
+        expect(names.filter((n: string) => n.endsWith("-errors-test"))).to.have.length(7);
+        expect(names).to.include("ses-mail-gmail-token-probe-you-gmail-com-errors-test");
         expect(names).to.include.members(["ses-mail-router-execution-failed-test", "ses-mail-retry-drain-executions-failed-test", "ses-high-bounce-rate-CRITICAL-test"]);
     });
 });

@@ -25,6 +25,7 @@ describe("OperationsDashboard", () => {
             "Hard vs soft bounces",
             "SES reputation (account)",
             "Gmail token: hours until expiry",
+            "Gmail token valid (1) or refused (0): hourly probe and forwarder",
         ]);
         for (const widget of body.widgets as any[]) {
             expect(widget.properties.metrics.every((row: unknown) => Array.isArray(row)), widget.properties.title).to.equal(true);
@@ -54,7 +55,7 @@ describe("OperationsDashboard", () => {
     it("the stacks output the console URL of ses-mail-dashboard-<env>", async () => {
         const { plan, outputs } = await runStack("test");
         expect(plan.one("aws:cloudwatch/dashboard:Dashboard").inputs.dashboardName).to.equal("ses-mail-dashboard-test");
-        expect(JSON.parse(plan.one("aws:cloudwatch/dashboard:Dashboard").inputs.dashboardBody).widgets).to.have.length(11);
+        expect(JSON.parse(plan.one("aws:cloudwatch/dashboard:Dashboard").inputs.dashboardBody).widgets).to.have.length(12);
         expect(await promiseOf(outputs.dashboardUrl as never)).to.equal("https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards:name=ses-mail-dashboard-test");
     });
 });

@@ -145,7 +145,7 @@ describe("MailIngest", () => {
 
         it("a retry-drain state machine moves messages from the retry queue to the forwarder queue", async () => {
             const { plan } = await ingest();
-            const machine = plan.one("aws:sfn/stateMachine:StateMachine");
+            const machine = plan.one("aws:sfn/stateMachine:StateMachine", "ingest-retry-drain");
             const definition = JSON.parse(machine.inputs.definition);
             expect(definition.States.Receive.Parameters.QueueUrl).to.equal(`https://sqs.us-east-1.amazonaws.com/${ACCOUNT}/ses-mail-gmail-forwarder-retry-test`);
             expect(definition.States.MoveEach.ItemProcessor.States.Send.Parameters.QueueUrl).to.equal(`https://sqs.us-east-1.amazonaws.com/${ACCOUNT}/ses-mail-gmail-forwarder-test`);

@@ -45,3 +45,21 @@ export function emittedMetrics(lines: unknown[]): Record<string, number> {
     }
     return totals;
 }
+
+export interface MetricPoint {
+    name: string;
+    value: number;
+    dimensions: Record<string, string>;
+}
+
+/** Each EMF metric value with exactly the dimensions CloudWatch files it under. */
+export function metricPoints(lines: unknown[]): MetricPoint[] {
+    return lines.flatMap((line) => {
+        const emf = line as { _aws?: { CloudWatchMetrics: { Dimensions: string[][]; Metrics: { Name: string }[] }[] } } & Record<string, unknown>;
+        return (emf._aws?.CloudWatchMetrics ?? []).flatMap((directive) => directive.Metrics.map(({ Name }) => ({
+            name: Name,
+            value: Number(emf[Name]),
+            dimensions: Object.fromEntries((directive.Dimensions[0] ?? []).map((key) => [key, String(emf[key])])),
+        })));
+    });
+}

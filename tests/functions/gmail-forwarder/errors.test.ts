@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { InvalidInputError } from "../../../functions/shared/email";
-import { backoffSeconds, classify, PermanentForwardError, TokenUnavailableError } from "../../../functions/gmail-forwarder/errors";
+import { backoffSeconds, classify, PermanentForwardError } from "../../../functions/gmail-forwarder/errors";
+import { TokenUnavailableError } from "../../../functions/shared/gmail-oauth";
 
 describe("forwarder error classification", () => {
     const gaxios = (status: number, data: unknown) => Object.assign(new Error(`Request failed with status code ${status}`), { response: { status, data } });

@@ -13,7 +13,7 @@ import { RouteRule } from "../../../functions/router/rules";
 import { createTableFrom, LocalDynamo, startDynalite } from "../../support/dynalite";
 import { FakeGoogle, startFakeGoogle } from "../../support/fake-google";
 import { runUnderMocks } from "../../support/mocks";
-import { captureOutput, emittedMetrics } from "../../support/output";
+import { captureOutput, emittedMetrics, metricPoints } from "../../support/output";
 import { sqsRecord } from "../../fixtures/ses-feedback";
 import { receiptNotification } from "../../fixtures/ses-receipt";
 
@@ -51,7 +51,7 @@ describe("gmail-forwarder handler (fake Gmail + OAuth on loopback, dynalite idem
 
     async function run(event: SQSEvent) {
         const { result, lines } = await captureOutput(() => handler(event, context));
-        return { result, metrics: emittedMetrics(lines), logs: lines.filter((l): l is Record<string, any> => typeof l === "object" && l !== null && "level" in l) };
+        return { result, metrics: emittedMetrics(lines), points: metricPoints(lines), logs: lines.filter((l): l is Record<string, any> => typeof l === "object" && l !== null && "level" in l) };
     }
     const sent = (queueUrl: string) => sqs.commandCalls(SendMessageCommand).map((c) => c.args[0].input).filter((i) => i.QueueUrl === queueUrl);
 
@@ -125,15 +125,17 @@ describe("gmail-forwarder handler (fake Gmail + OAuth on loopback, dynalite idem
         const [parked] = sent(RETRY_URL);
         expect(JSON.parse(parked.MessageBody!)).to.deep.equal(JSON.parse(JSON.stringify(event)));
         expect(parked.MessageAttributes?.reason.StringValue).to.match(/^Gmail token invalid or expired/);
-        expect(metrics).to.deep.equal({ GmailTokenError: 1 });
+        expect(metrics).to.deep.equal({ GmailTokenError: 1, TokenValid: 0 });
     });
 
     it("invalid_grant from the token endpoint (expired or revoked token) parks too", async () => {
         google.tokenBehaviour = "invalid_grant";
-        const { metrics } = await run(delivery(routingEvent("m-grant")));
+        const { metrics, points } = await run(delivery(routingEvent("m-grant")));
         expect(sent(RETRY_URL)).to.have.length(1);
         expect(sent(RETRY_URL)[0].MessageAttributes?.reason.StringValue).to.include("invalid_grant");
-        expect(metrics).to.deep.equal({ GmailTokenError: 1 });
+        expect(metrics).to.deep.equal({ GmailTokenError: 1, TokenValid: 0 });
+        // Exactly the token monitor's alarm dimensions: the account, and no service.
+        expect(points.filter((p) => p.name === "TokenValid")).to.deep.equal([{ name: "TokenValid", value: 0, dimensions: { account: "team@gmail.com" } }]);
     });
 
     it("429 retries with backoff, and the next attempt succeeds", async () => {

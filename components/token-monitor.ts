@@ -1,0 +1,241 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { NO_EXPIRY, parameterNames, TOKEN_METRICS, TOKEN_TAGS } from "../functions/shared/gmail-oauth";
+import type { AlarmSpec } from "./alarm-specs";
+import { metricAlarm } from "./alarms";
+import { allow, allowPutMetricData, assumeRolePolicy, policyDocument } from "./iam";
+import { LambdaFunction } from "./lambda-function";
+import { accountSlug, gmailParameterPrefix, physicalName, standardTags } from "./naming";
+import { stateMachineWithRole } from "./state-machine";
+
+/** What a token without an expiry date (published app) reports: Google's six months unused, which the hourly probe never lets happen. */
+export const NO_EXPIRY_SECONDS = 180 * 86400;
+
+export interface TokenMonitorArgs {
+    env: string;
+    /** @default "ses-mail" */
+    namePrefix?: string;
+    /** The Gmail account whose refresh token is watched. */
+    account: string;
+    /** Alarms notify this topic (MailIngest's `…-gmail-forwarder-token-alerts-<env>`). */
+    alertTopicArn: pulumi.Input<string>;
+    /** SSM path of the OAuth parameters. @default "/<namePrefix>/<env>/gmail-forwarder" */
+    parameterPrefix?: string;
+    /** Warning when the token expires within this many hours. @default 24 */
+    warningHours?: number;
+    /** Critical when it expires within this many hours. @default 6 */
+    criticalHours?: number;
+    /** How often the expiry is published. @default "rate(5 minutes)" */
+    scheduleExpression?: string;
+    /** How often the probe exchanges the token. @default "rate(1 hour)" */
+    probeScheduleExpression?: string;
+    /** @default 30 */
+    logRetentionDays?: number;
+    tags?: Record<string, string>;
+}
+
+export interface TokenMonitorSettings {
+    env: string;
+    namePrefix: string;
+    account: string;
+    parameterName: string;
+    clientCredentialsName: string;
+    namespace: string;
+    warningHours: number;
+    criticalHours: number;
+    scheduleExpression: string;
+    probeScheduleExpression: string;
+}
+
+/** Defaults and checks (pure). */
+export function resolveTokenMonitorSettings(args: Omit<TokenMonitorArgs, "alertTopicArn">): TokenMonitorSettings {
+    const namePrefix = args.namePrefix ?? "ses-mail";
+    const warningHours = args.warningHours ?? 24;
+    const criticalHours = args.criticalHours ?? 6;
+    if (!(criticalHours > 0 && warningHours > criticalHours)) {
+        throw new Error(`TokenMonitor: warningHours (${warningHours}) must be greater than criticalHours (${criticalHours}), and both positive.`);
+    }
+    const names = parameterNames(args.parameterPrefix ?? gmailParameterPrefix(args.env, namePrefix), args.account);
+    return {
+        env: args.env,
+        namePrefix,
+        account: args.account,
+        parameterName: names.refreshToken,
+        clientCredentialsName: names.clientCredentials,
+        namespace: `SESMail/${args.env}`,
+        warningHours,
+        criticalHours,
+        scheduleExpression: args.scheduleExpression ?? "rate(5 minutes)",
+        probeScheduleExpression: args.probeScheduleExpression ?? "rate(1 hour)",
+    };
+}
+
+const refreshCommand = (s: TokenMonitorSettings) => `npx ses-mail token refresh --stack ${s.env} --account ${s.account}`;
+
+/**
+ * The monitor (JSONata): the refresh-token parameter's tags → seconds until `expires_at_epoch`,
+ * counted from the execution's start → `TokenSecondsUntilExpiration`. It reads tags only, so the
+ * token never appears in execution data. No parameter or no usable tag fails the execution; the
+ * metric then goes missing, which the expiry alarms treat as breaching.
+ */
+export function tokenMonitorDefinition(s: TokenMonitorSettings): Record<string, unknown> {
+    return {
+        Comment: `Publishes ${TOKEN_METRICS.secondsUntilExpiration} for ${s.account} from the ${TOKEN_TAGS.expiresAtEpoch} tag of ${s.parameterName}.`,
+        QueryLanguage: "JSONata",
+        TimeoutSeconds: 60,
+        StartAt: "Read token tags",
+        States: {
+            "Read token tags": {
+                Type: "Task",
+                Resource: "arn:aws:states:::aws-sdk:ssm:listTagsForResource",
+                Arguments: { ResourceType: "Parameter", ResourceId: s.parameterName },
+                Assign: { expiry: `{% ($tag := $states.result.TagList[Key = '${TOKEN_TAGS.expiresAtEpoch}'].Value; $exists($tag) ? $tag : '') %}` },
+                Retry: [{ ErrorEquals: ["Ssm.InternalServerErrorException", "Ssm.SsmException", "States.Timeout"], IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2 }],
+                Catch: [{ ErrorEquals: ["Ssm.InvalidResourceIdException"], Next: "No token" }],
+                Next: "Expiry known?",
+            },
+            "Expiry known?": {
+                Type: "Choice",
+                Choices: [
+                    { Condition: `{% $expiry = '${NO_EXPIRY}' %}`, Next: "No expiry date" },
+                    { Condition: "{% $contains($expiry, /^[0-9]+$/) %}", Next: "Seconds left" },
+                ],
+                Default: "No expiry tag",
+            },
+            "No expiry date": { Type: "Pass", Assign: { seconds: NO_EXPIRY_SECONDS }, Next: "Publish" },
+            "Seconds left": {
+                Type: "Pass",
+                Assign: { seconds: "{% $number($expiry) - $floor($toMillis($states.context.Execution.StartTime) / 1000) %}" },
+                Next: "Publish",
+            },
+            Publish: {
+                Type: "Task",
+                Resource: "arn:aws:states:::aws-sdk:cloudwatch:putMetricData",
+                Arguments: {
+                    Namespace: s.namespace,
+                    MetricData: [{ MetricName: TOKEN_METRICS.secondsUntilExpiration, Dimensions: [{ Name: "account", Value: s.account }], Unit: "Seconds", Value: "{% $seconds %}" }],
+                },
+                Output: { account: s.account, secondsUntilExpiration: "{% $seconds %}" },
+                Retry: [{ ErrorEquals: ["States.ALL"], IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2 }],
+                End: true,
+            },
+            "No token": { Type: "Fail", Error: "TokenMissing", Cause: `No refresh token at ${s.parameterName}: run ${refreshCommand(s)}` },
+            "No expiry tag": {
+                Type: "Fail",
+                Error: "TokenExpiryUnknown",
+                Cause: `${s.parameterName} has no usable ${TOKEN_TAGS.expiresAtEpoch} tag (stored by hand?): run ${refreshCommand(s)}`,
+            },
+        },
+    };
+}
+
+/** The account's alarms (pure). Alarm names start `<prefix>-gmail-token-`, the token-alerts topic's publisher pattern. */
+export function tokenAlarmSpecs(s: TokenMonitorSettings, stateMachineArn: pulumi.Input<string>): AlarmSpec[] {
+    const name = (what: string, tier: AlarmSpec["tier"]) => `${s.namePrefix}-gmail-token-${what}-${tier}-${accountSlug(s.account)}-${s.env}`;
+    const expiry = { id: "m", namespace: s.namespace, metricName: TOKEN_METRICS.secondsUntilExpiration, dimensions: { account: s.account }, stat: "Minimum" as const };
+    // Three monitor runs per period, so one late run never reads as missing data.
+    const expiring = (what: string, tier: AlarmSpec["tier"], threshold: number, description: string): AlarmSpec => ({
+        name: name(what, tier), tier, description: `${description} Run: ${refreshCommand(s)}`, metric: expiry,
+        threshold, comparison: "LessThanThreshold", periodSeconds: 900, evaluationPeriods: 1, treatMissingData: "breaching",
+    });
+    const states = (id: string, metricName: string) => ({ id, namespace: "AWS/States", metricName, dimensions: { StateMachineArn: stateMachineArn }, stat: "Sum" as const });
+    return [
+        expiring("expiring", "WARNING", s.warningHours * 3600, `Gmail refresh token of ${s.account} expires within ${s.warningHours} h (or its expiry is not being published).`),
+        expiring("expiring", "CRITICAL", s.criticalHours * 3600, `Gmail refresh token of ${s.account} expires within ${s.criticalHours} h (or its expiry is not being published).`),
+        expiring("expired", "CRITICAL", 0, `Gmail refresh token of ${s.account} has expired: mail for it waits in the retry queue.`),
+        {
+            name: name("invalid", "CRITICAL"), tier: "CRITICAL",
+            description: `Google refused the refresh token of ${s.account} (probe or forwarder): revoked, password changed or expired; mail waits in the retry queue. Run: ${refreshCommand(s)}`,
+            metric: { id: "m", namespace: s.namespace, metricName: TOKEN_METRICS.valid, dimensions: { account: s.account }, stat: "Minimum" },
+            threshold: 1, comparison: "LessThanThreshold", periodSeconds: 3600, evaluationPeriods: 1,
+            // Only a refusal is news here: a probe that cannot run shows as its function's Errors alarm.
+            treatMissingData: "notBreaching",
+        },
+        {
+            name: name("monitor-failed", "CRITICAL"), tier: "CRITICAL",
+            description: `The token monitor of ${s.account} failed (no token, or no ${TOKEN_TAGS.expiresAtEpoch} tag): see its error cause. Run: ${refreshCommand(s)}`,
+            expression: "FILL(failed, 0) + FILL(timedOut, 0)",
+            metrics: [states("failed", "ExecutionsFailed"), states("timedOut", "ExecutionsTimedOut")],
+            threshold: 0, comparison: "GreaterThanThreshold", periodSeconds: 300, evaluationPeriods: 1, treatMissingData: "notBreaching",
+        },
+    ];
+}
+
+/**
+ * Watches one Gmail account's refresh token so operators hear of its end in advance: every 5 minutes
+ * an Express state machine publishes the seconds until it expires; every hour a probe exchanges it
+ * with Google and publishes TokenValid. Alarms (warning, critical, expired, refused, monitor failed)
+ * go to the token-alerts topic.
+ */
+export class TokenMonitor extends pulumi.ComponentResource {
+    public readonly stateMachine: aws.sfn.StateMachine;
+    public readonly probe: LambdaFunction;
+    public readonly schedule: aws.scheduler.Schedule;
+    public readonly probeSchedule: aws.scheduler.Schedule;
+    public readonly alarms: aws.cloudwatch.MetricAlarm[];
+    public readonly account: string;
+
+    constructor(name: string, args: TokenMonitorArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ses-mail:index:TokenMonitor", name, {}, opts);
+        const s = resolveTokenMonitorSettings(args);
+        this.account = s.account;
+        const tags = standardTags(s.env, "TokenMonitor", args.tags);
+        const slug = accountSlug(s.account);
+        const child = { parent: this };
+        const common = { env: s.env, namePrefix: args.namePrefix, component: "TokenMonitor", tags: args.tags };
+        const region = aws.getRegionOutput({}, child).region;
+        const accountId = aws.getCallerIdentityOutput({}, child).accountId;
+        const parameterArn = (parameterName: string) => pulumi.interpolate`arn:aws:ssm:${region}:${accountId}:parameter${parameterName}`;
+
+        this.stateMachine = stateMachineWithRole(`${name}-monitor`, {
+            env: s.env,
+            namePrefix: args.namePrefix,
+            purpose: `gmail-token-monitor-${slug}`,
+            // Short and frequent: Express costs a fraction of Standard, and its data holds no secret.
+            type: "EXPRESS",
+            includeExecutionData: true,
+            logRetentionDays: args.logRetentionDays,
+            tags,
+            statements: () => [allow(["ssm:ListTagsForResource"], [parameterArn(s.parameterName)]), allowPutMetricData(s.namespace)],
+            definition: () => JSON.stringify(tokenMonitorDefinition(s)),
+        }, this);
+
+        this.probe = new LambdaFunction(`${name}-probe`, {
+            ...common, code: "token-probe", purpose: `gmail-token-probe-${slug}`, timeout: 60, metricsNamespace: s.namespace, logRetentionDays: args.logRetentionDays,
+            description: `Exchanges the Gmail refresh token of ${s.account} hourly and publishes TokenValid`,
+            environment: { ACCOUNT: s.account, SSM_PREFIX: args.parameterPrefix ?? gmailParameterPrefix(s.env, s.namePrefix) },
+            policyStatements: [
+                allow(["ssm:GetParameter"], [parameterArn(s.clientCredentialsName), parameterArn(s.parameterName)]),
+                allow(["ssm:AddTagsToResource"], [parameterArn(s.parameterName)]),
+            ],
+        }, child);
+
+        // EventBridge Scheduler starts both, through one role that may start exactly these two.
+        const schedulerRole = new aws.iam.Role(`${name}-scheduler-role`, {
+            name: physicalName("iamRole", { purpose: `gmail-token-${slug}-scheduler`, env: s.env, prefix: args.namePrefix }),
+            assumeRolePolicy: assumeRolePolicy("scheduler.amazonaws.com"),
+            tags,
+        }, child);
+        const schedulerPolicy = new aws.iam.RolePolicy(`${name}-scheduler-policy`, {
+            role: schedulerRole.id,
+            policy: policyDocument([
+                allow(["states:StartExecution"], [this.stateMachine.arn]),
+                allow(["lambda:InvokeFunction"], [this.probe.arn]),
+            ]),
+        }, child);
+        const schedule = (suffix: string, purpose: string, expression: string, targetArn: pulumi.Input<string>, description: string) =>
+            new aws.scheduler.Schedule(`${name}-${suffix}`, {
+                name: physicalName("schedule", { purpose, env: s.env, prefix: args.namePrefix }),
+                description,
+                scheduleExpression: expression,
+                flexibleTimeWindow: { mode: "OFF" },
+                // A missed run is replaced by the next one: retry briefly, never deliver stale runs.
+                target: { arn: targetArn, roleArn: schedulerRole.arn, input: "{}", retryPolicy: { maximumEventAgeInSeconds: 300, maximumRetryAttempts: 2 } },
+            }, { parent: this, dependsOn: [schedulerPolicy] });
+        this.schedule = schedule("schedule", `gmail-token-monitor-${slug}`, s.scheduleExpression, this.stateMachine.arn, `Publishes the Gmail token expiry of ${s.account}`);
+        this.probeSchedule = schedule("probe-schedule", `gmail-token-probe-${slug}`, s.probeScheduleExpression, this.probe.arn, `Probes the Gmail token of ${s.account}`);
+
+        this.alarms = tokenAlarmSpecs(s, this.stateMachine.arn).map((spec) => metricAlarm(`${name}-${spec.name}`, spec, args.alertTopicArn, tags, this));
+        this.registerOutputs({ stateMachineArn: this.stateMachine.arn, probeFunctionName: this.probe.functionName });
+    }
+}
