@@ -235,7 +235,9 @@ export class TokenMonitor extends pulumi.ComponentResource {
         this.schedule = schedule("schedule", `gmail-token-monitor-${slug}`, s.scheduleExpression, this.stateMachine.arn, `Publishes the Gmail token expiry of ${s.account}`);
         this.probeSchedule = schedule("probe-schedule", `gmail-token-probe-${slug}`, s.probeScheduleExpression, this.probe.arn, `Probes the Gmail token of ${s.account}`);
 
-        this.alarms = tokenAlarmSpecs(s, this.stateMachine.arn).map((spec) => metricAlarm(`${name}-${spec.name}`, spec, args.alertTopicArn, tags, this));
+        // Logical names keep only what differs: `<name>-expiring-WARNING`, `<name>-invalid-CRITICAL`, …
+        const shortName = (alarmName: string) => alarmName.slice(`${s.namePrefix}-gmail-token-`.length, -`-${slug}-${s.env}`.length);
+        this.alarms = tokenAlarmSpecs(s, this.stateMachine.arn).map((spec) => metricAlarm(`${name}-${shortName(spec.name)}`, spec, args.alertTopicArn, tags, this));
         this.registerOutputs({ stateMachineArn: this.stateMachine.arn, probeFunctionName: this.probe.functionName });
     }
 }

@@ -30,6 +30,9 @@ const SUMMARIES: Record<string, (inputs: Record<string, any>) => string> = {
         i.kmsMasterKeyId ? "SSE-KMS" : i.sqsManagedSseEnabled ? "SSE-SQS" : "UNENCRYPTED",
     ].filter(Boolean).join(", "),
     "aws:cloudwatch/logGroup:LogGroup": (i) => `retention ${i.retentionInDays} d`,
+    "aws:scheduler/schedule:Schedule": (i) => `${i.scheduleExpression} → ${String(i.target?.arn).split(":").pop()}`,
+    "aws:sfn/stateMachine:StateMachine": (i) => `${i.type ?? "STANDARD"}, ${JSON.parse(i.definition).QueryLanguage ?? "JSONPath"}, tracing ${i.tracingConfiguration?.enabled ? "on" : "off"}`,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": (i) => i.metricName ? `${i.metricName} ${i.comparisonOperator} ${i.threshold}, missing ${i.treatMissingData}` : `expression ${i.comparisonOperator} ${i.threshold}`,
     "aws:lambda/eventSourceMapping:EventSourceMapping": (i) =>
         `batch ${i.batchSize}, retries ${i.maximumRetryAttempts}, on failure → ${String(i.destinationConfig?.onFailure?.destinationArn).split(":").pop()}`,
 };

@@ -154,7 +154,7 @@ function ingestOutputs(ingest: MailIngest) {
         bouncerFunction: ingest.bouncer.functionName,
         retryDrainStateMachineArn: ingest.retryDrain.arn,
         tokenAlertTopicArn: ingest.tokenAlertTopicArn,
-        tokenMonitorStateMachineArns: Object.fromEntries(ingest.tokenMonitors.map((m) => [m.account, m.stateMachine.arn])),
+        tokenMonitorStateMachineArns: pulumi.all(Object.fromEntries(ingest.tokenMonitors.map((m) => [m.account, m.stateMachine.arn]))),
         receivingDnsRecords: ingest.dnsRecords,
     };
 }

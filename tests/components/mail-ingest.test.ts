@@ -152,6 +152,37 @@ describe("MailIngest", () => {
         });
     });
 
+    describe("token monitoring", () => {
+        it("one TokenMonitor per Gmail account, alarms to the encrypted …-gmail-forwarder-token-alerts-<env> topic", async () => {
+            const { plan, result } = await ingest({ tokenAlertEmails: ["ops@example.com"] });
+            expect(plan.ofType("ses-mail:index:TokenMonitor").map((m) => m.name)).to.deep.equal(["ingest-token-me-gmail-com", "ingest-token-team-gmail-com"]);
+            expect(result.tokenMonitors.map((m) => m.account)).to.deep.equal(["me@gmail.com", "team@gmail.com"]);
+            const topic = plan.one("aws:sns/topic:Topic", "ingest-token-alerts-topic");
+            expect(topic.inputs.name).to.equal("ses-mail-gmail-forwarder-token-alerts-test");
+            expect(topic.inputs.kmsMasterKeyId).to.equal(`arn:aws:kms:us-east-1:${ACCOUNT}:key/ingest-token-alerts-key-physical`);
+            const publisher = plan.json(plan.one("aws:sns/topicPolicy:TopicPolicy", "ingest-token-alerts-topic-policy"), "policy").Statement[1];
+            expect(publisher).to.deep.include({ Principal: { Service: "cloudwatch.amazonaws.com" }, Condition: { ArnLike: { "aws:SourceArn": [`arn:aws:cloudwatch:us-east-1:${ACCOUNT}:alarm:ses-mail-gmail-token-*`] } } });
+            expect(plan.one("aws:sns/topicSubscription:TopicSubscription", "ingest-token-alerts-topic-email-0").inputs).to.deep.include({ protocol: "email", endpoint: "ops@example.com" });
+            const alarms = plan.ofType("aws:cloudwatch/metricAlarm:MetricAlarm");
+            expect(alarms).to.have.length(10);
+            expect(alarms.every((a) => a.inputs.name.startsWith("ses-mail-gmail-token-") && a.inputs.alarmActions[0] === topic.state.arn)).to.equal(true);
+            expect(await promiseOf(result.tokenAlertTopicArn!)).to.equal(topic.state.arn);
+        });
+
+        it("uses a given topic instead, or none at all when monitoring is off", async () => {
+            const given = await ingest({ tokenAlertTopicArn: "arn:aws:sns:us-east-1:1:ops" });
+            expect(given.plan.ofType("aws:sns/topic:Topic").map((t) => t.inputs.name)).to.not.include("ses-mail-gmail-forwarder-token-alerts-test");
+            expect(given.plan.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").every((a) => a.inputs.alarmActions[0] === "arn:aws:sns:us-east-1:1:ops")).to.equal(true);
+            const off = await ingest({ tokenMonitoring: false });
+            expect(off.plan.ofType("ses-mail:index:TokenMonitor")).to.deep.equal([]);
+            expect(off.result.tokenAlertTopicArn).to.equal(undefined);
+        });
+
+        it("refuses two accounts that would share resource names", () => {
+            expect(() => validateMailIngestArgs({ domains: ["a.com"], gmailAccounts: ["a.b@example.com", "a-b@example.com"] })).to.throw(/"a.b@example.com" and "a-b@example.com" map to the same resource names \("a-b-example-com"\)/);
+        });
+    });
+
     describe("bouncer", () => {
         it("may SendBounce only from our identities, reads suppressions, and runs one at a time", async () => {
             const { plan } = await ingest({ domains: ["example.com", "example.org"] });

@@ -186,7 +186,7 @@ describe("TokenMonitor", () => {
             const alarms = plan.ofType("aws:cloudwatch/metricAlarm:MetricAlarm");
             expect(alarms.map((a) => a.inputs.name)).to.deep.equal(specs.map((s) => s.name));
             for (const alarm of alarms) expect(alarm.inputs).to.deep.include({ alarmActions: [TOPIC], okActions: [TOPIC] });
-            expect(plan.one("aws:cloudwatch/metricAlarm:MetricAlarm", "token-you-ses-mail-gmail-token-expired-CRITICAL-you-gmail-com-test").inputs).to.deep.include({
+            expect(plan.one("aws:cloudwatch/metricAlarm:MetricAlarm", "token-you-expired-CRITICAL").inputs).to.deep.include({
                 namespace: "SESMail/test", metricName: "TokenSecondsUntilExpiration", dimensions: { account: ACCOUNT }, statistic: "Minimum", period: 900, threshold: 0, treatMissingData: "breaching",
             });
         });

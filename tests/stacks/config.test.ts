@@ -42,6 +42,8 @@ describe("stack config", () => {
         ["a sending domain that is not one", { environment: "test", feedback: { domains: ["Mail.Example.com"] } }, 'ses-mail:feedback.domains.0: invalid value "Mail.Example.com". Fix: list lowercase sending domains'],
         ["an IRSA provider that is not an OIDC provider ARN", { environment: "test", feedback: { externalConsumer: { oidcProviderArn: "arn:aws:iam::123456789012:role/x", namespace: "mail", serviceAccount: "w" } } }, "ses-mail:feedback.externalConsumer.oidcProviderArn: invalid value"],
         ["a key ARN that is not one", { environment: "test", suppression: { kmsKeyArn: "alias/x" } }, 'ses-mail:suppression.kmsKeyArn: invalid value "alias/x". Fix: give the full ARN of a KMS key'],
+        ["a token critical level above the warning level", { environment: "test", ingest: { tokenWarningHours: 4 } }, "ses-mail:ingest.tokenCriticalHours: missing. Fix: use a positive whole number below tokenWarningHours (defaults 6 and 24)."],
+        ["token alert addresses that are not addresses", { environment: "test", ingest: { tokenAlertEmails: ["ops"] } }, 'ses-mail:ingest.tokenAlertEmails.0: invalid value "ops". Fix: list email addresses for Gmail token alerts'],
     ];
     for (const [title, raw, expected] of bad) {
         it(`names the key and the fix for ${title}`, () => {

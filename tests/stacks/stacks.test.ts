@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { StackConfigError } from "../../stacks/config";
+import { promiseOf } from "../support/mocks";
 import { loadStackConfig, runStack } from "../support/stack";
 
 describe("stacks (Pulumi.<stack>.yaml under mocks)", () => {
@@ -40,6 +41,15 @@ describe("stacks (Pulumi.<stack>.yaml under mocks)", () => {
         expect(plan.one("aws:ses/receiptRule:ReceiptRule").inputs.recipients).to.deep.equal(["mail-test.example.com"]);
         expect(plan.one("aws:lambda/function:Function", "ingest-forwarder").inputs.environment.variables.GMAIL_ACCOUNTS).to.equal("you@gmail.com");
         expect(Object.keys(outputs)).to.include.members(["mailBucketName", "inputQueue", "gmailForwarderQueue", "gmailForwarderRetryQueue", "bouncerQueue", "routingPipeArn", "retryDrainStateMachineArn", "receivingDnsRecords"]);
+    });
+
+    it("test: a TokenMonitor for its Gmail account, alerting the operators' addresses", async () => {
+        const { plan, outputs } = await runStack("test");
+        expect(plan.ofType("ses-mail:index:TokenMonitor").map((m) => m.name)).to.deep.equal(["ingest-token-you-gmail-com"]);
+        expect(plan.one("aws:sfn/stateMachine:StateMachine", "ingest-token-you-gmail-com-monitor").inputs.name).to.equal("ses-mail-gmail-token-monitor-you-gmail-com-test");
+        expect(plan.one("aws:sns/topic:Topic", "ingest-token-alerts-topic").inputs.name).to.equal("ses-mail-gmail-forwarder-token-alerts-test");
+        expect(plan.one("aws:sns/topicSubscription:TopicSubscription", "ingest-token-alerts-topic-email-0").inputs.endpoint).to.equal("ses-alerts-test@example.com");
+        expect(await promiseOf(outputs.tokenMonitorStateMachineArns as never)).to.deep.equal({ "you@gmail.com": "arn:aws:states:us-east-1:123456789012:stateMachine:ses-mail-gmail-token-monitor-you-gmail-com-test" });
     });
 
     it("prod: joins the existing active rule set instead of replacing it", async () => {

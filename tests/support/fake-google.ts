@@ -17,8 +17,8 @@ export interface FakeGoogle {
     tokenRequests: URLSearchParams[];
     /** Status codes for the next import calls, in order (then 200). */
     gmailScript: number[];
-    /** `invalid_grant` makes the token endpoint refuse the refresh token. */
-    tokenBehaviour: "ok" | "invalid_grant";
+    /** `invalid_grant` makes the token endpoint refuse the refresh token; `network` drops the connection. */
+    tokenBehaviour: "ok" | "invalid_grant" | "network";
     close(): Promise<void>;
 }
 
@@ -54,6 +54,7 @@ export async function startFakeGoogle(): Promise<FakeGoogle> {
         };
         if (request.method === "POST" && url.pathname === "/token") {
             fake.tokenRequests.push(new URLSearchParams(body));
+            if (fake.tokenBehaviour === "network") return request.socket.destroy();
             return fake.tokenBehaviour === "invalid_grant"
                 ? reply(400, { error: "invalid_grant", error_description: "Token has been expired or revoked." })
                 : reply(200, { access_token: `ya29.fake-${++sequence}`, expires_in: ACCESS_TOKEN_SECONDS, scope: "https://www.googleapis.com/auth/gmail.insert", token_type: "Bearer" });
