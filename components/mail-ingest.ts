@@ -6,7 +6,7 @@ import { allow, assumeRolePolicy, denyInsecureTransport, policyDocument } from "
 import { KmsKey } from "./kms-key";
 import { LambdaFunction } from "./lambda-function";
 import { DnsRecord, MailDomain } from "./mail-domain";
-import { accountSlug, gmailParameterPrefix, physicalName, standardTags } from "./naming";
+import { accountSlug, gmailParameterPrefix, physicalName, RETRY_DRAIN_PURPOSE, standardTags } from "./naming";
 import { QueueWithDlq } from "./queue-with-dlq";
 import { RetryDrain } from "./retry-drain";
 import { SuppressionStore } from "./suppression-store";
@@ -295,7 +295,7 @@ export class MailIngest extends pulumi.ComponentResource {
             eventSourceArn: this.forwarderQueue.arn, functionName: this.forwarder.arn, batchSize: 5, functionResponseTypes: ["ReportBatchItemFailures"], tags,
         }, child);
         this.retryDrain = new RetryDrain(`${name}-retry-drain`, {
-            ...common, purpose: "gmail-forwarder-retry-drain", logRetentionDays: args.logRetentionDays,
+            ...common, purpose: RETRY_DRAIN_PURPOSE, logRetentionDays: args.logRetentionDays,
             sourceQueueArn: this.retryQueue.arn, sourceQueueUrl: this.retryQueue.url,
             targetQueueArn: this.forwarderQueue.arn, targetQueueUrl: this.forwarderQueue.url,
         }, child);

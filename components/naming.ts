@@ -76,3 +76,6 @@ export function gmailParameterPrefix(env: string, prefix = DEFAULT_PREFIX): stri
 export function accountSlug(account: string): string {
     return account.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
 }
+
+/** Purpose (name part) of MailIngest's retry-drain state machine, which `ses-mail token refresh` starts. */
+export const RETRY_DRAIN_PURPOSE = "gmail-forwarder-retry-drain";

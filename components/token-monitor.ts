@@ -1,15 +1,12 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { NO_EXPIRY, parameterNames, TOKEN_METRICS, TOKEN_TAGS } from "../functions/shared/gmail-oauth";
+import { NO_EXPIRY, NO_EXPIRY_SECONDS, parameterNames, TOKEN_METRICS, TOKEN_TAGS } from "../functions/shared/gmail-oauth";
 import type { AlarmSpec } from "./alarm-specs";
 import { metricAlarm } from "./alarms";
 import { allow, allowPutMetricData, assumeRolePolicy, policyDocument } from "./iam";
 import { LambdaFunction } from "./lambda-function";
 import { accountSlug, gmailParameterPrefix, physicalName, standardTags } from "./naming";
 import { stateMachineWithRole } from "./state-machine";
-
-/** What a token without an expiry date (published app) reports: Google's six months unused, which the hourly probe never lets happen. */
-export const NO_EXPIRY_SECONDS = 180 * 86400;
 
 export interface TokenMonitorArgs {
     env: string;

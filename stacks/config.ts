@@ -201,3 +201,14 @@ export function decodeConfigValue(value: string): unknown {
         return value;
     }
 }
+
+/** The `ses-mail:*` keys of a stack's config (as the engine hands it: JSON text), validated. */
+export function stackConfigFrom(all: Record<string, string>, stack: string): StackConfig {
+    const prefix = `${CONFIG_NAMESPACE}:`;
+    const raw = Object.fromEntries(
+        Object.entries(all)
+            .filter(([key]) => key.startsWith(prefix))
+            .map(([key, value]) => [key.slice(prefix.length), decodeConfigValue(value)]),
+    );
+    return parseStackConfig({ environment: stack, ...raw }, stack);
+}

@@ -7,17 +7,11 @@ import { FeedbackPipeline } from "../components/feedback-pipeline";
 import { MailIngest } from "../components/mail-ingest";
 import { SmtpCredentials } from "../components/smtp-credentials";
 import { SuppressionStore } from "../components/suppression-store";
-import { CONFIG_NAMESPACE, decodeConfigValue, parseStackConfig, StackConfig } from "./config";
+import { StackConfig, stackConfigFrom } from "./config";
 
 /** Reads and validates this stack's `ses-mail:*` config. */
 export function readStackConfig(): StackConfig {
-    const prefix = `${CONFIG_NAMESPACE}:`;
-    const raw = Object.fromEntries(
-        Object.entries(pulumi.runtime.allConfig())
-            .filter(([key]) => key.startsWith(prefix))
-            .map(([key, value]) => [key.slice(prefix.length), decodeConfigValue(value)]),
-    );
-    return parseStackConfig({ environment: pulumi.getStack(), ...raw }, pulumi.getStack());
+    return stackConfigFrom(pulumi.runtime.allConfig(), pulumi.getStack());
 }
 
 /** The whole system for one environment. Each component joins here as it lands. */

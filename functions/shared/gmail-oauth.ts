@@ -12,6 +12,9 @@ export const TESTING_TOKEN_LIFETIME_SECONDS = 7 * 86400;
 /** Tag value of `expires_at_epoch` for tokens without an expiry date (published apps). */
 export const NO_EXPIRY = "never";
 
+/** What such a token reports as seconds left: Google's six months unused, which the hourly probe never lets happen. */
+export const NO_EXPIRY_SECONDS = 180 * 86400;
+
 /** Tags on the refresh-token parameter. */
 export const TOKEN_TAGS = {
     createdAt: "created_at",

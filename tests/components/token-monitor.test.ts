@@ -1,6 +1,7 @@
 import { runSimulation, type Simulation } from "@cloud-copilot/iam-simulate";
 import { expect } from "chai";
-import { NO_EXPIRY_SECONDS, resolveTokenMonitorSettings, tokenAlarmSpecs, tokenMonitorDefinition, TokenMonitor } from "../../components/token-monitor";
+import { NO_EXPIRY_SECONDS } from "../../functions/shared/gmail-oauth";
+import { resolveTokenMonitorSettings, tokenAlarmSpecs, tokenMonitorDefinition, TokenMonitor } from "../../components/token-monitor";
 import { ExecutionFailed, runJsonataStateMachine, TaskError } from "../support/asl-jsonata";
 import { MOCK_ACCOUNT, ResourcePlan, runUnderMocks } from "../support/mocks";
 import { publishedMetrics } from "../support/published-metrics";

@@ -1,5 +1,7 @@
-// A loopback stand-in for Google's OAuth token endpoint and the Gmail API's media-upload import,
-// scripted per test. Only 127.0.0.1 is ever contacted.
+// A loopback stand-in for Google's OAuth endpoints (consent, token: refresh and authorization-code
+// grants with PKCE) and the Gmail API's media-upload import, scripted per test. Only 127.0.0.1 is
+// ever contacted.
+import { createHash } from "node:crypto";
 import { createServer, IncomingMessage, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -10,9 +12,29 @@ export interface ImportCall {
     body: string;
 }
 
+/** How the consent screen and the code exchange answer. */
+export interface ConsentScript {
+    /** The user declines on the consent screen. @default false */
+    deny?: boolean;
+    /** Who signs in (the ID token's email). @default the login_hint */
+    signInAs?: string;
+    /** Google omits the refresh token (access granted before, no new consent). @default false */
+    withoutRefreshToken?: boolean;
+    /** The token endpoint refuses the exchange with this OAuth error, e.g. redirect_uri_mismatch. */
+    exchangeError?: string;
+    /** Scopes granted (the user may untick some). @default those requested */
+    grantedScope?: string;
+}
+
 export interface FakeGoogle {
     apiRootUrl: string;
     tokenUrl: string;
+    authUrl: string;
+    /** Query of each consent-screen request. */
+    consentRequests: URLSearchParams[];
+    consent: ConsentScript;
+    /** Refresh tokens issued by the code exchange. */
+    issuedRefreshTokens: string[];
     imports: ImportCall[];
     tokenRequests: URLSearchParams[];
     /** Status codes for the next import calls, in order (then 200). */
@@ -44,7 +66,12 @@ function readBody(request: IncomingMessage): Promise<string> {
 
 export async function startFakeGoogle(): Promise<FakeGoogle> {
     let sequence = 0;
-    const fake = { imports: [] as ImportCall[], tokenRequests: [] as URLSearchParams[], gmailScript: [] as number[], tokenBehaviour: "ok" as FakeGoogle["tokenBehaviour"] };
+    const fake = {
+        imports: [] as ImportCall[], tokenRequests: [] as URLSearchParams[], gmailScript: [] as number[], tokenBehaviour: "ok" as FakeGoogle["tokenBehaviour"],
+        consentRequests: [] as URLSearchParams[], consent: {} as ConsentScript, issuedRefreshTokens: [] as string[],
+    };
+    const codes = new Map<string, URLSearchParams>();
+    const jwt = (claims: object) => ["{\"alg\":\"RS256\"}", JSON.stringify(claims)].map((part) => Buffer.from(part).toString("base64url")).join(".") + ".signature";
     const server: Server = createServer(async (request, response) => {
         const url = new URL(request.url ?? "/", "http://127.0.0.1");
         const body = await readBody(request);
@@ -52,8 +79,41 @@ export async function startFakeGoogle(): Promise<FakeGoogle> {
             response.writeHead(status, { "content-type": "application/json" });
             response.end(JSON.stringify(payload));
         };
+        if (request.method === "GET" && url.pathname === "/auth") {
+            fake.consentRequests.push(url.searchParams);
+            const back = new URL(url.searchParams.get("redirect_uri")!);
+            back.searchParams.set("state", url.searchParams.get("state") ?? "");
+            if (fake.consent.deny) {
+                back.searchParams.set("error", "access_denied");
+            } else {
+                const code = `4/code-${++sequence}`;
+                codes.set(code, url.searchParams);
+                back.searchParams.set("code", code);
+            }
+            response.writeHead(302, { location: back.toString() });
+            return response.end();
+        }
+        const form = new URLSearchParams(body);
+        if (request.method === "POST" && url.pathname === "/token" && form.get("grant_type") === "authorization_code") {
+            fake.tokenRequests.push(form);
+            const consented = codes.get(form.get("code") ?? "");
+            codes.delete(form.get("code") ?? "");
+            if (fake.consent.exchangeError) return reply(400, { error: fake.consent.exchangeError, error_description: "Bad Request" });
+            if (!consented) return reply(400, { error: "invalid_grant", error_description: "Malformed auth code." });
+            if (consented.get("redirect_uri") !== form.get("redirect_uri")) return reply(400, { error: "redirect_uri_mismatch", error_description: "Bad Request" });
+            const challenge = createHash("sha256").update(form.get("code_verifier") ?? "").digest("base64url");
+            if (consented.get("code_challenge_method") !== "S256" || consented.get("code_challenge") !== challenge) return reply(400, { error: "invalid_grant", error_description: "Invalid code verifier." });
+            const refreshToken = `1//refresh-${++sequence}`;
+            if (!fake.consent.withoutRefreshToken) fake.issuedRefreshTokens.push(refreshToken);
+            return reply(200, {
+                access_token: `ya29.fake-${++sequence}`, expires_in: ACCESS_TOKEN_SECONDS, token_type: "Bearer",
+                scope: fake.consent.grantedScope ?? consented.get("scope"),
+                id_token: jwt({ iss: "https://accounts.google.com", aud: form.get("client_id"), email: fake.consent.signInAs ?? consented.get("login_hint"), email_verified: true }),
+                ...(fake.consent.withoutRefreshToken ? {} : { refresh_token: refreshToken }),
+            });
+        }
         if (request.method === "POST" && url.pathname === "/token") {
-            fake.tokenRequests.push(new URLSearchParams(body));
+            fake.tokenRequests.push(form);
             if (fake.tokenBehaviour === "network") return request.socket.destroy();
             return fake.tokenBehaviour === "invalid_grant"
                 ? reply(400, { error: "invalid_grant", error_description: "Token has been expired or revoked." })
@@ -72,6 +132,7 @@ export async function startFakeGoogle(): Promise<FakeGoogle> {
     return Object.assign(fake, {
         apiRootUrl: `${base}/`,
         tokenUrl: `${base}/token`,
+        authUrl: `${base}/auth`,
         close: () => new Promise<void>((resolve) => server.close(() => resolve())),
     });
 }

@@ -1,25 +1,21 @@
-import * as fs from "node:fs";
 import * as path from "node:path";
-import { parse } from "yaml";
 import { createStack, readStackConfig } from "../../stacks/program";
+import { listStacks as listStackFiles, readStackFile } from "../../stacks/stack-file";
 import { ResourcePlan, runUnderMocks } from "./mocks";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
-/** `Pulumi.<stack>.yaml`'s config as the engine hands it to a program: structured values as JSON text. */
+/** `Pulumi.<stack>.yaml`'s config of this repository's stacks. */
 export function loadStackConfig(stack: string): Record<string, string> {
-    const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
-    if (!fs.existsSync(file)) {
-        throw new Error(`No ${path.basename(file)}: stacks are ${listStacks().join(", ")}.`);
+    const config = readStackFile(stack, ROOT);
+    if (!config) {
+        throw new Error(`No Pulumi.${stack}.yaml: stacks are ${listStacks().join(", ")}.`);
     }
-    const config: Record<string, unknown> = parse(fs.readFileSync(file, "utf8"))?.config ?? {};
-    return Object.fromEntries(
-        Object.entries(config).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]),
-    );
+    return config;
 }
 
 export function listStacks(): string[] {
-    return fs.readdirSync(ROOT).flatMap((file) => /^Pulumi\.([\w-]+)\.yaml$/.exec(file)?.[1] ?? []);
+    return listStackFiles(ROOT);
 }
 
 /** Runs the real stack program under mocks with the stack's own config. */

@@ -1,0 +1,64 @@
+// `ses-mail token status`: seconds until each token expires and what the last probe found, from
+// the refresh-token parameters' tags (never their values).
+import { ListTagsForResourceCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { NO_EXPIRY, parameterNames, TOKEN_TAGS } from "../functions/shared/gmail-oauth";
+import { awsCall } from "./aws";
+import type { StackSettings } from "./stack-settings";
+
+export interface TokenStatus {
+    account: string;
+    /** undefined: no token stored; null: no expiry date. */
+    secondsUntilExpiry?: number | null;
+    expiresAt?: string;
+    lastProbe?: { result: string; at: string };
+}
+
+export async function readTokenStatus(settings: StackSettings, account: string, ssm: SSMClient, now: Date): Promise<TokenStatus> {
+    const name = parameterNames(settings.parameterPrefix, account).refreshToken;
+    let tags: Record<string, string>;
+    try {
+        const { TagList } = await awsCall("ssm:ListTagsForResource", name, () => ssm.send(new ListTagsForResourceCommand({ ResourceType: "Parameter", ResourceId: name })));
+        tags = Object.fromEntries((TagList ?? []).map((tag) => [tag.Key ?? "", tag.Value ?? ""]));
+    } catch (error) {
+        if ((error as Error).name === "InvalidResourceId") return { account };
+        throw error;
+    }
+    const epoch = tags[TOKEN_TAGS.expiresAtEpoch];
+    const lastProbe = tags[TOKEN_TAGS.lastProbeResult] ? { result: tags[TOKEN_TAGS.lastProbeResult], at: tags[TOKEN_TAGS.lastProbeAt] ?? "?" } : undefined;
+    if (epoch === NO_EXPIRY) return { account, secondsUntilExpiry: null, lastProbe };
+    if (!/^\d+$/.test(epoch ?? "")) return { account, lastProbe };
+    return { account, secondsUntilExpiry: Number(epoch) - Math.floor(now.getTime() / 1000), expiresAt: tags[TOKEN_TAGS.expiresAt], lastProbe };
+}
+
+const duration = (seconds: number) => `${Math.floor(Math.abs(seconds) / 86400)} d ${Math.floor((Math.abs(seconds) % 86400) / 3600)} h`;
+
+/** Lines to print, and whether the token needs attention (missing, expired, refused). */
+export function describeStatus(status: TokenStatus, settings: StackSettings): { lines: string[]; healthy: boolean } {
+    const refresh = `npx ses-mail token refresh --stack ${settings.stack} --account ${status.account}`;
+    const lines = [status.account];
+    let healthy = true;
+    if (status.secondsUntilExpiry === undefined && status.expiresAt === undefined && status.lastProbe === undefined) {
+        return { lines: [...lines, `  no refresh token stored: run ${refresh}`], healthy: false };
+    }
+    if (status.secondsUntilExpiry === null) {
+        lines.push("  seconds until expiry: none (published app: no expiry date)");
+    } else if (status.secondsUntilExpiry === undefined) {
+        lines.push(`  seconds until expiry: unknown (no ${TOKEN_TAGS.expiresAtEpoch} tag): run ${refresh}`);
+        healthy = false;
+    } else if (status.secondsUntilExpiry < 0) {
+        lines.push(`  seconds until expiry: ${status.secondsUntilExpiry} (EXPIRED ${duration(status.secondsUntilExpiry)} ago): run ${refresh}`);
+        healthy = false;
+    } else {
+        lines.push(`  seconds until expiry: ${status.secondsUntilExpiry} (${duration(status.secondsUntilExpiry)}, at ${status.expiresAt ?? "?"})`);
+    }
+    if (!status.lastProbe) {
+        lines.push("  last probe: none yet (the probe runs hourly)");
+    } else {
+        lines.push(`  last probe: ${status.lastProbe.result} at ${status.lastProbe.at}`);
+        if (status.lastProbe.result === "invalid") {
+            lines.push(`  Google refused the token: run ${refresh}`);
+            healthy = false;
+        }
+    }
+    return { lines, healthy };
+}
