@@ -1,6 +1,9 @@
 // Components and building blocks for Pulumi programs. Runtime code for applications (no Pulumi
 // dependency) is in "ses-mail/runtime".
+export * from "./components/alarm-specs";
+export * from "./components/alarms";
 export * from "./components/bundle";
+export * from "./components/dashboard";
 export * from "./components/dead-letter-queue";
 export * from "./components/encrypted-topic";
 export * from "./components/feedback-pipeline";
@@ -12,7 +15,11 @@ export * from "./components/mail-ingest";
 export * from "./components/naming";
 export * from "./components/queue-with-dlq";
 export * from "./components/retry-drain";
+export * from "./components/runbooks";
+export * from "./components/saved-queries";
 export * from "./components/smtp-credentials";
 export * from "./components/suppression-store";
+export * from "./components/state-machine";
 export * from "./components/table-settings";
+export * from "./components/token-monitor";
 export { deriveSmtpPassword } from "./functions/shared/smtp-password";

@@ -72,6 +72,11 @@ describe("bundleFunction", () => {
             const viaPackage = path.join(installed, "dist", "index.js");
             expect(packageRoot(path.dirname(viaPackage))).to.equal(installed);
             expect(hashesFrom(work, viaPackage)).to.deep.equal(inProcess());
+
+            // The `ses-mail` bin runs from the installed package (what `npx ses-mail` starts).
+            const bin = JSON.parse(fs.readFileSync(path.join(installed, "package.json"), "utf8")).bin["ses-mail"];
+            const help = execFileSync(process.execPath, ["--no-warnings", path.join(installed, bin), "token", "refresh", "--help"], { cwd: work, encoding: "utf8" });
+            expect(help).to.include("Usage: ses-mail token refresh [options]").and.include("--port <n>");
         } finally {
             fs.rmSync(work, { recursive: true, force: true });
         }
