@@ -7,6 +7,8 @@ import type { StackSettings } from "./stack-settings";
 
 export interface TokenStatus {
     account: string;
+    /** False when the parameter does not exist. */
+    stored: boolean;
     /** undefined: no token stored; null: no expiry date. */
     secondsUntilExpiry?: number | null;
     expiresAt?: string;
@@ -20,14 +22,14 @@ export async function readTokenStatus(settings: StackSettings, account: string, 
         const { TagList } = await awsCall("ssm:ListTagsForResource", name, () => ssm.send(new ListTagsForResourceCommand({ ResourceType: "Parameter", ResourceId: name })));
         tags = Object.fromEntries((TagList ?? []).map((tag) => [tag.Key ?? "", tag.Value ?? ""]));
     } catch (error) {
-        if ((error as Error).name === "InvalidResourceId") return { account };
+        if ((error as Error).name === "InvalidResourceId") return { account, stored: false };
         throw error;
     }
     const epoch = tags[TOKEN_TAGS.expiresAtEpoch];
     const lastProbe = tags[TOKEN_TAGS.lastProbeResult] ? { result: tags[TOKEN_TAGS.lastProbeResult], at: tags[TOKEN_TAGS.lastProbeAt] ?? "?" } : undefined;
-    if (epoch === NO_EXPIRY) return { account, secondsUntilExpiry: null, lastProbe };
-    if (!/^\d+$/.test(epoch ?? "")) return { account, lastProbe };
-    return { account, secondsUntilExpiry: Number(epoch) - Math.floor(now.getTime() / 1000), expiresAt: tags[TOKEN_TAGS.expiresAt], lastProbe };
+    if (epoch === NO_EXPIRY) return { account, stored: true, secondsUntilExpiry: null, lastProbe };
+    if (!/^\d+$/.test(epoch ?? "")) return { account, stored: true, lastProbe };
+    return { account, stored: true, secondsUntilExpiry: Number(epoch) - Math.floor(now.getTime() / 1000), expiresAt: tags[TOKEN_TAGS.expiresAt], lastProbe };
 }
 
 const duration = (seconds: number) => `${Math.floor(Math.abs(seconds) / 86400)} d ${Math.floor((Math.abs(seconds) % 86400) / 3600)} h`;
@@ -37,7 +39,7 @@ export function describeStatus(status: TokenStatus, settings: StackSettings): { 
     const refresh = `npx ses-mail token refresh --stack ${settings.stack} --account ${status.account}`;
     const lines = [status.account];
     let healthy = true;
-    if (status.secondsUntilExpiry === undefined && status.expiresAt === undefined && status.lastProbe === undefined) {
+    if (!status.stored) {
         return { lines: [...lines, `  no refresh token stored: run ${refresh}`], healthy: false };
     }
     if (status.secondsUntilExpiry === null) {

@@ -39,9 +39,20 @@ export interface OAuthClientCredentials {
     redirectUris: string[];
 }
 
-/** SSM names: `<prefix>/oauth/client-credentials` and `<prefix>/oauth/refresh-token/<account>`. */
+/**
+ * An account as an SSM name segment. Parameter names allow only `a-zA-Z0-9_.-` (and `/`), so
+ * `you@gmail.com` becomes `you_at_gmail.com`; any other character becomes `_` and its code in hex.
+ */
+export function accountParameterSegment(account: string): string {
+    return account.toLowerCase().replace("@", "_at_").replace(/[^a-z0-9_.-]/g, (c) => `_${c.charCodeAt(0).toString(16)}`);
+}
+
+export const clientCredentialsName = (prefix: string) => `${prefix}/oauth/client-credentials`;
+export const refreshTokenName = (prefix: string, account: string) => `${prefix}/oauth/refresh-token/${accountParameterSegment(account)}`;
+
+/** SSM names: `<prefix>/oauth/client-credentials` and `<prefix>/oauth/refresh-token/<account segment>`. */
 export function parameterNames(prefix: string, account: string) {
-    return { clientCredentials: `${prefix}/oauth/client-credentials`, refreshToken: `${prefix}/oauth/refresh-token/${account}` };
+    return { clientCredentials: clientCredentialsName(prefix), refreshToken: refreshTokenName(prefix, account) };
 }
 
 /** Accepts `{client_id, client_secret}` or the JSON Google Cloud Console downloads (`installed` / `web`). */

@@ -12,7 +12,7 @@ import { FakeGoogle, startFakeGoogle } from "../support/fake-google";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const CLIENT = "/ses-mail/test/gmail-forwarder/oauth/client-credentials";
-const TOKEN = "/ses-mail/test/gmail-forwarder/oauth/refresh-token/you@gmail.com";
+const TOKEN = "/ses-mail/test/gmail-forwarder/oauth/refresh-token/you_at_gmail.com";
 const DRAIN_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:ses-mail-gmail-forwarder-retry-drain-test";
 const NOW = new Date("2026-11-22T10:00:00.000Z");
 const NOW_EPOCH = NOW.getTime() / 1000;
@@ -244,6 +244,11 @@ describe("ses-mail token (command end to end: fake Google OAuth on loopback, AWS
             const missing = await run("token", "status", "--stack", "test");
             expect(missing.code).to.equal(1);
             expect(missing.stdout).to.include("no refresh token stored: run npx ses-mail token refresh --stack test --account you@gmail.com");
+            // A token stored by hand (no tags): stored, but its expiry is unknown.
+            ssm.on(ListTagsForResourceCommand).resolves({ TagList: [] });
+            const untagged = await run("token", "status", "--stack", "test");
+            expect(untagged.code).to.equal(1);
+            expect(untagged.stdout).to.include("seconds until expiry: unknown (no expires_at_epoch tag)").and.include("last probe: none yet");
         });
     });
 });

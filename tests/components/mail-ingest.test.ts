@@ -134,7 +134,7 @@ describe("MailIngest", () => {
                 { Effect: "Allow", Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"], Resource: [arn.queue("ses-mail-gmail-forwarder-test")] },
                 { Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [arn.queue("ses-mail-gmail-forwarder-retry-test"), arn.queue("ses-mail-gmail-forwarder-dlq-test")] },
                 { Effect: "Allow", Action: ["s3:GetObject"], Resource: [`arn:aws:s3:::${BUCKET}/inbound/*`] },
-                { Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [`${ssm}/client-credentials`, `${ssm}/refresh-token/me@gmail.com`, `${ssm}/refresh-token/team@gmail.com`] },
+                { Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [`${ssm}/client-credentials`, `${ssm}/refresh-token/me_at_gmail.com`, `${ssm}/refresh-token/team_at_gmail.com`] },
                 { Effect: "Allow", Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"], Resource: [arn.table("ses-mail-gmail-forwarder-idempotency-test")] },
             ]);
             const fn = plan.one("aws:lambda/function:Function", "ingest-forwarder");

@@ -7,7 +7,7 @@ import { MOCK_ACCOUNT, ResourcePlan, runUnderMocks } from "../support/mocks";
 import { publishedMetrics } from "../support/published-metrics";
 
 const ACCOUNT = "you@gmail.com";
-const PARAMETER = "/ses-mail/test/gmail-forwarder/oauth/refresh-token/you@gmail.com";
+const PARAMETER = "/ses-mail/test/gmail-forwarder/oauth/refresh-token/you_at_gmail.com";
 const PARAMETER_ARN = `arn:aws:ssm:us-east-1:${MOCK_ACCOUNT}:parameter${PARAMETER}`;
 const TOPIC = `arn:aws:sns:us-east-1:${MOCK_ACCOUNT}:ses-mail-gmail-forwarder-token-alerts-test`;
 const STATE_MACHINE_ARN = `arn:aws:states:us-east-1:${MOCK_ACCOUNT}:stateMachine:ses-mail-gmail-token-monitor-you-gmail-com-test`;
@@ -108,7 +108,7 @@ describe("TokenMonitor", () => {
             expect(await decide(policy, principal, "ssm:ListTagsForResource", PARAMETER_ARN)).to.equal("Allowed");
             expect(await decide(policy, principal, "cloudwatch:PutMetricData", "*", { "cloudwatch:namespace": "SESMail/test" })).to.equal("Allowed");
             // Nothing more: not another parameter, not another namespace, not the secret itself.
-            expect(await decide(policy, principal, "ssm:ListTagsForResource", PARAMETER_ARN.replace("you@gmail.com", "other@gmail.com"))).to.equal("ImplicitlyDenied");
+            expect(await decide(policy, principal, "ssm:ListTagsForResource", PARAMETER_ARN.replace("you_at_gmail.com", "other_at_gmail.com"))).to.equal("ImplicitlyDenied");
             expect(await decide(policy, principal, "cloudwatch:PutMetricData", "*", { "cloudwatch:namespace": "SESMail/prod" })).to.equal("ImplicitlyDenied");
             expect(await decide(policy, principal, "ssm:GetParameter", PARAMETER_ARN)).to.equal("ImplicitlyDenied");
             expect(machine.inputs.loggingConfiguration).to.deep.include({ level: "ERROR", includeExecutionData: true });

@@ -89,7 +89,7 @@ describe("gmail-forwarder handler (fake Gmail + OAuth on loopback, dynalite idem
         sqs.on(SendMessageCommand).resolves({ MessageId: "sent" });
         sqs.on(ChangeMessageVisibilityCommand).resolves({});
         ssm.on(GetParameterCommand, { Name: "/ses-mail/test/gmail-forwarder/oauth/client-credentials" }).resolves({ Parameter: { Value: JSON.stringify({ installed: { client_id: "cid.apps.googleusercontent.com", client_secret: "csecret" } }) } });
-        ssm.on(GetParameterCommand, { Name: "/ses-mail/test/gmail-forwarder/oauth/refresh-token/team@gmail.com" }).resolves({ Parameter: { Value: JSON.stringify({ refresh_token: "1//refresh-team", expires_at_epoch: 1900000000 }) } });
+        ssm.on(GetParameterCommand, { Name: "/ses-mail/test/gmail-forwarder/oauth/refresh-token/team_at_gmail.com" }).resolves({ Parameter: { Value: JSON.stringify({ refresh_token: "1//refresh-team", expires_at_epoch: 1900000000 }) } });
         s3.on(GetObjectCommand).callsFake(() => ({ Body: Readable.from([Buffer.from(RAW_MAIL)]), ContentLength: Buffer.byteLength(RAW_MAIL) }));
     });
 
@@ -183,9 +183,9 @@ describe("gmail-forwarder handler (fake Gmail + OAuth on loopback, dynalite idem
     it("never imports into an account that is not configured; a missing token parks", async () => {
         await run(delivery(routingEvent("m-other", "someone-else@gmail.com")));
         expect(sent(DLQ_URL)[0].MessageAttributes?.reason.StringValue).to.match(/No Gmail account "someone-else@gmail.com" is configured/);
-        ssm.on(GetParameterCommand, { Name: "/ses-mail/test/gmail-forwarder/oauth/refresh-token/team@gmail.com" }).rejects(new ParameterNotFound({ message: "not found", $metadata: {} }));
+        ssm.on(GetParameterCommand, { Name: "/ses-mail/test/gmail-forwarder/oauth/refresh-token/team_at_gmail.com" }).rejects(new ParameterNotFound({ message: "not found", $metadata: {} }));
         await run(delivery(routingEvent("m-notoken")));
-        expect(sent(RETRY_URL)[0].MessageAttributes?.reason.StringValue).to.match(/No refresh token at .*refresh-token\/team@gmail.com/);
+        expect(sent(RETRY_URL)[0].MessageAttributes?.reason.StringValue).to.match(/No refresh token at .*refresh-token\/team_at_gmail.com/);
         expect(google.imports).to.have.length(0);
     });
 });

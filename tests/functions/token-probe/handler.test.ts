@@ -8,7 +8,7 @@ import { runUnderMocks } from "../../support/mocks";
 import { captureOutput, metricPoints } from "../../support/output";
 
 const CLIENT = "/ses-mail/test/gmail-forwarder/oauth/client-credentials";
-const TOKEN = "/ses-mail/test/gmail-forwarder/oauth/refresh-token/you@gmail.com";
+const TOKEN = "/ses-mail/test/gmail-forwarder/oauth/refresh-token/you_at_gmail.com";
 
 describe("token-probe handler (fake OAuth token endpoint on loopback)", () => {
     let google: FakeGoogle;
