@@ -89,9 +89,9 @@ export function tokenMonitorDefinition(s: TokenMonitorSettings): Record<string, 
                 Assign: { expiry: `{% ($tag := $states.result.TagList[Key = '${TOKEN_TAGS.expiresAtEpoch}'].Value; $exists($tag) ? $tag : '') %}` },
                 Retry: [{ ErrorEquals: ["Ssm.InternalServerErrorException", "Ssm.SsmException", "States.Timeout"], IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2 }],
                 Catch: [{ ErrorEquals: ["Ssm.InvalidResourceIdException"], Next: "No token" }],
-                Next: "Expiry known?",
+                Next: "Check expiry",
             },
-            "Expiry known?": {
+            "Check expiry": {
                 Type: "Choice",
                 Choices: [
                     { Condition: `{% $expiry = '${NO_EXPIRY}' %}`, Next: "No expiry date" },
