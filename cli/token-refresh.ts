@@ -88,14 +88,19 @@ export async function refreshToken(options: RefreshOptions, deps: RefreshDeps): 
         ? "It has no expiry date (published app); the hourly probe checks it still works."
         : `It expires at ${record.value.expires_at} (in ${lifetimeSeconds} s${options.published ? "" : "; apps in Testing get 7 days, pass --published for a published app"}).`);
 
-    await awsCall("cloudwatch:PutMetricData", settings.namespace, () => deps.clients.cloudwatch.send(new PutMetricDataCommand({
-        Namespace: settings.namespace,
-        MetricData: [
-            { MetricName: TOKEN_METRICS.secondsUntilExpiration, Dimensions: [{ Name: "account", Value: account }], Unit: "Seconds", Value: lifetimeSeconds ?? NO_EXPIRY_SECONDS },
-            { MetricName: TOKEN_METRICS.valid, Dimensions: [{ Name: "account", Value: account }], Unit: "Count", Value: 1 },
-        ],
-    })));
-    deps.print(`Published ${TOKEN_METRICS.secondsUntilExpiration}=${lifetimeSeconds ?? NO_EXPIRY_SECONDS} and ${TOKEN_METRICS.valid}=1 to ${settings.namespace}.`);
+    try {
+        await awsCall("cloudwatch:PutMetricData", settings.namespace, () => deps.clients.cloudwatch.send(new PutMetricDataCommand({
+            Namespace: settings.namespace,
+            MetricData: [
+                { MetricName: TOKEN_METRICS.secondsUntilExpiration, Dimensions: [{ Name: "account", Value: account }], Unit: "Seconds", Value: lifetimeSeconds ?? NO_EXPIRY_SECONDS },
+                { MetricName: TOKEN_METRICS.valid, Dimensions: [{ Name: "account", Value: account }], Unit: "Count", Value: 1 },
+            ],
+        })));
+        deps.print(`Published ${TOKEN_METRICS.secondsUntilExpiration}=${lifetimeSeconds ?? NO_EXPIRY_SECONDS} and ${TOKEN_METRICS.valid}=1 to ${settings.namespace}.`);
+    } catch (error) {
+        // The token is stored; the monitor publishes the same figure within 5 minutes.
+        deps.print(`Warning: could not publish the token metrics (${(error as Error).message}); the token monitor publishes them within 5 minutes.`);
+    }
 
     if (options.drain) await startDrain(settings, account, deps);
 }

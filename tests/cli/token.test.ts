@@ -212,6 +212,24 @@ describe("ses-mail token (command end to end: fake Google OAuth on loopback, AWS
             expect(stored()).to.deep.equal([]);
         });
 
+        it("a metrics failure only warns: the token is stored and the monitor republishes within 5 minutes", async () => {
+            cloudwatch.on(PutMetricDataCommand).rejects(Object.assign(new Error("not authorized"), { name: "AccessDenied" }));
+            const { code, stdout } = await run("token", "refresh", "--stack", "test", "--port", "0");
+            expect(code).to.equal(0);
+            expect(stored()).to.have.length(1);
+            expect(stdout).to.include("Warning: could not publish the token metrics (AWS denied cloudwatch:PutMetricData on SESMail/test");
+            expect(sfn.commandCalls(StartExecutionCommand)).to.have.length(1);
+        });
+
+        it("rejects bad options with commander's usage error", async () => {
+            const noStack = await run("token", "refresh");
+            expect(noStack.code).to.equal(1);
+            expect(noStack.stderr).to.include("required option '--stack <name>' not specified");
+            const badPort = await run("token", "refresh", "--stack", "test", "--port", "70000");
+            expect(badPort.code).to.equal(1);
+            expect(badPort.stderr).to.include("a port number (0-65535; 0 picks a free one)");
+        });
+
         it("an account the stack does not forward to is refused with the config key", async () => {
             const { code, stderr } = await run("token", "refresh", "--stack", "test", "--account", "stranger@gmail.com", "--port", "0");
             expect(code).to.equal(1);
