@@ -35,7 +35,7 @@ export function stackSettings(stack: string, dir: string, region?: string): Stac
     };
 }
 
-/** `--account`, or the stack's only Gmail account. */
+/** `--account`; else every account of the stack (`all`), or its only one. */
 export function chooseAccounts(settings: StackSettings, account: string | undefined, all: boolean): string[] {
     if (account) {
         const normalised = account.trim().toLowerCase();
@@ -44,8 +44,9 @@ export function chooseAccounts(settings: StackSettings, account: string | undefi
         }
         return [normalised];
     }
-    if (settings.gmailAccounts.length === 1 || (all && settings.gmailAccounts.length > 0)) return all ? settings.gmailAccounts : [settings.gmailAccounts[0]];
-    if (settings.gmailAccounts.length === 0) {
+    const accounts = settings.gmailAccounts;
+    if (accounts.length === 1 || (all && accounts.length > 1)) return accounts;
+    if (accounts.length === 0) {
         throw new CliError(`Pass --account <gmail address>: ${settings.fromFile ? `Pulumi.${settings.stack}.yaml lists no ses-mail:ingest.gmailAccounts` : `there is no Pulumi.${settings.stack}.yaml here to read the accounts from`}.`);
     }
     throw new CliError(`Pulumi.${settings.stack}.yaml lists several Gmail accounts (${settings.gmailAccounts.join(", ")}): pass --account <one of them>.`);
