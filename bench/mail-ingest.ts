@@ -5,28 +5,45 @@ import { GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { buildBundle, bundleFunction, packageRoot } from "../components/bundle";
 import { MailIngest } from "../components/mail-ingest";
 import { SuppressionStore } from "../components/suppression-store";
-import { decide, DEFAULT_ROUTER_SETTINGS } from "../functions/router/decide";
+import { DEFAULT_ROUTER_SETTINGS, routingEvent } from "../functions/router/decide";
 import { parseReceiptNotification } from "../functions/router/notification";
+import { route } from "../functions/router/route";
 import { RuleStore } from "../functions/router/rule-store";
 import { candidatePatterns, parseRule, ruleKey, RouteRule } from "../functions/router/rules";
-import { OPERATOR_PUT_ITEM, receiptNotification } from "../tests/fixtures/ses-receipt";
+import { OPERATOR_PUT_ITEM, pipeBatch, receiptNotification } from "../tests/fixtures/ses-receipt";
 import { createTableFrom, startDynaliteProcess } from "../tests/support/dynalite";
 import { runUnderMocks } from "../tests/support/mocks";
 
 const RECIPIENTS = ["support@example.com", "support+urgent@example.com", "nobody@example.com", "someone@elsewhere.org"];
 
-/** Router decisions per second, pure logic (parse excluded), over a fixed rule map. */
+const BENCH_RULES = new Map<string, RouteRule | undefined>([
+    ["support@example.com", { pattern: "support@example.com", action: "forward-to-gmail", target: "team@gmail.com", enabled: true, labels: [] }],
+    ["*@example.com", { pattern: "*@example.com", action: "bounce", enabled: true, labels: [] }],
+    ["*", { pattern: "*", action: "store", enabled: true, labels: [] }],
+]);
+
+/** Routing events (one mail, all its decisions) built per second, pure logic (parse excluded), over a fixed rule map. */
 function decisionsPerSecond(): number {
-    const rules = new Map<string, RouteRule | undefined>([
-        ["support@example.com", { pattern: "support@example.com", action: "forward-to-gmail", target: "team@gmail.com", enabled: true, labels: [] }],
-        ["*@example.com", { pattern: "*@example.com", action: "bounce", enabled: true, labels: [] }],
-        ["*", { pattern: "*", action: "store", enabled: true, labels: [] }],
-    ]);
     const mails = RECIPIENTS.map((r, i) => parseReceiptNotification(JSON.stringify(receiptNotification({ messageId: `m${i}`, recipients: [r] }))));
     const rounds = 50_000;
     const started = performance.now();
-    for (let i = 0; i < rounds; i++) decide(mails[i % mails.length], rules, DEFAULT_ROUTER_SETTINGS);
+    for (let i = 0; i < rounds; i++) routingEvent(mails[i % mails.length], BENCH_RULES, DEFAULT_ROUTER_SETTINGS);
     return rounds / ((performance.now() - started) / 1000);
+}
+
+/** Median milliseconds for route() over a full pipe batch: 10 mails × 60 recipients (parse included, rules in memory). */
+async function fullBatchMs(): Promise<number> {
+    const records = pipeBatch(...Array.from({ length: 10 }, (_, m) => receiptNotification({ messageId: `m${m}`, recipients: Array.from({ length: 60 }, (_, i) => RECIPIENTS[i % RECIPIENTS.length].replace("@", `+m${m}r${i}@`)) })));
+    const rules = { rulesFor: async (addresses: string[]) => new Map([...new Set(addresses.flatMap(candidatePatterns))].map((p) => [p, BENCH_RULES.get(p)])) };
+    const quiet = { log: () => undefined, error: () => undefined, metric: () => undefined };
+    const samples: number[] = [];
+    for (let i = 0; i < 200; i++) {
+        const started = performance.now();
+        const outputs = await route(records, rules, DEFAULT_ROUTER_SETTINGS, quiet);
+        samples.push(performance.now() - started);
+        if (outputs.length !== records.length) throw new Error(`route returned ${outputs.length} entries for ${records.length} records`);
+    }
+    return samples.sort((a, b) => a - b)[100];
 }
 
 /** DynamoDB round trips per routed message: the batched store vs reading candidates one by one. */
@@ -84,6 +101,7 @@ export async function mailIngest(): Promise<Record<string, number>> {
     const trips = await roundTrips();
     return {
         router_decisions_per_s: decisionsPerSecond(),
+        router_full_batch_ms: await fullBatchMs(),
         router_ddb_round_trips: trips.batched,
         router_ddb_round_trips_sequential_baseline: trips.sequential,
         forwarder_bundle_bytes: Buffer.byteLength(forwarder),

@@ -6,6 +6,7 @@ import { AddTagsToResourceCommand, GetParameterCommand, ParameterNotFound, PutPa
 import { randomBytes } from "node:crypto";
 import { CodeChallengeMethod } from "google-auth-library";
 import { accountSlug } from "../components/naming";
+import type { RetryDrainInput } from "../components/retry-drain";
 import { GMAIL_SCOPES, NO_EXPIRY_SECONDS, OAuthClientCredentials, parameterNames, parseClientCredentials, TESTING_TOKEN_LIFETIME_SECONDS, TOKEN_METRICS, tokenRecord } from "../functions/shared/gmail-oauth";
 import { googleOAuthClient, OAuthEndpoints } from "../functions/shared/google-client";
 import { awsCall } from "./aws";
@@ -190,6 +191,8 @@ async function startDrain(settings: StackSettings, account: string, deps: Refres
         return;
     }
     const name = `token-refresh-${accountSlug(account)}-${deps.now().toISOString().replace(/\D/g, "").slice(0, 14)}`.slice(0, 80);
-    const { executionArn } = await awsCall("states:StartExecution", stateMachineArn, () => deps.clients.sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: "{}" })));
-    deps.print(`Started ${settings.retryDrainName}: mail parked while the token was unusable goes back to the forwarder (${executionArn}).`);
+    // Only this account's parked mail: another account's, still unusable, would only be parked again.
+    const input = JSON.stringify({ account } satisfies RetryDrainInput);
+    const { executionArn } = await awsCall("states:StartExecution", stateMachineArn, () => deps.clients.sfn.send(new StartExecutionCommand({ stateMachineArn, name, input })));
+    deps.print(`Started ${settings.retryDrainName}: mail for ${account} parked while the token was unusable goes back to the forwarder (${executionArn}).`);
 }

@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { allow, allowServicePrincipal, denyInsecureTransport, policyDocument, PolicyStatement } from "./iam";
 import { physicalName, standardTags } from "./naming";
+import { DLQ_RETENTION_SECONDS } from "./retention";
 
 /** An AWS service allowed to send to a queue, only on behalf of the named resources. */
 export interface QueueSender {
@@ -14,7 +15,7 @@ export interface QueueSender {
 /** Tag that marks a queue as a dead-letter queue; the policy pack and alarms read it. */
 export const QUEUE_ROLE_TAG = "QueueRole";
 
-export const DLQ_RETENTION_SECONDS = 14 * 24 * 3600;
+export { DLQ_RETENTION_SECONDS } from "./retention";
 
 /**
  * The whole access policy of a queue: deny anything not over TLS, then let each sender's service

@@ -1,6 +1,8 @@
 // MailIngest's arguments and their checks, apart from the component so each file stays readable.
 import type * as pulumi from "@pulumi/pulumi";
 import type { MailDomain } from "./mail-domain";
+import { GMAIL_IMPORT_LIMIT_BYTES } from "../functions/gmail-forwarder/limits";
+import { DLQ_RETENTION_SECONDS, MINIMUM_MAIL_RETENTION_DAYS, RETRY_QUEUE_RETENTION_SECONDS } from "./retention";
 import { accountSlug } from "./naming";
 import type { SuppressionStore } from "./suppression-store";
 
@@ -52,8 +54,16 @@ export interface MailIngestArgs {
     internalDateSource?: "dateHeader" | "receivedTime";
     /** @default false */
     neverMarkSpam?: boolean;
-    /** Larger mail gets a notice with its S3 location instead. @default 52428800 (50 MiB, Gmail's message limit) */
+    /**
+     * Larger mail gets a notice with its S3 location instead of being imported. SES stores at most
+     * 40 MB per mail, so with the default (Gmail's import limit) every mail is imported.
+     * @default 157286400 (150 MiB, Gmail's `users.messages.import` limit)
+     */
     maxImportBytes?: number;
+    /** Concurrent forwarder invocations (the SQS trigger's maximum concurrency, 2–1000). @default 2 */
+    forwarderMaxConcurrency?: number;
+    /** Imports a minute across all forwarder instances; Gmail allows 600 per mailbox. @default 600 */
+    gmailImportsPerMinute?: number;
     /** Local part of the bounce sender. @default "MAILER-DAEMON" */
     bounceSenderLocalPart?: string;
     /** The bouncer never bounces to a suppressed sender. */
@@ -64,7 +74,7 @@ export interface MailIngestArgs {
 }
 
 /** Checks the args that would otherwise fail only at deploy or run time (pure). */
-export function validateMailIngestArgs(args: Pick<MailIngestArgs, "domains" | "gmailAccounts" | "defaultAction" | "mailRetentionDays">): void {
+export function validateMailIngestArgs(args: Pick<MailIngestArgs, "domains" | "gmailAccounts" | "defaultAction" | "mailRetentionDays" | "maxImportBytes" | "forwarderMaxConcurrency" | "gmailImportsPerMinute">): void {
     if (args.domains.length === 0) {
         throw new Error("MailIngest: domains is empty; list the domains to receive mail for.");
     }
@@ -86,5 +96,20 @@ export function validateMailIngestArgs(args: Pick<MailIngestArgs, "domains" | "g
     }
     if (args.mailRetentionDays !== undefined && (!Number.isInteger(args.mailRetentionDays) || args.mailRetentionDays < 1)) {
         throw new Error(`MailIngest: mailRetentionDays must be a positive whole number (got ${args.mailRetentionDays}).`);
+    }
+    if (args.mailRetentionDays !== undefined && args.mailRetentionDays < MINIMUM_MAIL_RETENTION_DAYS) {
+        throw new Error(
+            `MailIngest: mailRetentionDays ${args.mailRetentionDays} is shorter than a mail may wait (parked ${RETRY_QUEUE_RETENTION_SECONDS / 86400} days, ` +
+            `then ${DLQ_RETENTION_SECONDS / 86400} days in a DLQ): set it to at least ${MINIMUM_MAIL_RETENTION_DAYS}.`,
+        );
+    }
+    if (args.maxImportBytes !== undefined && (!Number.isInteger(args.maxImportBytes) || args.maxImportBytes < 1 || args.maxImportBytes > GMAIL_IMPORT_LIMIT_BYTES)) {
+        throw new Error(`MailIngest: maxImportBytes must be a whole number from 1 to ${GMAIL_IMPORT_LIMIT_BYTES} (Gmail's import limit); got ${args.maxImportBytes}.`);
+    }
+    if (args.forwarderMaxConcurrency !== undefined && (!Number.isInteger(args.forwarderMaxConcurrency) || args.forwarderMaxConcurrency < 2 || args.forwarderMaxConcurrency > 1000)) {
+        throw new Error(`MailIngest: forwarderMaxConcurrency must be a whole number from 2 to 1000 (an SQS trigger's maximum concurrency); got ${args.forwarderMaxConcurrency}.`);
+    }
+    if (args.gmailImportsPerMinute !== undefined && !(args.gmailImportsPerMinute > 0)) {
+        throw new Error(`MailIngest: gmailImportsPerMinute must be positive (Gmail allows 600 per mailbox); got ${args.gmailImportsPerMinute}.`);
     }
 }

@@ -4,38 +4,156 @@ import { allow } from "./iam";
 import { standardTags } from "./naming";
 import { stateMachineWithRole } from "./state-machine";
 
-/** Iterations before the execution hands over to a fresh one (Step Functions keeps 25,000 history events). */
+/** Receives before the execution hands over to a fresh one (Step Functions keeps 25,000 history events; one receive of 10 costs about 135). */
 export const DRAIN_ITERATIONS_PER_EXECUTION = 100;
 
 /**
- * The state machine definition: receive up to 10 → for each, send to the target queue, then delete
- * it from the source queue (only after the send succeeded) → repeat until the source is empty.
+ * How long a received message stays hidden. A message the drain leaves parked (another account, parked
+ * after the drain started, over the budget) is not deleted, so this is what keeps it from coming back
+ * in the same drain (and from raising its receive count again): 15 minutes cover some 5,000–9,000
+ * receipts at the drain's pace of a receive of 10 every one to two seconds. Not longer, because a
+ * drain for another account started while they are hidden does not see them (ReceiveMessage returns
+ * visible messages only).
  */
-export function retryDrainDefinition(sourceQueueUrl: string, targetQueueUrl: string): Record<string, unknown> {
+export const DRAIN_VISIBILITY_TIMEOUT_SECONDS = 900;
+
+/**
+ * The execution input. `{}` (or `account: null`) drains every account; `{ "account": "x@gmail.com" }`
+ * only messages whose `account` message attribute is that address (case-insensitive). `continued`
+ * is set by the drain itself when it hands over to a fresh execution.
+ */
+export interface RetryDrainInput {
+    account?: string | null;
+    continued?: RetryDrainProgress;
+}
+
+/** What a handed-over execution carries, so the chain as a whole keeps the first execution's limits. */
+export interface RetryDrainProgress {
+    /** The first execution's start (ISO 8601): messages sent to the queue later are never moved. */
+    startTime: string;
+    /** Messages it may still move (starts at ApproximateNumberOfMessages). */
+    movesLeft: number;
+    /** Messages it may still receive, moved or not (starts at twice ApproximateNumberOfMessages). */
+    receivesLeft: number;
+    moved: number;
+    skipped: number;
+    /** Executions in the chain so far, this one included. */
+    executions: number;
+}
+
+// The drain's account, from the execution input: lower-cased, or null for every account.
+const INPUT_ACCOUNT = "{% $exists($states.input.account) and $states.input.account != null ? $lowercase($trim($states.input.account)) : null %}";
+// A message to move: sent before the drain started and, unless the drain is for every account, parked
+// for the drain's account. SentTimestamp is epoch milliseconds as a string (SQS ReceiveMessage).
+const ELIGIBLE = "$number($m.Attributes.SentTimestamp) < $cutoff and ($account = null or $lowercase($m.MessageAttributes.account.StringValue) = $account)";
+// `[…]` keeps a one-message result an array (JSONata unwraps singletons); only what the move needs is kept.
+const BATCH = `{% [$map($filter([$filter($states.result.Messages, function($m) { ${ELIGIBLE} })], function($m, $i) { $i < $movesLeft }), function($m) { {"Body": $m.Body, "ReceiptHandle": $m.ReceiptHandle} })] %}`;
+
+/**
+ * The state machine definition (JSONata). Count the parked messages → loop: receive up to 10 (each
+ * hidden for 15 minutes) → move the eligible ones (send to the target queue, then delete — only after
+ * the send succeeded) → until a receive comes back empty or the budget is spent. The budget makes it
+ * finish even while the forwarder parks again what it moved (another account's token is still bad):
+ * it moves at most the messages parked at the start, never one parked after the start, and receives
+ * at most twice that many (each parked message plus one re-park of each message it moved).
+ * `iterationsPerExecution` (receives before handing over) is for tests of long chains.
+ */
+export function retryDrainDefinition(sourceQueueUrl: string, targetQueueUrl: string, iterationsPerExecution = DRAIN_ITERATIONS_PER_EXECUTION): Record<string, unknown> {
     const retry = [{ ErrorEquals: ["States.ALL"], IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2 }];
+    const summary = { account: "{% $account %}", moved: "{% $moved %}", skipped: "{% $skipped %}", executions: "{% $executions %}" };
     return {
-        Comment: "Moves every message from the retry queue back to the forwarder queue; deletes each only after its send succeeded.",
-        StartAt: "Init",
+        Comment: "Moves parked messages (of one account, or all) from the retry queue back to the forwarder queue; deletes each only after its send succeeded.",
+        QueryLanguage: "JSONata",
+        StartAt: "Check input",
         States: {
-            Init: { Type: "Pass", Parameters: { moved: 0, iterations: 0 }, Next: "Receive" },
+            "Check input": {
+                Type: "Choice",
+                Choices: [
+                    {
+                        Condition: "{% $exists($states.input.account) and $states.input.account != null and ($type($states.input.account) = 'string' ? $trim($states.input.account) = '' : true) %}",
+                        Next: "Invalid input",
+                    },
+                    { Condition: "{% $exists($states.input.continued) %}", Next: "Resume" },
+                ],
+                Default: "Count parked",
+            },
+            "Invalid input": { Type: "Fail", Error: "InvalidInput", Cause: "The input is {} (every account) or {\"account\": \"<gmail address>\"}." },
+            "Count parked": {
+                Type: "Task",
+                Resource: "arn:aws:states:::aws-sdk:sqs:getQueueAttributes",
+                Arguments: { QueueUrl: sourceQueueUrl, AttributeNames: ["ApproximateNumberOfMessages"] },
+                Retry: retry,
+                Assign: {
+                    account: INPUT_ACCOUNT,
+                    startTime: "{% $states.context.Execution.StartTime %}",
+                    cutoff: "{% $toMillis($states.context.Execution.StartTime) %}",
+                    movesLeft: "{% $number($states.result.Attributes.ApproximateNumberOfMessages) %}",
+                    receivesLeft: "{% 2 * $number($states.result.Attributes.ApproximateNumberOfMessages) %}",
+                    moved: 0,
+                    skipped: 0,
+                    executions: 1,
+                    iterations: 0,
+                },
+                Output: {},
+                Next: "Anything left?",
+            },
+            Resume: {
+                Type: "Pass",
+                Assign: {
+                    account: INPUT_ACCOUNT,
+                    startTime: "{% $states.input.continued.startTime %}",
+                    cutoff: "{% $toMillis($states.input.continued.startTime) %}",
+                    movesLeft: "{% $states.input.continued.movesLeft %}",
+                    receivesLeft: "{% $states.input.continued.receivesLeft %}",
+                    moved: "{% $states.input.continued.moved %}",
+                    skipped: "{% $states.input.continued.skipped %}",
+                    executions: "{% $states.input.continued.executions %}",
+                    iterations: 0,
+                },
+                Output: {},
+                Next: "Anything left?",
+            },
+            "Anything left?": {
+                Type: "Choice",
+                Choices: [
+                    { Condition: "{% $movesLeft <= 0 or $receivesLeft <= 0 %}", Next: "Budget spent" },
+                    { Condition: `{% $iterations >= ${iterationsPerExecution} %}`, Next: "ContinueAsNew" },
+                ],
+                Default: "Receive",
+            },
             Receive: {
                 Type: "Task",
                 Resource: "arn:aws:states:::aws-sdk:sqs:receiveMessage",
-                Parameters: { QueueUrl: sourceQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 120, MessageAttributeNames: ["All"] },
-                ResultPath: "$.received",
+                Arguments: {
+                    QueueUrl: sourceQueueUrl,
+                    MaxNumberOfMessages: "{% $min([10, $receivesLeft]) %}",
+                    // Long polling asks every SQS server, so an empty answer means nothing is visible.
+                    WaitTimeSeconds: 1,
+                    VisibilityTimeout: DRAIN_VISIBILITY_TIMEOUT_SECONDS,
+                    // SentTimestamp. `AttributeNames` is deprecated in favour of MessageSystemAttributeNames
+                    // but still honoured, and "All" is valid under both SDK models.
+                    AttributeNames: ["All"],
+                    MessageAttributeNames: ["account"],
+                },
                 Retry: retry,
+                Assign: {
+                    received: "{% $count($states.result.Messages) %}",
+                    batch: BATCH,
+                    receivesLeft: "{% $receivesLeft - $count($states.result.Messages) %}",
+                    iterations: "{% $iterations + 1 %}",
+                },
+                Output: {},
                 Next: "AnyMessages",
             },
             AnyMessages: {
                 Type: "Choice",
-                Choices: [{ Variable: "$.received.Messages[0]", IsPresent: true, Next: "MoveEach" }],
-                Default: "Drained",
+                Choices: [{ Condition: "{% $received = 0 %}", Next: "Drained" }],
+                Default: "MoveEach",
             },
             MoveEach: {
                 Type: "Map",
-                ItemsPath: "$.received.Messages",
+                Items: "{% $batch %}",
                 MaxConcurrency: 10,
-                ResultPath: null,
                 ItemProcessor: {
                     ProcessorConfig: { Mode: "INLINE" },
                     StartAt: "Send",
@@ -43,45 +161,56 @@ export function retryDrainDefinition(sourceQueueUrl: string, targetQueueUrl: str
                         Send: {
                             Type: "Task",
                             Resource: "arn:aws:states:::aws-sdk:sqs:sendMessage",
-                            Parameters: { QueueUrl: targetQueueUrl, "MessageBody.$": "$.Body" },
-                            ResultPath: null,
+                            // The body only: the forwarder reads nothing else, and sets `account` and `reason` anew if it parks it again.
+                            Arguments: { QueueUrl: targetQueueUrl, MessageBody: "{% $states.input.Body %}" },
                             Retry: retry,
+                            Output: "{% $states.input %}",
                             Next: "Delete",
                         },
                         Delete: {
                             Type: "Task",
                             Resource: "arn:aws:states:::aws-sdk:sqs:deleteMessage",
-                            Parameters: { QueueUrl: sourceQueueUrl, "ReceiptHandle.$": "$.ReceiptHandle" },
-                            ResultPath: null,
+                            Arguments: { QueueUrl: sourceQueueUrl, ReceiptHandle: "{% $states.input.ReceiptHandle %}" },
                             Retry: retry,
+                            Output: {},
                             End: true,
                         },
                     },
                 },
-                Next: "Tally",
-            },
-            Tally: {
-                Type: "Pass",
-                Parameters: {
-                    "moved.$": "States.MathAdd($.moved, States.ArrayLength($.received.Messages))",
-                    "iterations.$": "States.MathAdd($.iterations, 1)",
+                Assign: {
+                    moved: "{% $moved + $count($batch) %}",
+                    movesLeft: "{% $movesLeft - $count($batch) %}",
+                    skipped: "{% $skipped + $received - $count($batch) %}",
                 },
-                Next: "KeepGoing",
-            },
-            KeepGoing: {
-                Type: "Choice",
-                Choices: [{ Variable: "$.iterations", NumericGreaterThanEquals: DRAIN_ITERATIONS_PER_EXECUTION, Next: "ContinueAsNew" }],
-                Default: "Receive",
+                Output: {},
+                Next: "Anything left?",
             },
             ContinueAsNew: {
                 Type: "Task",
                 Resource: "arn:aws:states:::states:startExecution",
-                Parameters: { "StateMachineArn.$": "$$.StateMachine.Id", Input: {} },
-                ResultSelector: { "continuedIn.$": "$.ExecutionArn" },
+                Arguments: {
+                    StateMachineArn: "{% $states.context.StateMachine.Id %}",
+                    Input: {
+                        account: "{% $account %}",
+                        continued: {
+                            startTime: "{% $startTime %}",
+                            movesLeft: "{% $movesLeft %}",
+                            receivesLeft: "{% $receivesLeft %}",
+                            moved: "{% $moved %}",
+                            skipped: "{% $skipped %}",
+                            executions: "{% $executions + 1 %}",
+                        },
+                        // Links the executions in the console.
+                        AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: "{% $states.context.Execution.Id %}",
+                    },
+                },
+                Retry: retry,
+                Output: { ...summary, continuedIn: "{% $states.result.ExecutionArn %}" },
                 Next: "Handed over",
             },
             "Handed over": { Type: "Succeed" },
-            Drained: { Type: "Pass", Parameters: { "moved.$": "$.moved" }, End: true },
+            Drained: { Type: "Succeed", Output: { ...summary, stoppedBecause: "nothing visible left" } },
+            "Budget spent": { Type: "Succeed", Output: { ...summary, stoppedBecause: "limit reached: as many as were parked at the start" } },
         },
     };
 }
@@ -102,7 +231,7 @@ export interface RetryDrainArgs {
     tags?: Record<string, string>;
 }
 
-/** A Step Functions state machine that moves every message from one queue to another. */
+/** A Step Functions state machine that moves parked messages (of one account, or all) from one queue to another. */
 export class RetryDrain extends pulumi.ComponentResource {
     public readonly stateMachine: aws.sfn.StateMachine;
     public readonly arn: pulumi.Output<string>;
@@ -116,7 +245,8 @@ export class RetryDrain extends pulumi.ComponentResource {
             logRetentionDays: args.logRetentionDays,
             tags: standardTags(args.env, args.component ?? "RetryDrain", args.tags),
             statements: (selfArn) => [
-                allow(["sqs:ReceiveMessage", "sqs:DeleteMessage"], [args.sourceQueueArn]),
+                // GetQueueAttributes: ApproximateNumberOfMessages, the drain's budget.
+                allow(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], [args.sourceQueueArn]),
                 allow(["sqs:SendMessage"], [args.targetQueueArn]),
                 allow(["states:StartExecution"], [selfArn]),
             ],

@@ -1,4 +1,6 @@
 import * as z from "zod/mini";
+import { MINIMUM_MAIL_RETENTION_DAYS } from "../components/retention";
+import { GMAIL_IMPORT_LIMIT_BYTES } from "../functions/gmail-forwarder/limits";
 
 export const CONFIG_NAMESPACE = "ses-mail";
 
@@ -50,7 +52,7 @@ const ingestSchema = z.strictObject({
     createRuleSet: z.optional(z.boolean()),
     scanEnabled: z.optional(z.boolean()),
     tlsRequired: z.optional(z.boolean()),
-    mailRetentionDays: positiveInt,
+    mailRetentionDays: z.optional(z.int().check(z.gte(MINIMUM_MAIL_RETENTION_DAYS))),
     routingTableName: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/))),
     defaultAction: z.optional(z.enum(["bounce", "store", "drop"])),
     spamAction: z.optional(z.enum(["drop", "label"])),
@@ -58,7 +60,9 @@ const ingestSchema = z.strictObject({
     gmailAccounts: z.optional(z.array(z.email().check(z.regex(/^[^A-Z]+$/)))),
     internalDateSource: z.optional(z.enum(["dateHeader", "receivedTime"])),
     neverMarkSpam: z.optional(z.boolean()),
-    maxImportBytes: positiveInt,
+    maxImportBytes: z.optional(z.int().check(z.positive(), z.lte(GMAIL_IMPORT_LIMIT_BYTES))),
+    forwarderMaxConcurrency: z.optional(z.int().check(z.gte(2), z.lte(1000))),
+    gmailImportsPerMinute: positiveInt,
     bounceSenderLocalPart: z.optional(z.string().check(z.regex(/^[A-Za-z0-9._-]{1,64}$/))),
     tokenMonitoring: z.optional(z.boolean()),
     tokenAlertTopicArn: z.optional(z.string().check(z.regex(/^arn:aws[a-z-]*:sns:/))),
@@ -133,6 +137,9 @@ const FIXES: Record<string, string> = {
     "ingest.spamAction": "use drop or label",
     "ingest.gmailAccounts": "list the lowercase Gmail addresses rules forward to",
     "ingest.internalDateSource": "use dateHeader or receivedTime",
+    "ingest.mailRetentionDays": `use a whole number of at least ${MINIMUM_MAIL_RETENTION_DAYS} (mail may wait 14 days parked, then 14 days in a DLQ, and a redrive needs it in S3)`,
+    "ingest.maxImportBytes": `use a whole number from 1 to ${GMAIL_IMPORT_LIMIT_BYTES} (Gmail's import limit)`,
+    "ingest.forwarderMaxConcurrency": "use a whole number from 2 to 1000 (the SQS trigger's maximum concurrency)",
     "ingest.bounceSenderLocalPart": "use the local part only, e.g. MAILER-DAEMON",
     "ingest.tokenMonitoring": "set it to true or false",
     "ingest.tokenAlertTopicArn": "give an SNS topic ARN, or leave it out (alarms.topicArn, else a new …-gmail-forwarder-token-alerts-<env> topic)",
@@ -148,7 +155,7 @@ const FIXES: Record<string, string> = {
 };
 
 /** Keys whose fix is generic: thresholds and windows. */
-const POSITIVE_WHOLE_NUMBER = /^(feedback\.(eventRetentionDays|transient\w+|complaint\w+)|ingest\.(mailRetentionDays|ruleCacheTtlSeconds|maxImportBytes|tokenWarningHours)|smtp\.(maxAttempts|rotationOverlapHours)|alarms\.(minimumSends|ratePeriodSeconds|queueAgeSeconds))$/;
+const POSITIVE_WHOLE_NUMBER = /^(feedback\.(eventRetentionDays|transient\w+|complaint\w+)|ingest\.(ruleCacheTtlSeconds|gmailImportsPerMinute|tokenWarningHours)|smtp\.(maxAttempts|rotationOverlapHours)|alarms\.(minimumSends|ratePeriodSeconds|queueAgeSeconds))$/;
 
 /** Raised for invalid stack config; the message names each key and its fix. */
 export class StackConfigError extends Error {

@@ -62,6 +62,7 @@ export function createStack(config: StackConfig) {
     const deadLetterQueues = {
         ...Object.fromEntries(Object.entries(queues).map(([label, queue]) => [label, queue.dlq.name])),
         ...(suppression.mirrorDlq ? { "suppression-mirror": suppression.mirrorDlq.name } : {}),
+        ...(ingest ? { "routing-events": ingest.routingEventsDlq.name } : {}),
         ...(smtp ? { "smtp-credential-manager": smtp.failures.name } : {}),
     };
     const functions = [suppression.mirror, feedback.worker, ingest?.router, ingest?.forwarder, ingest?.bouncer, ...(ingest?.tokenMonitors.map((m) => m.probe) ?? []), smtp?.manager].filter((fn) => fn !== undefined);

@@ -1,4 +1,6 @@
 import { EventType } from "@aws-lambda-powertools/batch";
+import { IdempotencyConfig, makeIdempotent } from "@aws-lambda-powertools/idempotency";
+import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { Tracer } from "@aws-lambda-powertools/tracer";
@@ -8,6 +10,7 @@ import type { SQSRecord } from "aws-lambda";
 import { batchHandler } from "../shared/batch";
 import { requireEnv } from "../shared/env";
 import { countMetric } from "../shared/metrics";
+import { createPacer } from "../shared/pacing";
 import { SuppressionClient } from "../shared/suppression-client";
 import { noBounceReason, parseBounceRequest, recipientsByDomain } from "./logic";
 
@@ -17,21 +20,31 @@ const tracer = new Tracer();
 const ses = tracer.captureAWSv3Client(new SESClient({}));
 const suppressions = new SuppressionClient({ tableName: requireEnv("SUPPRESSION_TABLE_NAME"), client: tracer.captureAWSv3Client(new DynamoDBClient({})) });
 const senderLocalPart = process.env.BOUNCE_SENDER_LOCAL_PART ?? "MAILER-DAEMON";
+const idempotency = new IdempotencyConfig({ eventKeyJmesPath: "[messageId, domain]", expiresAfterSeconds: 7 * 24 * 3600 });
 const ownMailerDaemons = requireEnv("DOMAINS").split(",").map((domain) => `${senderLocalPart}@${domain.trim()}`.toLowerCase());
-const minIntervalMs = Number(process.env.BOUNCE_MIN_INTERVAL_MS ?? "1000");
+const pacer = createPacer(Number(requireEnv("BOUNCE_MIN_INTERVAL_MS")));
 
-// SendBounce allows one call per second; the function also runs with a reserved concurrency of 1.
-// Records of a batch are processed in parallel, so calls take turns: each waits for the previous slot.
-let lastSlot: Promise<number> = Promise.resolve(0);
-function paced<T>(call: () => Promise<T>): Promise<T> {
-    const slot = lastSlot.then(async (previous) => {
-        const wait = previous + minIntervalMs - Date.now();
-        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-        return Date.now();
-    });
-    lastSlot = slot;
-    return slot.then(call);
+interface DomainBounce {
+    messageId: string;
+    domain: string;
+    recipients: string[];
+    receivedAt: string;
 }
+
+// One DSN per (mail, domain), however often SQS delivers the event or a later domain's call fails.
+const bounceOnce = makeIdempotent(async (bounce: DomainBounce): Promise<{ messageId: string }> => {
+    const result = await pacer.paced(() => ses.send(new SendBounceCommand({
+        OriginalMessageId: bounce.messageId,
+        BounceSender: `${senderLocalPart}@${bounce.domain}`,
+        Explanation: "The address you sent to does not exist here.",
+        MessageDsn: { ReportingMta: `dns; ${bounce.domain}`, ArrivalDate: new Date(bounce.receivedAt) },
+        BouncedRecipientInfoList: bounce.recipients.map((recipient) => ({ Recipient: recipient, BounceType: "DoesNotExist" })),
+    })));
+    return { messageId: result.MessageId ?? "" };
+}, {
+    persistenceStore: new DynamoDBPersistenceLayer({ tableName: requireEnv("IDEMPOTENCY_TABLE_NAME"), awsSdkV3Client: tracer.captureAWSv3Client(new DynamoDBClient({})) }),
+    config: idempotency,
+});
 
 async function handleRecord(record: SQSRecord): Promise<void> {
     const request = parseBounceRequest(record.body);
@@ -43,16 +56,21 @@ async function handleRecord(record: SQSRecord): Promise<void> {
         return;
     }
     for (const [domain, recipients] of recipientsByDomain(request.recipients)) {
-        await paced(() => ses.send(new SendBounceCommand({
-            OriginalMessageId: request.messageId,
-            BounceSender: `${senderLocalPart}@${domain}`,
-            Explanation: "The address you sent to does not exist here.",
-            MessageDsn: { ReportingMta: `dns; ${domain}`, ArrivalDate: new Date(request.receivedAt) },
-            BouncedRecipientInfoList: recipients.map((recipient) => ({ Recipient: recipient, BounceType: "DoesNotExist" })),
-        })));
+        await bounceOnce({ messageId: request.messageId, domain, recipients, receivedAt: request.receivedAt });
         countMetric(metrics, "BounceSent", recipients.length);
         logger.info("Bounce sent", { ...fields, action: "bounce", recipient: recipients.join(","), bounceSender: `${senderLocalPart}@${domain}` });
     }
 }
 
-export const handler = batchHandler(EventType.SQS, handleRecord, { logger, metrics });
+const batch = batchHandler(EventType.SQS, handleRecord, { logger, metrics });
+
+// Waits out the pacing interval before returning, so the next invocation (perhaps on another
+// instance) cannot call SendBounce sooner than this instance's interval allows.
+export const handler: typeof batch = async (event, context) => {
+    idempotency.registerLambdaContext(context);
+    try {
+        return await batch(event, context);
+    } finally {
+        await pacer.settled();
+    }
+};

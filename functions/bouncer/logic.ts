@@ -1,5 +1,6 @@
 // When a bounce would be sent, and when it would be backscatter. Pure.
 import * as z from "zod/mini";
+import { InvalidInputError } from "../shared/email";
 import { eventDetail } from "../shared/sqs-body";
 
 export interface BounceRequest {
@@ -12,18 +13,25 @@ export interface BounceRequest {
     headers: { autoSubmitted?: string; precedence?: string; listId?: string };
 }
 
-const requestSchema = z.looseObject({
+const decision = z.looseObject({ action: z.string(), recipients: z._default(z.array(z.string()), []) });
+
+const eventSchema = z.looseObject({
     messageId: z.string().check(z.minLength(1)),
-    action: z.literal("bounce"),
     source: z._default(z.string(), ""),
-    recipients: z.array(z.string()).check(z.minLength(1)),
     receivedAt: z.string(),
     verdicts: z.looseObject({ spam: z.string(), virus: z.string(), spf: z.string(), dkim: z.string() }),
     headers: z._default(z.looseObject({ autoSubmitted: z.optional(z.string()), precedence: z.optional(z.string()), listId: z.optional(z.string()) }), {}),
+    decisions: z.array(decision),
 });
 
+/** The routing event's bounce decisions, as one request for all their recipients. */
 export function parseBounceRequest(body: string): BounceRequest {
-    return eventDetail(body, requestSchema, "routing event detail (bounce)");
+    const { decisions, ...mail } = eventDetail(body, eventSchema, "routing event detail (bounce)");
+    const recipients = [...new Set(decisions.filter((d) => d.action === "bounce").flatMap((d) => d.recipients))];
+    if (recipients.length === 0) {
+        throw new InvalidInputError(`Routing event ${mail.messageId} has no bounce decision with recipients`);
+    }
+    return { ...mail, recipients };
 }
 
 /** SES accepts SendBounce only within 24 hours of receipt. */

@@ -1,7 +1,8 @@
 // From a received mail and the rules that apply to its recipients, the routing decisions: one per
-// (action, target), naming the recipients it covers. Pure.
+// (action, target, labels), naming the recipients it covers. Pure.
+import type { RouteAction, RoutingDecision, RoutingEvent } from "../shared/routing-event";
 import type { ReceivedMail } from "./notification";
-import { resolve, RouteAction, RouteRule } from "./rules";
+import { resolve, RouteRule } from "./rules";
 
 export interface RouterSettings {
     /** What happens to mail no rule matches. */
@@ -11,23 +12,6 @@ export interface RouterSettings {
 }
 
 export const DEFAULT_ROUTER_SETTINGS: RouterSettings = { defaultAction: "store", spamAction: "drop" };
-
-export interface RoutingDecision {
-    messageId: string;
-    action: RouteAction;
-    target?: string;
-    recipients: string[];
-    /** Why: `rule:<pattern>`, `default`, or the verdict that overrode the rules. */
-    reason: string;
-    labels: string[];
-    source: string;
-    receivedAt: string;
-    subject?: string;
-    from?: string;
-    s3: ReceivedMail["s3"];
-    verdicts: ReceivedMail["verdicts"];
-    headers: ReceivedMail["headers"];
-}
 
 export type VerdictOverride = "virus" | "dmarc-reject" | "spam" | undefined;
 
@@ -39,14 +23,11 @@ export function verdictOverride(mail: ReceivedMail, settings: RouterSettings): V
     return undefined;
 }
 
+/** Every recipient of the mail in exactly one decision, in the order the recipients came. */
 export function decide(mail: ReceivedMail, rules: ReadonlyMap<string, RouteRule | undefined>, settings: RouterSettings): RoutingDecision[] {
-    const common = {
-        messageId: mail.messageId, source: mail.source, receivedAt: mail.receivedAt, subject: mail.subject, from: mail.from,
-        s3: mail.s3, verdicts: mail.verdicts, headers: mail.headers,
-    };
     const override = verdictOverride(mail, settings);
     if (override) {
-        return [{ ...common, action: "drop", recipients: mail.recipients, reason: override, labels: [] }];
+        return [{ action: "drop", recipients: [...mail.recipients], reason: override, labels: [] }];
     }
     const spam = mail.verdicts.spam === "FAIL";
     const groups = new Map<string, RoutingDecision>();
@@ -66,8 +47,13 @@ export function decide(mail: ReceivedMail, rules: ReadonlyMap<string, RouteRule 
         if (group) {
             group.recipients.push(recipient);
         } else {
-            groups.set(key, { ...common, action, target, recipients: [recipient], reason, labels });
+            groups.set(key, { action, ...(target ? { target } : {}), recipients: [recipient], reason, labels });
         }
     }
     return [...groups.values()];
+}
+
+/** The routing event of one mail: what it is, where it is, and all its decisions. */
+export function routingEvent(mail: ReceivedMail, rules: ReadonlyMap<string, RouteRule | undefined>, settings: RouterSettings): RoutingEvent {
+    return { ...mail, decisions: decide(mail, rules, settings) };
 }

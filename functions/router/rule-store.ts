@@ -10,14 +10,21 @@ export interface RuleStoreOptions {
     client?: DynamoDBClient;
     /** How long a rule (or its absence) is remembered. @default 60000 */
     cacheTtlMs?: number;
+    /** Most patterns remembered; the least recently used go first. @default 10000 */
+    maxCacheEntries?: number;
     now?: () => number;
     /** Told about rule items that cannot be used (they are skipped, never fatal). */
     onInvalidRule?: (pattern: string, reason: string) => void;
 }
 
+export const DEFAULT_RULE_CACHE_TTL_MS = 60_000;
+export const DEFAULT_RULE_CACHE_ENTRIES = 10_000;
+
 /**
  * Reads routing rules with one BatchGetItem for every candidate of every recipient not already in
- * the cache. Answers (and absences) are cached for a short TTL; a failed read is never cached.
+ * the cache. Answers (and absences) are cached for a short TTL and at most `maxCacheEntries`
+ * patterns (least recently used evicted; expired ones dropped); a failed read is never cached.
+ * Every recipient brings up to four patterns, and mail to random addresses brings new ones.
  */
 export class RuleStore {
     private readonly doc: DynamoDBDocumentClient;
@@ -29,25 +36,50 @@ export class RuleStore {
         this.doc = DynamoDBDocumentClient.from(options.client ?? new DynamoDBClient({}));
     }
 
+    /** Patterns cached now (expired ones included until the next read drops them). */
+    public get cacheSize(): number {
+        return this.cache.size;
+    }
+
     public async rulesFor(addresses: string[]): Promise<Map<string, RouteRule | undefined>> {
         const now = (this.options.now ?? Date.now)();
+        for (const [pattern, entry] of this.cache) {
+            if (entry.until <= now) this.cache.delete(pattern);
+        }
         const patterns = [...new Set(addresses.flatMap(candidatePatterns))];
-        const missing = patterns.filter((pattern) => (this.cache.get(pattern)?.until ?? 0) <= now);
-        const fetched = new Map<string, RouteRule | undefined>(missing.map((p) => [p, undefined]));
+        const result = new Map<string, RouteRule | undefined>();
+        const missing: string[] = [];
+        for (const pattern of patterns) {
+            const entry = this.cache.get(pattern);
+            if (entry) {
+                // Map order is insertion order: re-inserting makes it the most recently used.
+                this.cache.delete(pattern);
+                this.cache.set(pattern, entry);
+                result.set(pattern, entry.rule);
+            } else {
+                missing.push(pattern);
+                result.set(pattern, undefined);
+            }
+        }
         for (let i = 0; i < missing.length; i += BATCH_GET_LIMIT) {
             for (const item of await this.batchGet(missing.slice(i, i + BATCH_GET_LIMIT))) {
                 const parsed = parseRule(item);
                 const pattern = String(item.PK).slice("ROUTE#".length);
                 if ("invalid" in parsed) {
                     this.options.onInvalidRule?.(pattern, parsed.invalid);
-                } else {
-                    fetched.set(pattern, parsed);
+                } else if (result.has(pattern)) {
+                    result.set(pattern, parsed);
                 }
             }
         }
-        const until = now + (this.options.cacheTtlMs ?? 60_000);
-        fetched.forEach((rule, pattern) => this.cache.set(pattern, { rule, until }));
-        return new Map(patterns.map((pattern) => [pattern, this.cache.get(pattern)?.rule]));
+        const until = now + (this.options.cacheTtlMs ?? DEFAULT_RULE_CACHE_TTL_MS);
+        missing.forEach((pattern) => this.cache.set(pattern, { rule: result.get(pattern), until }));
+        const limit = this.options.maxCacheEntries ?? DEFAULT_RULE_CACHE_ENTRIES;
+        for (const pattern of this.cache.keys()) {
+            if (this.cache.size <= limit) break;
+            this.cache.delete(pattern);
+        }
+        return result;
     }
 
     private async batchGet(patterns: string[]): Promise<Record<string, unknown>[]> {

@@ -1,6 +1,7 @@
 // Routing rules as operators write them (PK=ROUTE#<pattern>, SK=RULE#v1) and their precedence.
-export const ROUTE_ACTIONS = ["forward-to-gmail", "bounce", "store", "drop"] as const;
-export type RouteAction = (typeof ROUTE_ACTIONS)[number];
+import { ROUTE_ACTIONS, RouteAction } from "../shared/routing-event";
+
+export { ROUTE_ACTIONS, type RouteAction };
 export const RULE_SORT_KEY = "RULE#v1";
 
 export interface RouteRule {
@@ -50,7 +51,6 @@ export function parseRule(item: Record<string, unknown>): RouteRule | { invalid:
     const labels = Array.isArray(rawLabels) ? rawLabels.filter((l): l is string => typeof l === "string") : [];
     return { pattern: pk.slice("ROUTE#".length), action: action as RouteAction, target, enabled: item.enabled !== false, labels };
 }
-
 
 /** The first enabled rule among the candidates, in precedence order. */
 export function resolve(address: string, rules: ReadonlyMap<string, RouteRule | undefined>): RouteRule | undefined {

@@ -110,8 +110,9 @@ describe("ses-mail token (command end to end: fake Google OAuth on loopback, AWS
                 ],
             });
             const [start] = sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input);
-            expect(start).to.deep.equal({ stateMachineArn: DRAIN_ARN, name: "token-refresh-you-gmail-com-20261122100000", input: "{}" });
-            expect(stdout).to.include("Started ses-mail-gmail-forwarder-retry-drain-test");
+            // The drain moves only this account's parked mail (RetryDrainInput).
+            expect(start).to.deep.equal({ stateMachineArn: DRAIN_ARN, name: "token-refresh-you-gmail-com-20261122100000", input: JSON.stringify({ account: "you@gmail.com" }) });
+            expect(stdout).to.include("Started ses-mail-gmail-forwarder-retry-drain-test: mail for you@gmail.com parked");
         });
 
         it("listens on port 8080 unless told otherwise", async function () {
@@ -123,6 +124,12 @@ describe("ses-mail token (command end to end: fake Google OAuth on loopback, AWS
             expect(code).to.equal(0);
             expect(google.consentRequests[0].get("redirect_uri")).to.equal("http://127.0.0.1:8080/oauth2callback");
             expect(sfn.commandCalls(StartExecutionCommand)).to.deep.equal([]);
+        });
+
+        it("starts the drain for the account as normalised, however --account was typed", async () => {
+            const { code } = await run("token", "refresh", "--stack", "test", "--account", " You@Gmail.com ", "--port", "0");
+            expect(code).to.equal(0);
+            expect(sfn.commandCalls(StartExecutionCommand).map((c) => JSON.parse(c.args[0].input.input!))).to.deep.equal([{ account: "you@gmail.com" }]);
         });
 
         it("--published: no expiry date, and the monitor's no-expiry value", async () => {

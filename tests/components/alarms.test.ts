@@ -118,10 +118,11 @@ describe("Alarms", () => {
         expect(plan.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").every((a) => a.inputs.alarmActions[0] === "arn:aws:sns:us-east-1:1:ops")).to.equal(true);
     });
 
-    it("the test stack alarms on all seven DLQs, every function, the pipe and the drain", async () => {
+    it("the test stack alarms on all eight DLQs, every function, the pipe and the drain", async () => {
         const { plan } = await runStack("test");
         const names = plan.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => a.inputs.name);
-        expect(names.filter((n: string) => n.endsWith("-dlq-messages-test"))).to.have.length(7);
+        expect(names.filter((n: string) => n.endsWith("-dlq-messages-test"))).to.have.length(8);
+        expect(names).to.include("ses-mail-routing-events-dlq-messages-test");
         // Six functions plus the token probe of the one Gmail account.
         expect(names.filter((n: string) => n.endsWith("-errors-test"))).to.have.length(7);
         expect(names).to.include("ses-mail-gmail-token-probe-you-gmail-com-errors-test");

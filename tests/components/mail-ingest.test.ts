@@ -1,5 +1,7 @@
 import { expect } from "chai";
 import { MailIngest, MailIngestArgs, validateMailIngestArgs } from "../../components/mail-ingest";
+import { MINIMUM_MAIL_RETENTION_DAYS } from "../../components/retention";
+import { GMAIL_IMPORT_LIMIT_BYTES } from "../../functions/gmail-forwarder/limits";
 import { SuppressionStore } from "../../components/suppression-store";
 import { MOCK_ACCOUNT as ACCOUNT, promiseOf, runUnderMocks } from "../support/mocks";
 
@@ -24,6 +26,19 @@ describe("MailIngest", () => {
         expect(() => validateMailIngestArgs({ domains: [] })).to.throw(/domains is empty/);
         expect(() => validateMailIngestArgs({ domains: ["a.com"], gmailAccounts: ["Me@Gmail.com"] })).to.throw(/not a lowercase email address/);
         expect(() => validateMailIngestArgs({ domains: ["a.com"], defaultAction: "forward-to-gmail" })).to.throw(/use a ROUTE#\* rule/);
+    });
+
+    it("refuses a mail retention shorter than a mail may wait (parked, then in a DLQ), naming the minimum", () => {
+        // Parked up to 14 days, then up to 14 days in the forwarder's DLQ (age counted from the first
+        // send: "Setting-up dead-letter queue retention"), after up to a day of bus retries.
+        expect(MINIMUM_MAIL_RETENTION_DAYS).to.equal(29);
+        expect(() => validateMailIngestArgs({ domains: ["a.com"], mailRetentionDays: 28 })).to.throw(/mailRetentionDays 28 is shorter than a mail may wait .* set it to at least 29/);
+        expect(() => validateMailIngestArgs({ domains: ["a.com"], mailRetentionDays: 29 })).to.not.throw();
+    });
+
+    it("keeps the import limit within Gmail's and the trigger's concurrency within AWS's range", () => {
+        expect(() => validateMailIngestArgs({ domains: ["a.com"], maxImportBytes: GMAIL_IMPORT_LIMIT_BYTES + 1 })).to.throw(/maxImportBytes must be a whole number from 1 to 157286400/);
+        expect(() => validateMailIngestArgs({ domains: ["a.com"], forwarderMaxConcurrency: 1 })).to.throw(/from 2 to 1000/);
     });
 
     describe("receiving", () => {
@@ -105,10 +120,18 @@ describe("MailIngest", () => {
             expect(table.inputs).to.deep.include({ hashKey: "PK", rangeKey: "SK", billingMode: "PAY_PER_REQUEST", pointInTimeRecovery: { enabled: true }, serverSideEncryption: { enabled: true }, streamEnabled: false });
         });
 
-        it("bus rules send forward-to-gmail and bounce to their queues with retries and a target DLQ; queue policies name the rules", async () => {
+        it("reads 10 records a batch: the router returns one event each, and an event-bus target takes at most 10", async () => {
             const { plan } = await ingest();
-            const rule = plan.one("aws:cloudwatch/eventRule:EventRule", "ingest-forward-rule");
-            expect(JSON.parse(rule.inputs.eventPattern)).to.deep.equal({ source: ["ses-mail.router"], "detail-type": ["Email Routing Decision"], detail: { action: ["forward-to-gmail"] } });
+            expect(plan.one("aws:pipes/pipe:Pipe").inputs.sourceParameters.sqsQueueParameters.batchSize).to.equal(10);
+        });
+
+        it("bus rules match any decision of a mail: forward-to-gmail and bounce to their queues with retries and a target DLQ; queue policies name the rules", async () => {
+            const { plan } = await ingest();
+            const pattern = (name: string) => JSON.parse(plan.one("aws:cloudwatch/eventRule:EventRule", name).inputs.eventPattern);
+            const routed = { source: ["ses-mail.router"], "detail-type": ["Email Routing Decision"] };
+            expect(pattern("ingest-forward-rule")).to.deep.equal({ ...routed, detail: { decisions: { action: ["forward-to-gmail"] } } });
+            expect(pattern("ingest-bounce-rule")).to.deep.equal({ ...routed, detail: { decisions: { action: ["bounce"] } } });
+            expect(pattern("ingest-invalid-rule")).to.deep.equal({ ...routed, detail: { decisions: { action: ["invalid"] } } });
             const target = plan.one("aws:cloudwatch/eventTarget:EventTarget", "ingest-forward-target");
             expect(target.inputs).to.deep.include({
                 arn: arn.queue("ses-mail-gmail-forwarder-test"),
@@ -124,6 +147,15 @@ describe("MailIngest", () => {
             const inputDlqPolicy = plan.json(plan.one("aws:sqs/queuePolicy:QueuePolicy", "ingest-input-dlq-policy"), "policy");
             expect(inputDlqPolicy.Statement[1].Condition.ArnEquals["aws:SourceArn"]).to.deep.equal([arn.rule("ses-mail-route-invalid-test")]);
         });
+
+        it("invalid mail goes to the input DLQ; what the bus cannot deliver there goes to a DLQ of its own", async () => {
+            const { plan } = await ingest();
+            const target = plan.one("aws:cloudwatch/eventTarget:EventTarget", "ingest-invalid-target");
+            expect(target.inputs.arn).to.equal(arn.queue("ses-mail-email-input-dlq-test"));
+            expect(target.inputs.deadLetterConfig).to.deep.equal({ arn: arn.queue("ses-mail-email-routing-events-dlq-test") });
+            const policy = plan.json(plan.one("aws:sqs/queuePolicy:QueuePolicy", "ingest-routing-events-dlq-policy"), "policy");
+            expect(policy.Statement[1].Condition.ArnEquals["aws:SourceArn"]).to.deep.equal([arn.rule("ses-mail-route-invalid-test")]);
+        });
     });
 
     describe("Gmail forwarder", () => {
@@ -132,23 +164,40 @@ describe("MailIngest", () => {
             const ssm = `arn:aws:ssm:us-east-1:${ACCOUNT}:parameter/ses-mail/test/gmail-forwarder/oauth`;
             expect(statementsOf(plan, "ingest-forwarder-policy").slice(2)).to.deep.equal([
                 { Effect: "Allow", Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"], Resource: [arn.queue("ses-mail-gmail-forwarder-test")] },
-                { Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [arn.queue("ses-mail-gmail-forwarder-retry-test"), arn.queue("ses-mail-gmail-forwarder-dlq-test")] },
+                { Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [arn.queue("ses-mail-gmail-forwarder-test"), arn.queue("ses-mail-gmail-forwarder-retry-test"), arn.queue("ses-mail-gmail-forwarder-dlq-test")] },
                 { Effect: "Allow", Action: ["s3:GetObject"], Resource: [`arn:aws:s3:::${BUCKET}/inbound/*`] },
                 { Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [`${ssm}/client-credentials`, `${ssm}/refresh-token/me_at_gmail.com`, `${ssm}/refresh-token/team_at_gmail.com`] },
                 { Effect: "Allow", Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"], Resource: [arn.table("ses-mail-gmail-forwarder-idempotency-test")] },
             ]);
             const fn = plan.one("aws:lambda/function:Function", "ingest-forwarder");
-            expect(fn.inputs.environment.variables).to.deep.include({ SSM_PREFIX: "/ses-mail/test/gmail-forwarder", GMAIL_ACCOUNTS: "me@gmail.com,team@gmail.com", INTERNAL_DATE_SOURCE: "dateHeader" });
-            expect(JSON.parse(plan.one("aws:sqs/queue:Queue", "ingest-forwarder").inputs.redrivePolicy).maxReceiveCount).to.equal(5);
+            expect(fn.inputs.environment.variables).to.deep.include({
+                SSM_PREFIX: "/ses-mail/test/gmail-forwarder", GMAIL_ACCOUNTS: "me@gmail.com,team@gmail.com", INTERNAL_DATE_SOURCE: "dateHeader",
+                FORWARDER_QUEUE_URL: `https://sqs.us-east-1.amazonaws.com/${ACCOUNT}/ses-mail-gmail-forwarder-test`,
+                MAX_IMPORT_BYTES: String(GMAIL_IMPORT_LIMIT_BYTES),
+            });
+            // The forwarder knows the last attempt from the queue's own setting.
+            const maxReceiveCount = JSON.parse(plan.one("aws:sqs/queue:Queue", "ingest-forwarder").inputs.redrivePolicy).maxReceiveCount;
+            expect(fn.inputs.environment.variables.MAX_RECEIVE_COUNT).to.equal(String(maxReceiveCount));
+            const other = await ingest({ forwarderMaxConcurrency: 4 });
+            expect(other.plan.one("aws:lambda/eventSourceMapping:EventSourceMapping", "ingest-forwarder-source").inputs.scalingConfig).to.deep.equal({ maximumConcurrency: 4 });
             expect(plan.one("aws:sqs/queue:Queue", "ingest-retry").inputs).to.deep.include({ name: "ses-mail-gmail-forwarder-retry-test", messageRetentionSeconds: 14 * 86400 });
+        });
+
+        it("caps the trigger's concurrency and paces imports to one mailbox's Gmail quota (600 a minute)", async () => {
+            const { plan } = await ingest();
+            const mapping = plan.one("aws:lambda/eventSourceMapping:EventSourceMapping", "ingest-forwarder-source");
+            expect(mapping.inputs).to.deep.include({ batchSize: 5, functionResponseTypes: ["ReportBatchItemFailures"], scalingConfig: { maximumConcurrency: 2 } });
+            const interval = Number(plan.one("aws:lambda/function:Function", "ingest-forwarder").inputs.environment.variables.IMPORT_MIN_INTERVAL_MS);
+            // Two lanes of one import per interval: 2 × 60,000 / interval imports a minute.
+            expect(2 * 60_000 / interval).to.equal(600);
         });
 
         it("a retry-drain state machine moves messages from the retry queue to the forwarder queue", async () => {
             const { plan } = await ingest();
             const machine = plan.one("aws:sfn/stateMachine:StateMachine", "ingest-retry-drain");
             const definition = JSON.parse(machine.inputs.definition);
-            expect(definition.States.Receive.Parameters.QueueUrl).to.equal(`https://sqs.us-east-1.amazonaws.com/${ACCOUNT}/ses-mail-gmail-forwarder-retry-test`);
-            expect(definition.States.MoveEach.ItemProcessor.States.Send.Parameters.QueueUrl).to.equal(`https://sqs.us-east-1.amazonaws.com/${ACCOUNT}/ses-mail-gmail-forwarder-test`);
+            expect(definition.States.Receive.Arguments.QueueUrl).to.equal(`https://sqs.us-east-1.amazonaws.com/${ACCOUNT}/ses-mail-gmail-forwarder-retry-test`);
+            expect(definition.States.MoveEach.ItemProcessor.States.Send.Arguments.QueueUrl).to.equal(`https://sqs.us-east-1.amazonaws.com/${ACCOUNT}/ses-mail-gmail-forwarder-test`);
         });
     });
 
@@ -184,15 +233,25 @@ describe("MailIngest", () => {
     });
 
     describe("bouncer", () => {
-        it("may SendBounce only from our identities, reads suppressions, and runs one at a time", async () => {
+        it("may SendBounce only from our identities, reads suppressions, bounces once per mail and domain", async () => {
             const { plan } = await ingest({ domains: ["example.com", "example.org"] });
             expect(statementsOf(plan, "ingest-bouncer-policy").slice(3)).to.deep.equal([
                 { Effect: "Allow", Action: ["ses:SendBounce"], Resource: [`arn:aws:ses:us-east-1:${ACCOUNT}:identity/example.com`, `arn:aws:ses:us-east-1:${ACCOUNT}:identity/example.org`] },
                 { Effect: "Allow", Action: ["dynamodb:GetItem", "dynamodb:Query"], Resource: [arn.table("ses-email-suppression-list"), `${arn.table("ses-email-suppression-list")}/index/reason-index`] },
+                { Effect: "Allow", Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"], Resource: [arn.table("ses-mail-gmail-forwarder-idempotency-test")] },
             ]);
             const fn = plan.one("aws:lambda/function:Function", "ingest-bouncer");
-            expect(fn.inputs).to.deep.include({ reservedConcurrentExecutions: 1 });
-            expect(fn.inputs.environment.variables).to.deep.include({ DOMAINS: "example.com,example.org", BOUNCE_SENDER_LOCAL_PART: "MAILER-DAEMON" });
+            expect(fn.inputs.environment.variables).to.deep.include({ DOMAINS: "example.com,example.org", BOUNCE_SENDER_LOCAL_PART: "MAILER-DAEMON", IDEMPOTENCY_TABLE_NAME: "ses-mail-gmail-forwarder-idempotency-test" });
+        });
+
+        it("stays within SendBounce's 1 per second without reserved concurrency (throttled pollers would raise receive counts)", async () => {
+            const { plan } = await ingest();
+            const fn = plan.one("aws:lambda/function:Function", "ingest-bouncer");
+            expect(fn.inputs.reservedConcurrentExecutions).to.equal(undefined);
+            const { maximumConcurrency } = plan.one("aws:lambda/eventSourceMapping:EventSourceMapping", "ingest-bouncer-source").inputs.scalingConfig;
+            expect(maximumConcurrency).to.equal(2);
+            // Each of the (at most) two lanes calls once per interval: together once a second.
+            expect(maximumConcurrency * 1000 / Number(fn.inputs.environment.variables.BOUNCE_MIN_INTERVAL_MS)).to.equal(1);
         });
     });
 

@@ -43,6 +43,9 @@ describe("stack config", () => {
         ["an IRSA provider that is not an OIDC provider ARN", { environment: "test", feedback: { externalConsumer: { oidcProviderArn: "arn:aws:iam::123456789012:role/x", namespace: "mail", serviceAccount: "w" } } }, "ses-mail:feedback.externalConsumer.oidcProviderArn: invalid value"],
         ["a key ARN that is not one", { environment: "test", suppression: { kmsKeyArn: "alias/x" } }, 'ses-mail:suppression.kmsKeyArn: invalid value "alias/x". Fix: give the full ARN of a KMS key'],
         ["a token critical level above the warning level", { environment: "test", ingest: { tokenWarningHours: 4 } }, "ses-mail:ingest.tokenCriticalHours: missing. Fix: use a positive whole number below tokenWarningHours (defaults 6 and 24)."],
+        ["a mail retention shorter than a mail may wait", { environment: "test", ingest: { mailRetentionDays: 14 } }, "ses-mail:ingest.mailRetentionDays: invalid value 14. Fix: use a whole number of at least 29 (mail may wait 14 days parked, then 14 days in a DLQ"],
+        ["an import limit above Gmail's", { environment: "test", ingest: { maxImportBytes: 52428800 * 4 } }, "ses-mail:ingest.maxImportBytes: invalid value 209715200. Fix: use a whole number from 1 to 157286400 (Gmail's import limit)."],
+        ["a trigger concurrency below AWS's minimum", { environment: "test", ingest: { forwarderMaxConcurrency: 1 } }, "ses-mail:ingest.forwarderMaxConcurrency: invalid value 1. Fix: use a whole number from 2 to 1000"],
         ["token alert addresses that are not addresses", { environment: "test", ingest: { tokenAlertEmails: ["ops"] } }, 'ses-mail:ingest.tokenAlertEmails.0: invalid value "ops". Fix: list email addresses for Gmail token alerts'],
     ];
     for (const [title, raw, expected] of bad) {

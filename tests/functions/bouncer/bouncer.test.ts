@@ -3,9 +3,13 @@ import { DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { expect } from "chai";
-import { BounceRequest, noBounceReason, recipientsByDomain } from "../../../functions/bouncer/logic";
-import { decide, DEFAULT_ROUTER_SETTINGS } from "../../../functions/router/decide";
+import { noBounceReason, parseBounceRequest, recipientsByDomain } from "../../../functions/bouncer/logic";
+import { MailIngest } from "../../../components/mail-ingest";
+import { SuppressionStore } from "../../../components/suppression-store";
+import { DEFAULT_ROUTER_SETTINGS, routingEvent } from "../../../functions/router/decide";
 import { parseReceiptNotification } from "../../../functions/router/notification";
+import { createTableFrom, LocalDynamo, startDynalite } from "../../support/dynalite";
+import { runUnderMocks } from "../../support/mocks";
 import { captureOutput, emittedMetrics } from "../../support/output";
 import { sqsEvent } from "../../fixtures/ses-feedback";
 import { ReceiptOptions, receiptNotification } from "../../fixtures/ses-receipt";
@@ -13,13 +17,16 @@ import { ReceiptOptions, receiptNotification } from "../../fixtures/ses-receipt"
 const NOW = Date.parse("2015-09-11T21:00:00.000Z");
 const OWN = ["mailer-daemon@example.com"];
 
-/** A bounce decision exactly as the router emits it for `*@example.com → bounce`. */
+/** The routing event exactly as the router emits it for `*@example.com → bounce`. */
 function bounceDetail(options: ReceiptOptions = {}) {
     const mail = parseReceiptNotification(JSON.stringify(receiptNotification({ recipients: ["nobody@example.com"], timestamp: "2015-09-11T20:32:33.936Z", ...options })));
-    const [detail] = decide(mail, new Map([["*@example.com", { pattern: "*@example.com", action: "bounce", enabled: true, labels: [] }]]), DEFAULT_ROUTER_SETTINGS);
-    return detail;
+    return routingEvent(mail, new Map([["*@example.com", { pattern: "*@example.com", action: "bounce", enabled: true, labels: [] }]]), DEFAULT_ROUTER_SETTINGS);
 }
-const asRequest = (options: ReceiptOptions = {}) => bounceDetail(options) as unknown as BounceRequest;
+/** The request the bouncer would read, even where the router would not decide bounce (e.g. spam). */
+const asRequest = (options: ReceiptOptions = {}) => {
+    const detail = bounceDetail(options);
+    return parseBounceRequest(JSON.stringify({ detail: { ...detail, decisions: [{ action: "bounce", recipients: detail.recipients, reason: "rule:*@example.com", labels: [] }] } }));
+};
 
 describe("bouncer", () => {
     describe("never bounces backscatter", () => {
@@ -43,7 +50,16 @@ describe("bouncer", () => {
         }
         // A virus FAIL never reaches the bouncer: the router drops it (see routing decisions).
         it("virus FAIL is dropped by the router before any bounce decision", () => {
-            expect(bounceDetail({ virus: "FAIL" }).action).to.equal("drop");
+            expect(bounceDetail({ virus: "FAIL" }).decisions.map((d) => d.action)).to.deep.equal(["drop"]);
+        });
+
+        it("takes only the bounce decisions of a mail that is also forwarded", () => {
+            const mail = parseReceiptNotification(JSON.stringify(receiptNotification({ recipients: ["nobody@example.com", "support@example.com"] })));
+            const detail = routingEvent(mail, new Map([
+                ["*@example.com", { pattern: "*@example.com", action: "bounce", enabled: true, labels: [] }],
+                ["support@example.com", { pattern: "support@example.com", action: "forward-to-gmail", target: "me@gmail.com", enabled: true, labels: [] }],
+            ]), DEFAULT_ROUTER_SETTINGS);
+            expect(parseBounceRequest(JSON.stringify({ detail })).recipients).to.deep.equal(["nobody@example.com"]);
         });
     });
 
@@ -55,20 +71,30 @@ describe("bouncer", () => {
         let ses: AwsClientStub<SESClient>;
         let dynamo: AwsClientStub<DynamoDBDocumentClient>;
         let handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+        let local: LocalDynamo;
         const saved = { ...process.env };
         const context = { functionName: "ses-mail-bouncer-test", awsRequestId: "r", getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
-        const event = (options: ReceiptOptions = {}) => sqsEvent({ version: "0", "detail-type": "Email Routing Decision", source: "ses-mail.router", detail: bounceDetail({ timestamp: new Date().toISOString(), ...options }) });
+        let counter = 0;
+        const event = (options: ReceiptOptions = {}) => sqsEvent({ version: "0", "detail-type": "Email Routing Decision", source: "ses-mail.router", detail: { ...bounceDetail({ timestamp: new Date().toISOString(), ...options }), messageId: `m-${++counter}` } });
 
         before(async () => {
+            // The synthesized environment, with a short pacing interval; idempotency in dynalite.
+            local = await startDynalite();
+            const { plan } = await runUnderMocks(() => new MailIngest("ingest", { env: "test", domains: ["example.com"], suppressionStore: new SuppressionStore("s", { env: "test" }) }));
+            await createTableFrom(local, plan.one("aws:dynamodb/table:Table", "ingest-idempotency"));
             ses = mockClient(SESClient);
             dynamo = mockClient(DynamoDBDocumentClient);
-            Object.assign(process.env, { SUPPRESSION_TABLE_NAME: "ses-email-suppression-list", DOMAINS: "example.com", BOUNCE_MIN_INTERVAL_MS: "200", POWERTOOLS_SERVICE_NAME: "bouncer" });
+            Object.assign(process.env, plan.one("aws:lambda/function:Function", "ingest-bouncer").inputs.environment.variables, {
+                BOUNCE_MIN_INTERVAL_MS: "200", POWERTOOLS_SERVICE_NAME: "bouncer",
+                AWS_ENDPOINT_URL_DYNAMODB: local.endpoint, AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "local", AWS_SECRET_ACCESS_KEY: "local",
+            });
             ({ handler } = await import("../../../functions/bouncer/handler"));
         });
-        after(() => {
+        after(async () => {
             ses.restore();
             dynamo.restore();
             process.env = saved;
+            await local.close();
         });
         beforeEach(() => {
             ses.reset();
@@ -82,7 +108,7 @@ describe("bouncer", () => {
             expect(result.batchItemFailures).to.deep.equal([]);
             const [call] = ses.commandCalls(SendBounceCommand).map((c) => c.args[0].input);
             expect(call).to.deep.include({
-                OriginalMessageId: "o3vrnil0e2ic28trm7dfhrc2v0clambda4nbp0g1",
+                OriginalMessageId: `m-${counter}`,
                 BounceSender: "MAILER-DAEMON@example.com",
                 BouncedRecipientInfoList: [{ Recipient: "nobody@example.com", BounceType: "DoesNotExist" }],
             });
@@ -104,8 +130,26 @@ describe("bouncer", () => {
             expect(dynamo.commandCalls(QueryCommand)).to.have.length(0);
         });
 
+        it("the same event delivered twice (SQS is at-least-once) bounces once", async () => {
+            const twice = event();
+            await captureOutput(() => handler(twice, context));
+            const second = await captureOutput(() => handler(twice, context));
+            expect(second.result.batchItemFailures).to.deep.equal([]);
+            expect(ses.commandCalls(SendBounceCommand)).to.have.length(1);
+        });
+
+        it("a failed SendBounce is retried by SQS and then sent once", async () => {
+            ses.on(SendBounceCommand).rejectsOnce(Object.assign(new Error("Rate exceeded"), { name: "Throttling", $metadata: { httpStatusCode: 400 } })).resolves({ MessageId: "b" });
+            const once = event();
+            const first = await captureOutput(() => handler(once, context));
+            expect(first.result.batchItemFailures).to.have.length(1);
+            const again = await captureOutput(() => handler(once, context));
+            expect(again.result.batchItemFailures).to.deep.equal([]);
+            expect(ses.commandCalls(SendBounceCommand)).to.have.length(2);
+        });
+
         it("paces SendBounce calls (at most one per interval)", async () => {
-            const batch = sqsEvent(...[0, 1, 2].map((i) => ({ detail: { ...bounceDetail({ timestamp: new Date().toISOString() }), messageId: `m${i}` } })));
+            const batch = sqsEvent(...[0, 1, 2].map((i) => ({ detail: { ...bounceDetail({ timestamp: new Date().toISOString() }), messageId: `paced-${i}` } })));
             const started = Date.now();
             await captureOutput(() => handler(batch, context));
             expect(ses.commandCalls(SendBounceCommand)).to.have.length(3);

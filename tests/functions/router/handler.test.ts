@@ -30,14 +30,20 @@ describe("router handler (Pipes enrichment, dynalite)", () => {
         await local.close();
     });
 
-    it("returns one routing event per decision and logs each with the message id", async () => {
-        const { result, lines } = await captureOutput(() => handler(pipeBatch(receiptNotification({ recipients: ["support@example.com", "nobody@example.com"] }), "garbage"), context));
-        expect(result.map((o) => [o.action, "target" in o ? o.target : undefined])).to.deep.equal([["forward-to-gmail", "your-email@gmail.com"], ["store", undefined], ["invalid", undefined]]);
-        const decisions = lines.filter((l: any) => l.message === "Routing decision") as any[];
-        expect(decisions.map((l) => [l.service, l.messageId, l.action, l.recipient])).to.deep.equal([
-            ["router", "o3vrnil0e2ic28trm7dfhrc2v0clambda4nbp0g1", "forward-to-gmail", "support@example.com"],
-            ["router", "o3vrnil0e2ic28trm7dfhrc2v0clambda4nbp0g1", "store", "nobody@example.com"],
+    it("returns one routing event per record with all its decisions, and logs each decision with the message id", async () => {
+        const records = pipeBatch(receiptNotification({ recipients: ["support@example.com", "nobody@example.com"] }), "garbage");
+        const { result, lines } = await captureOutput(() => handler(records, context));
+        expect(result.map((o) => o.decisions.map((d) => [d.action, "target" in d ? d.target : undefined, d.recipients]))).to.deep.equal([
+            [["forward-to-gmail", "your-email@gmail.com", ["support@example.com"]], ["store", undefined, ["nobody@example.com"]]],
+            [["invalid", undefined, []]],
         ]);
+        const decisions = lines.filter((l: any) => l.message === "Routing decision") as any[];
+        expect(decisions.map((l) => [l.service, l.messageId, l.action, l.target, l.recipient, l.reason])).to.deep.equal([
+            ["router", "o3vrnil0e2ic28trm7dfhrc2v0clambda4nbp0g1", "forward-to-gmail", "your-email@gmail.com", "support@example.com", "rule:support@example.com"],
+            ["router", "o3vrnil0e2ic28trm7dfhrc2v0clambda4nbp0g1", "store", undefined, "nobody@example.com", "default"],
+        ]);
+        const invalid = lines.find((l: any) => l.message === "Unreadable message sent to the input DLQ") as any;
+        expect([invalid.level, invalid.sqsMessageId, invalid.reason]).to.deep.equal(["ERROR", records[1].messageId, "Message body is not JSON: garbage"]);
         expect(emittedMetrics(lines)).to.deep.include({ EmailsReceived: 1, RouterInvalidMessage: 1 });
     });
 });

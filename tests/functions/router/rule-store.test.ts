@@ -5,6 +5,7 @@ import { SuppressionStore } from "../../../components/suppression-store";
 import { decide, DEFAULT_ROUTER_SETTINGS } from "../../../functions/router/decide";
 import { parseReceiptNotification } from "../../../functions/router/notification";
 import { route } from "../../../functions/router/route";
+import type { InvalidRoutingEvent, RoutingDecision, RoutingEvent } from "../../../functions/shared/routing-event";
 import { RuleStore } from "../../../functions/router/rule-store";
 import { createTableFrom, LocalDynamo, startDynalite } from "../../support/dynalite";
 import { runUnderMocks } from "../../support/mocks";
@@ -74,18 +75,122 @@ describe("router against dynalite (routing table from MailIngest)", () => {
         expect(rules.roundTrips).to.equal(2);
     });
 
-    it("a batch with an unreadable message still routes the others and emits an invalid event for the DLQ", async () => {
+    it("a batch with an unreadable message still routes the others and emits one invalid event for the DLQ, in order", async () => {
         const metrics: string[] = [];
         const errors: Record<string, unknown>[] = [];
-        const outputs = await route(pipeBatch(receiptNotification({ recipients: ["support@example.com"], spam: "FAIL", virus: "PASS" }), "not json", receiptNotification({ messageId: "m2", recipients: ["x@example.com"] })), store(), DEFAULT_ROUTER_SETTINGS, {
+        const records = pipeBatch(receiptNotification({ recipients: ["support@example.com"], spam: "FAIL", virus: "PASS" }), "not json", receiptNotification({ messageId: "m2", recipients: ["x@example.com"] }));
+        const outputs = await route(records, store(), DEFAULT_ROUTER_SETTINGS, {
             log: () => undefined,
             error: (_m, fields) => errors.push(fields),
             metric: (name, dimensions) => metrics.push(dimensions ? `${name}:${Object.values(dimensions).join(",")}` : name),
         });
-        expect(outputs.map((o) => o.action)).to.deep.equal(["drop", "invalid", "bounce"]);
-        expect(outputs[1]).to.deep.include({ action: "invalid", body: "not json" });
-        expect((outputs[1] as { reason: string }).reason).to.match(/not JSON/);
+        expect(outputs.map((o) => o.decisions.map((d) => d.action))).to.deep.equal([["drop"], ["invalid"], ["bounce"]]);
+        expect(outputs[1]).to.deep.include({ sqsMessageId: records[1].messageId, body: "not json", bodyTruncated: false });
+        expect((outputs[1] as InvalidRoutingEvent).reason).to.match(/not JSON/);
         expect(errors).to.have.length(1);
         expect(metrics.sort()).to.deep.equal(["EmailsReceived", "EmailsReceived", "RouterInvalidMessage", "RoutingDecision:bounce", "RoutingDecision:drop", "SpamDetected"]);
+    });
+
+    describe("cache bound", () => {
+        const bounded = (maxCacheEntries: number) => new RuleStore({ tableName: table, client: local.client, now: () => clock, cacheTtlMs: 60_000, maxCacheEntries });
+
+        it("holds at most maxCacheEntries patterns, evicting the least recently used", async () => {
+            const rules = bounded(6);
+            await rules.rulesFor(["a@example.com"]); // a@example.com, *@example.com, *
+            await rules.rulesFor(["b@other.org"]); // b@other.org, *@other.org (* cached)
+            expect([rules.cacheSize, rules.roundTrips]).to.deep.equal([5, 2]);
+            await rules.rulesFor(["a@example.com"]); // all cached: a, *@example.com and * become the most recent
+            expect(rules.roundTrips).to.equal(2);
+            await rules.rulesFor(["c@third.net"]); // c@third.net, *@third.net: 7 > 6, b@other.org (least recent) goes
+            expect([rules.cacheSize, rules.roundTrips]).to.deep.equal([6, 3]);
+            await rules.rulesFor(["a@example.com", "c@third.net"]);
+            expect(rules.roundTrips).to.equal(3);
+            await rules.rulesFor(["b@other.org"]);
+            expect(rules.roundTrips).to.equal(4);
+            expect(rules.cacheSize).to.equal(6);
+        });
+
+        it("a batch needing more patterns than the bound still gets every rule", async () => {
+            const rules = bounded(2);
+            const ruleMap = await rules.rulesFor(["support@example.com", "x@example.com", "y@elsewhere.org"]);
+            expect([ruleMap.get("support@example.com")?.action, ruleMap.get("*@example.com")?.action, ruleMap.get("*")?.action, ruleMap.has("y@elsewhere.org")]).to.deep.equal(["forward-to-gmail", "bounce", "store", true]);
+            expect(rules.cacheSize).to.equal(2);
+        });
+
+        it("drops expired entries", async () => {
+            const rules = bounded(10_000);
+            await rules.rulesFor(["a@example.com", "b@example.com"]);
+            expect(rules.cacheSize).to.equal(4);
+            clock += 60_000;
+            await rules.rulesFor(["c@other.org"]);
+            expect(rules.cacheSize).to.equal(3);
+        });
+
+        it("defaults to 10,000 patterns", async () => {
+            const rules = store();
+            // exact and untagged for each, 7 domains and *: 10,208 patterns
+            await rules.rulesFor(Array.from({ length: 5_100 }, (_, i) => `u${i}+t@d${i % 7}.example`));
+            expect(rules.roundTrips).to.equal(103);
+            expect(rules.cacheSize).to.equal(10_000);
+        });
+    });
+
+    describe("one mail to 60 recipients across exact, +tag, *@domain and * rules", () => {
+        before(async () => {
+            await put({ ...OPERATOR_PUT_ITEM, PK: { S: "ROUTE#sales@example.com" }, target: { S: "sales-team@gmail.com" }, labels: { L: [{ S: "Label_9" }] } });
+            await put({ ...OPERATOR_PUT_ITEM, PK: { S: "ROUTE#noreply@example.com" }, action: { S: "drop" } });
+            await put({ ...OPERATOR_PUT_ITEM, PK: { S: "ROUTE#archive@example.com" }, action: { S: "store" } });
+            await put({ ...OPERATOR_PUT_ITEM, PK: { S: "ROUTE#*@drop.example.org" }, action: { S: "drop" } });
+            await put({ ...OPERATOR_PUT_ITEM, PK: { S: "ROUTE#*@forward.example.org" }, target: { S: "catch-all@gmail.com" } });
+        });
+
+        /** Recipient i of mail m, and the decision it must land in (action, target, labels). */
+        const forms: ((m: number, i: number) => [string, string])[] = [
+            (m, i) => [i === 0 ? "support@example.com" : `support+m${m}t${i}@example.com`, "forward-to-gmail your-email@gmail.com "],
+            (m, i) => [i === 1 ? "Sales@Example.com" : `sales+m${m}t${i}@example.com`, "forward-to-gmail sales-team@gmail.com Label_9"],
+            (m, i) => [i === 2 ? "noreply@example.com" : `noreply+m${m}t${i}@example.com`, "drop  "],
+            (m, i) => [`archive+m${m}t${i}@example.com`, "store  "],
+            (m, i) => [`u${m}-${i}@example.com`, "bounce  "],
+            (m, i) => [`u${m}-${i}@DROP.example.org`, "drop  "],
+            (m, i) => [`u${m}-${i}@forward.example.org`, "forward-to-gmail catch-all@gmail.com "],
+            (m, i) => [`u${m}-${i}@elsewhere.net`, "store  "],
+        ];
+        const mail = (m: number) => Array.from({ length: 60 }, (_, i) => forms[i % forms.length](m, i));
+        const key = (d: RoutingDecision) => `${d.action} ${d.target ?? ""} ${d.labels.join(",")}`;
+
+        async function routeMails(count: number) {
+            const rules = store();
+            const logged: Record<string, unknown>[] = [];
+            const records = pipeBatch(...Array.from({ length: count }, (_, m) => receiptNotification({ messageId: `mail-${m}`, recipients: mail(m).map(([r]) => r) })));
+            const outputs = await route(records, rules, DEFAULT_ROUTER_SETTINGS, { log: (_m, fields) => logged.push(fields), error: () => undefined, metric: () => undefined });
+            return { outputs, logged, rules };
+        }
+
+        function expectEvery(event: RoutingEvent, m: number) {
+            expect(event.messageId).to.equal(`mail-${m}`);
+            const expected = new Map<string, string[]>();
+            for (const [recipient, decision] of mail(m)) expected.set(decision, [...(expected.get(decision) ?? []), recipient.replace(/@.*$/, (d) => d.toLowerCase())]);
+            expect(new Map(event.decisions.map((d) => [key(d), d.recipients]))).to.deep.equal(expected);
+            expect(event.decisions.flatMap((d) => d.recipients)).to.have.length(60);
+        }
+
+        it("one mail: one event, six decisions covering all 60 recipients, each logged", async () => {
+            const { outputs, logged } = await routeMails(1);
+            expect(outputs).to.have.length(1);
+            expectEvery(outputs[0] as RoutingEvent, 0);
+            expect(logged.map((l) => [l.messageId, l.action, l.target])).to.have.deep.members([
+                ["mail-0", "forward-to-gmail", "your-email@gmail.com"], ["mail-0", "forward-to-gmail", "sales-team@gmail.com"], ["mail-0", "forward-to-gmail", "catch-all@gmail.com"],
+                ["mail-0", "drop", undefined], ["mail-0", "store", undefined], ["mail-0", "bounce", undefined],
+            ]);
+        });
+
+        it("ten such mails in one batch: exactly 10 entries, in order, every decision present, each under the PutEvents entry limit", async () => {
+            const { outputs, rules } = await routeMails(10);
+            expect(outputs).to.have.length(10);
+            outputs.forEach((out, m) => expectEvery(out as RoutingEvent, m));
+            // Every candidate of 600 recipients, 100 keys per BatchGetItem.
+            expect(rules.roundTrips).to.equal(Math.ceil(rules.cacheSize / 100));
+            for (const out of outputs) expect(Buffer.byteLength(JSON.stringify(out))).to.be.below(256 * 1024);
+        });
     });
 });

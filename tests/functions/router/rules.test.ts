@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import * as fc from "fast-check";
-import { decide, DEFAULT_ROUTER_SETTINGS, RouterSettings } from "../../../functions/router/decide";
+import { decide, DEFAULT_ROUTER_SETTINGS, RouterSettings, routingEvent } from "../../../functions/router/decide";
 import { parseReceiptNotification, ReceivedMail } from "../../../functions/router/notification";
 import { candidatePatterns, parseRule, resolve, RouteRule } from "../../../functions/router/rules";
 import { receiptNotification } from "../../fixtures/ses-receipt";
@@ -81,14 +81,15 @@ describe("routing decisions", () => {
     ]);
     const settings: RouterSettings = DEFAULT_ROUTER_SETTINGS;
 
-    it("one decision per (action, target), listing its recipients, with the S3 location", () => {
-        const decisions = decide(mail({ recipients: ["support@example.com", "sales@example.com", "nobody@example.com", "x@other.org"] }), rules, settings);
-        expect(decisions.map((d) => [d.action, d.target, d.recipients, d.reason, d.labels])).to.deep.equal([
+    it("one event per mail with the S3 location; one decision per (action, target, labels), listing its recipients", () => {
+        const event = routingEvent(mail({ recipients: ["support@example.com", "sales@example.com", "nobody@example.com", "x@other.org"] }), rules, settings);
+        expect(event.decisions.map((d) => [d.action, d.target, d.recipients, d.reason, d.labels])).to.deep.equal([
             ["forward-to-gmail", "team@gmail.com", ["support@example.com", "sales@example.com"], "rule:support@example.com", ["Label_7"]],
             ["bounce", undefined, ["nobody@example.com"], "rule:*@example.com", []],
             ["store", undefined, ["x@other.org"], "default", []],
         ]);
-        expect(decisions[0].s3).to.deep.equal({ bucket: "ses-mail-email-test", key: "inbound/o3vrnil0e2ic28trm7dfhrc2v0clambda4nbp0g1" });
+        expect(event).to.deep.include({ messageId: "o3vrnil0e2ic28trm7dfhrc2v0clambda4nbp0g1", source: "sender@example.net", s3: { bucket: "ses-mail-email-test", key: "inbound/o3vrnil0e2ic28trm7dfhrc2v0clambda4nbp0g1" } });
+        expect(event.decisions[1]).to.not.have.property("target");
     });
 
     it("verdicts decide before rules: virus and DMARC reject drop; spam drops or labels; spam is never bounced", () => {

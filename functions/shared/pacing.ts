@@ -1,0 +1,40 @@
+// Keeps a rate limit across all instances of a function without reserved concurrency (which makes
+// an SQS trigger's pollers throttle, raising receive counts until messages reach the DLQ: "Using
+// Lambda with Amazon SQS"). The event source mapping caps concurrent invocations at N; each
+// instance spaces its calls N / rate apart and, before its invocation returns, waits out the
+// interval after its last call. Invocations that never overlap then form at most N lanes, each at
+// most rate / N calls per second, so the whole function stays within the rate.
+
+/** Milliseconds between calls of one instance so that `maxConcurrency` instances stay within `perSecond`. */
+export function paceIntervalMs(perSecond: number, maxConcurrency: number): number {
+    return Math.ceil((1000 * maxConcurrency) / perSecond);
+}
+
+export interface Pacer {
+    /** Runs `call` once the interval since the previous call (of this instance) has passed. */
+    paced<T>(call: () => Promise<T>): Promise<T>;
+    /** Resolves once the interval after the last call has passed (await before the invocation returns). */
+    settled(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export function createPacer(intervalMs: number, now: () => number = Date.now): Pacer {
+    // Calls take turns: each slot starts no earlier than the previous slot plus the interval.
+    let lastSlot: Promise<number> = Promise.resolve(-Infinity);
+    return {
+        paced<T>(call: () => Promise<T>): Promise<T> {
+            const slot = lastSlot.then(async (previous) => {
+                const wait = previous + intervalMs - now();
+                if (wait > 0) await sleep(wait);
+                return now();
+            });
+            lastSlot = slot;
+            return slot.then(call);
+        },
+        async settled(): Promise<void> {
+            const wait = (await lastSlot) + intervalMs - now();
+            if (wait > 0) await sleep(wait);
+        },
+    };
+}
