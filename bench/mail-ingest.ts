@@ -92,10 +92,9 @@ function initMs(code: string, env: Record<string, string>): number {
 }
 
 export async function mailIngest(): Promise<Record<string, number>> {
-    const env = {
-        RETRY_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/1/r", DLQ_URL: "https://sqs.us-east-1.amazonaws.com/1/d", SSM_PREFIX: "/ses-mail/bench/gmail-forwarder",
-        GMAIL_ACCOUNTS: "me@gmail.com", IDEMPOTENCY_TABLE_NAME: "t", AWS_REGION: "us-east-1", POWERTOOLS_SERVICE_NAME: "gmail-forwarder", POWERTOOLS_METRICS_NAMESPACE: "SESMail/bench",
-    };
+    // The forwarder's environment as the component synthesizes it.
+    const { plan } = await runUnderMocks(() => new MailIngest("ingest", { env: "bench", domains: ["example.com"], gmailAccounts: ["me@gmail.com"], suppressionStore: new SuppressionStore("s", { env: "bench" }) }));
+    const env = { ...plan.one("aws:lambda/function:Function", "ingest-forwarder").inputs.environment.variables, AWS_REGION: "us-east-1" };
     const forwarder = bundleFunction("gmail-forwarder").code;
     const withGoogleapis = buildBundle(packageRoot(), path.join("functions", "gmail-forwarder", "handler.ts"), { "@googleapis/gmail": "./bench/googleapis-gmail-shim.ts" }).code;
     const trips = await roundTrips();

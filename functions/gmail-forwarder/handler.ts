@@ -7,39 +7,35 @@ import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { Tracer } from "@aws-lambda-powertools/tracer";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { ChangeMessageVisibilityCommand, MessageAttributeValue, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import type { SQSRecord } from "aws-lambda";
 import { batchHandler } from "../shared/batch";
-import { requireEnv } from "../shared/env";
 import { tokenValidityMetric } from "../shared/metrics";
+import { createPacer } from "../shared/pacing";
+import { forwarderConfig } from "./config";
 import { CredentialStore } from "./credentials";
 import { backoffSeconds, classify } from "./errors";
-import { ForwardRequest, forwardToGmail, ForwardResult, parseForwardRequest } from "./forward";
+import { sendCopies } from "./fan-out";
+import { ForwardRequest, forwardToGmail, ForwardResult, parseForwardRequests, splitByTarget } from "./forward";
 import { GmailImporter } from "./gmail";
 
+const config = forwarderConfig(process.env);
 const logger = new Logger();
 const metrics = new Metrics();
 const tracer = new Tracer();
 const sqs = tracer.captureAWSv3Client(new SQSClient({}));
 const s3 = tracer.captureAWSv3Client(new S3Client({}));
 
-const retryQueueUrl = requireEnv("RETRY_QUEUE_URL");
-const deadLetterQueueUrl = requireEnv("DLQ_URL");
-const maxReceiveCount = Number(process.env.MAX_RECEIVE_COUNT ?? "5");
-const settings = {
-    maxImportBytes: Number(process.env.MAX_IMPORT_BYTES ?? String(50 * 1024 * 1024)),
-    internalDateSource: process.env.INTERNAL_DATE_SOURCE === "receivedTime" ? "receivedTime" as const : "dateHeader" as const,
-    neverMarkSpam: process.env.NEVER_MARK_SPAM === "true",
-};
+const settings = { maxImportBytes: config.maxImportBytes, internalDateSource: config.internalDateSource, neverMarkSpam: config.neverMarkSpam };
 const credentials = new CredentialStore({
     ssm: tracer.captureAWSv3Client(new SSMClient({})),
-    prefix: requireEnv("SSM_PREFIX"),
-    accounts: requireEnv("GMAIL_ACCOUNTS").split(",").map((a) => a.trim().toLowerCase()).filter(Boolean),
-    cacheTtlMs: Number(process.env.CREDENTIAL_CACHE_SECONDS ?? "300") * 1000,
+    prefix: config.ssmPrefix,
+    accounts: config.accounts,
+    cacheTtlMs: config.credentialCacheMs,
 });
-const endpoints = { apiRootUrl: process.env.GMAIL_API_ROOT_URL, tokenUrl: process.env.OAUTH_TOKEN_URL };
 const importers = new Map<string, GmailImporter>();
+const pacer = createPacer(config.importIntervalMs);
 
 const ports = {
     credentials: (account: string) => credentials.forAccount(account),
@@ -51,70 +47,109 @@ const ports = {
         const key = `${account}|${refreshToken}`;
         let importer = importers.get(key);
         if (!importer) {
-            importer = new GmailImporter(client, refreshToken, endpoints);
+            importer = new GmailImporter(client, refreshToken, config.endpoints);
             importers.set(key, importer);
         }
-        return importer;
+        const { importMessage } = importer;
+        // Each instance spaces its imports; with the trigger's maximum concurrency, all stay within the quota.
+        return { importMessage: (...args: Parameters<typeof importMessage>) => pacer.paced(() => importMessage.apply(importer, args)) };
     },
 };
 
 const idempotency = new IdempotencyConfig({ eventKeyJmesPath: "[messageId, target]", expiresAfterSeconds: 7 * 24 * 3600 });
 // At most one import per (SES message, Gmail account), however often the queue redelivers it.
 const importOnce = makeIdempotent((request: ForwardRequest): Promise<ForwardResult> => forwardToGmail(request, settings, ports), {
-    persistenceStore: new DynamoDBPersistenceLayer({ tableName: requireEnv("IDEMPOTENCY_TABLE_NAME"), awsSdkV3Client: tracer.captureAWSv3Client(new DynamoDBClient({})) }),
+    persistenceStore: new DynamoDBPersistenceLayer({ tableName: config.idempotencyTableName, awsSdkV3Client: tracer.captureAWSv3Client(new DynamoDBClient({})) }),
     config: idempotency,
 });
+
+const logFields = (request: ForwardRequest) => ({ messageId: request.messageId, target: request.target, recipient: request.recipients.join(","), reason: request.reasons.join(",") });
 
 async function handleRecord(record: SQSRecord): Promise<void> {
     let request: ForwardRequest | undefined;
     try {
-        request = parseForwardRequest(record.body);
+        const requests = parseForwardRequests(record.body);
+        if (requests.length !== 1) {
+            await routeOthers(record, requests);
+            return;
+        }
+        request = requests[0];
         const result = await importOnce(request);
         metrics.addMetric("GmailForwardSuccess", MetricUnit.Count, 1);
         if (result.oversize) metrics.addMetric("OversizeNotice", MetricUnit.Count, 1);
-        logger.info("Imported into Gmail", { messageId: request.messageId, target: request.target, recipient: request.recipients.join(","), gmailMessageId: result.gmailMessageId, bytes: result.bytes, oversize: result.oversize });
+        logger.info("Imported into Gmail", { ...logFields(request), sqsMessageId: record.messageId, action: result.oversize ? "oversize-notice" : "imported", gmailMessageId: result.gmailMessageId, bytes: result.bytes });
     } catch (error) {
-        const { kind, reason } = classify(error);
-        const fields = { messageId: request?.messageId, target: request?.target, sqsMessageId: record.messageId, reason, action: kind };
-        const attributes = { reason: { DataType: "String", StringValue: reason.slice(0, 1000) } };
-        if (kind === "park") {
-            await sqs.send(new SendMessageCommand({ QueueUrl: retryQueueUrl, MessageBody: record.body, MessageAttributes: attributes }));
-            metrics.addMetric("GmailTokenError", MetricUnit.Count, 1);
-            if (request) {
-                credentials.forget(request.target);
-                // The token monitor's TokenValid alarm hears of it now, not at the next hourly probe.
-                tokenValidityMetric(metrics, request.target, false);
-            }
-            logger.warn("Gmail token unusable: parked in the retry queue until the token is refreshed", fields);
-            return;
-        }
-        if (kind === "permanent") {
-            await sqs.send(new SendMessageCommand({ QueueUrl: deadLetterQueueUrl, MessageBody: record.body, MessageAttributes: attributes }));
-            metrics.addMetric("GmailForwardFailure", MetricUnit.Count, 1);
-            logger.error("Cannot forward: sent to the DLQ", fields);
-            return;
-        }
-        const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? "1");
-        if (receiveCount >= maxReceiveCount) {
-            metrics.addMetric("GmailForwardFailure", MetricUnit.Count, 1);
-            logger.error("Forwarding failed on the last attempt: SQS moves it to the DLQ", { ...fields, receiveCount });
-        } else {
-            await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrlOf(record.eventSourceARN), ReceiptHandle: record.receiptHandle, VisibilityTimeout: backoffSeconds(receiveCount) }));
-            logger.warn("Forwarding failed; retrying with backoff", { ...fields, receiveCount, retryInSeconds: backoffSeconds(receiveCount) });
-        }
-        throw error;
+        await handleFailure(record, request, error);
     }
 }
 
-/** `arn:aws:sqs:<region>:<account>:<name>` → the queue URL. */
-function queueUrlOf(arn: string): string {
-    const [, , , region, account, name] = arn.split(":");
-    return `https://sqs.${region}.amazonaws.com/${account}/${name}`;
+/** No forward decision: nothing to do. Several accounts: one copy each on this queue. */
+async function routeOthers(record: SQSRecord, requests: ForwardRequest[]): Promise<void> {
+    if (requests.length === 0) {
+        logger.info("No forward-to-gmail decision: nothing to import", { messageId: messageIdOf(record.body), sqsMessageId: record.messageId, action: "none" });
+        return;
+    }
+    await sendCopies(sqs, config.forwarderQueueUrl, splitByTarget(record.body, requests));
+    metrics.addMetric("GmailForwardFanOut", MetricUnit.Count, 1);
+    logger.info("Several Gmail accounts: one copy each sent to the forwarder queue", {
+        messageId: requests[0].messageId, target: requests.map((r) => r.target).join(","), recipient: requests.flatMap((r) => r.recipients).join(","),
+        reason: requests.flatMap((r) => r.reasons).join(","), sqsMessageId: record.messageId, action: "fan-out",
+    });
+}
+
+async function handleFailure(record: SQSRecord, request: ForwardRequest | undefined, error: unknown): Promise<void> {
+    const { kind, reason } = classify(error);
+    const fields = { ...(request ? logFields(request) : { messageId: messageIdOf(record.body) }), sqsMessageId: record.messageId, reason, action: kind };
+    const attributes = { reason: { DataType: "String", StringValue: reason.slice(0, 1000) } };
+    if (kind === "park") {
+        // The retry drain moves one account's parked mail once its token is refreshed: it reads `account`.
+        const account: Record<string, MessageAttributeValue> = request ? { account: { DataType: "String", StringValue: request.target } } : {};
+        await sqs.send(new SendMessageCommand({ QueueUrl: config.retryQueueUrl, MessageBody: record.body, MessageAttributes: { ...attributes, ...account } }));
+        metrics.addMetric("GmailTokenError", MetricUnit.Count, 1);
+        if (request) {
+            credentials.forget(request.target);
+            // The token monitor's TokenValid alarm hears of it now, not at the next hourly probe.
+            tokenValidityMetric(metrics, request.target, false);
+        }
+        logger.warn("Gmail token unusable: parked in the retry queue until the token is refreshed", fields);
+        return;
+    }
+    if (kind === "permanent") {
+        await sqs.send(new SendMessageCommand({ QueueUrl: config.deadLetterQueueUrl, MessageBody: record.body, MessageAttributes: attributes }));
+        metrics.addMetric("GmailForwardFailure", MetricUnit.Count, 1);
+        logger.error("Cannot forward: sent to the DLQ", fields);
+        return;
+    }
+    const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? "1");
+    if (receiveCount >= config.maxReceiveCount) {
+        metrics.addMetric("GmailForwardFailure", MetricUnit.Count, 1);
+        logger.error("Forwarding failed on the last attempt: SQS moves it to the DLQ", { ...fields, receiveCount });
+    } else {
+        // Records come from the forwarder's own queue (its URL also works outside the `aws` partition).
+        await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: config.forwarderQueueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: backoffSeconds(receiveCount) }));
+        logger.warn("Forwarding failed; retrying with backoff", { ...fields, receiveCount, retryInSeconds: backoffSeconds(receiveCount) });
+    }
+    throw error;
+}
+
+/** The SES message id of a body, for logs, when it can be read. */
+function messageIdOf(body: string): string | undefined {
+    try {
+        const id = (JSON.parse(body) as { detail?: { messageId?: unknown } })?.detail?.messageId;
+        return typeof id === "string" ? id : undefined;
+    } catch {
+        return undefined;
+    }
 }
 
 const batch = batchHandler(EventType.SQS, handleRecord, { logger, metrics });
 
 export const handler: typeof batch = async (event, context) => {
     idempotency.registerLambdaContext(context);
-    return batch(event, context);
+    try {
+        return await batch(event, context);
+    } finally {
+        // The next invocation, perhaps on another instance, starts no sooner than this one's interval allows.
+        await pacer.settled();
+    }
 };
