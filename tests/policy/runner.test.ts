@@ -14,7 +14,7 @@ describe("offline policy runner", () => {
             const violations = await runPolicies(plan.resources, sesMailPolicies, { config: readPackConfig() });
             expect(violations).to.deep.equal([]);
             // Every DLQ of the stack is alarmed (dlq-has-alarm is mandatory now that Alarms exists).
-            expect(plan.ofType("aws:sqs/queue:Queue").filter((q) => q.inputs.tags?.QueueRole === "dead-letter").length).to.equal(7);
+            expect(plan.ofType("aws:sqs/queue:Queue").filter((q) => q.inputs.tags?.QueueRole === "dead-letter").length).to.equal(8);
         });
     }
 
