@@ -135,12 +135,32 @@ export interface ResourceAlarmInputs {
     stateMachines: Record<string, pulumi.Input<string>>;
     queueAgeSeconds: number;
     env: string;
+    /** Namespace of our functions' metrics. @default "SESMail/<env>" */
+    namespace?: string;
+}
+
+/** The router's Powertools service name: the `service` dimension of its metrics. */
+export const ROUTER_SERVICE = "router";
+
+/**
+ * Mail met a routing rule that exists but cannot be used, and was routed as if the rule were
+ * absent. The router publishes `RoutingRuleInvalid` twice per mail and rule: with `service` and
+ * `pattern` (which rule), and with `service` alone, which this alarm watches — CloudWatch matches
+ * dimensions exactly, and an alarm cannot aggregate the per-pattern series with a SEARCH expression.
+ */
+export function routingRuleInvalidAlarm(env: string, namespace = `SESMail/${env}`): AlarmSpec {
+    return {
+        name: `ses-mail-routing-rule-invalid-${env}`, tier: "CRITICAL",
+        description: "Mail met a routing rule that cannot be used (unsupported or contradictory actions, malformed item) and was routed as if it were absent: `npx ses-mail rules list` shows which rule and why (RoutingRuleInvalid by pattern, router error log)",
+        metric: { id: "m", namespace, metricName: "RoutingRuleInvalid", dimensions: { service: ROUTER_SERVICE }, stat: "Sum" },
+        threshold: 0, comparison: "GreaterThanThreshold", periodSeconds: 300, evaluationPeriods: 1, treatMissingData: "notBreaching",
+    };
 }
 
 /**
- * Resource alarms. Missing data is not breaching throughout: SQS stops publishing for idle queues,
- * Lambda and Step Functions publish failures only when there are executions, so silence means
- * nothing failed.
+ * Resource alarms, and the router's invalid-rule alarm when the router is among the functions.
+ * Missing data is not breaching throughout: SQS stops publishing for idle queues, Lambda and Step
+ * Functions publish failures only when there are executions, so silence means nothing failed.
  */
 export function resourceAlarmSpecs(r: ResourceAlarmInputs): AlarmSpec[] {
     const one = (name: string, description: string, metric: MetricRef, threshold: number, periodSeconds: number): AlarmSpec => ({
@@ -158,5 +178,7 @@ export function resourceAlarmSpecs(r: ResourceAlarmInputs): AlarmSpec[] {
             { id: "m", namespace: "AWS/EventBridge/Pipes", metricName: "ExecutionFailed", dimensions: { PipeName: pipe }, stat: "Sum" }, 0, 300)),
         ...Object.entries(r.stateMachines).map(([label, arn]) => one(`${label}-executions-failed`, `Failed executions of the ${label} state machine`,
             { id: "m", namespace: "AWS/States", metricName: "ExecutionsFailed", dimensions: { StateMachineArn: arn }, stat: "Sum" }, 0, 300)),
+        // Watched with the router: the metric only it publishes.
+        ...(r.functions[ROUTER_SERVICE] !== undefined ? [routingRuleInvalidAlarm(r.env, r.namespace)] : []),
     ];
 }

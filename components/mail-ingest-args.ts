@@ -62,7 +62,7 @@ export interface MailIngestArgs {
     maxImportBytes?: number;
     /** Concurrent forwarder invocations (the SQS trigger's maximum concurrency, 2–1000). @default 2 */
     forwarderMaxConcurrency?: number;
-    /** Imports a minute across all forwarder instances; Gmail allows 600 per mailbox. @default 600 */
+    /** Imports a minute across all forwarder instances; Gmail allows 240 per mailbox (600 for Cloud projects older than May 2026). @default 240 */
     gmailImportsPerMinute?: number;
     /** Local part of the bounce sender. @default "MAILER-DAEMON" */
     bounceSenderLocalPart?: string;
@@ -99,8 +99,8 @@ export function validateMailIngestArgs(args: Pick<MailIngestArgs, "domains" | "g
     }
     if (args.mailRetentionDays !== undefined && args.mailRetentionDays < MINIMUM_MAIL_RETENTION_DAYS) {
         throw new Error(
-            `MailIngest: mailRetentionDays ${args.mailRetentionDays} is shorter than a mail may wait (parked ${RETRY_QUEUE_RETENTION_SECONDS / 86400} days, ` +
-            `then ${DLQ_RETENTION_SECONDS / 86400} days in a DLQ): set it to at least ${MINIMUM_MAIL_RETENTION_DAYS}.`,
+            `MailIngest: mailRetentionDays ${args.mailRetentionDays} is shorter than a mail may wait (${DLQ_RETENTION_SECONDS / 86400} days in the input DLQ, ` +
+            `parked ${RETRY_QUEUE_RETENTION_SECONDS / 86400} days, then ${DLQ_RETENTION_SECONDS / 86400} days in the forwarder's DLQ): set it to at least ${MINIMUM_MAIL_RETENTION_DAYS}.`,
         );
     }
     if (args.maxImportBytes !== undefined && (!Number.isInteger(args.maxImportBytes) || args.maxImportBytes < 1 || args.maxImportBytes > GMAIL_IMPORT_LIMIT_BYTES)) {
@@ -110,6 +110,6 @@ export function validateMailIngestArgs(args: Pick<MailIngestArgs, "domains" | "g
         throw new Error(`MailIngest: forwarderMaxConcurrency must be a whole number from 2 to 1000 (an SQS trigger's maximum concurrency); got ${args.forwarderMaxConcurrency}.`);
     }
     if (args.gmailImportsPerMinute !== undefined && !(args.gmailImportsPerMinute > 0)) {
-        throw new Error(`MailIngest: gmailImportsPerMinute must be positive (Gmail allows 600 per mailbox); got ${args.gmailImportsPerMinute}.`);
+        throw new Error(`MailIngest: gmailImportsPerMinute must be positive (Gmail allows 240 per mailbox, 600 in projects older than May 2026); got ${args.gmailImportsPerMinute}.`);
     }
 }

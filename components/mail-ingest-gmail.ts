@@ -18,8 +18,16 @@ import { RetryDrain } from "./retry-drain";
 import { secureTableSettings } from "./table-settings";
 import { TokenMonitor } from "./token-monitor";
 
-/** Gmail's per-mailbox quota: 15,000 units a minute at 25 units an import ("Usage limits", Gmail API). */
-export const GMAIL_IMPORTS_PER_MINUTE = 600;
+/**
+ * Gmail's per-mailbox quota for Cloud projects created since May 2026: 6,000 units a minute at 25 an
+ * import ("Usage limits", Gmail API). Older projects keep 15,000 (600 imports) and may raise it.
+ */
+export const GMAIL_IMPORTS_PER_MINUTE = 240;
+/**
+ * Receives of a forwarder message before the DLQ: rate-limited imports back off 30 s, 1, 2, 4, 8 and
+ * then 15 minutes, about 45 minutes in all, before a mail is dead-lettered.
+ */
+export const FORWARDER_MAX_RECEIVE_COUNT = 8;
 /** Concurrent forwarder invocations (the SQS trigger's maximum concurrency; AWS's minimum is 2). */
 export const DEFAULT_FORWARDER_MAX_CONCURRENCY = 2;
 /**
@@ -42,7 +50,7 @@ export function createGmailDelivery(scope: IngestScope, routing: Routing, bucket
     const { name, args, env, prefix, tags, child, common } = scope;
     const forwarderTimeout = 120;
     const forwarderQueue = new QueueWithDlq(`${name}-forwarder`, {
-        ...common, purpose: "gmail-forwarder", consumerTimeoutSeconds: forwarderTimeout, maxReceiveCount: 5,
+        ...common, purpose: "gmail-forwarder", consumerTimeoutSeconds: forwarderTimeout, maxReceiveCount: FORWARDER_MAX_RECEIVE_COUNT,
         allowedSenders: sentByRule(routing.rules.forward), dlqAllowedSenders: sentByRule(routing.rules.forward),
     }, child);
     const retryQueue = new QueueWithDlq(`${name}-retry`, {

@@ -12,8 +12,10 @@ export const RETRY_QUEUE_RETENTION_SECONDS = 14 * 86400;
 export const ROUTING_EVENT_MAX_AGE_SECONDS = 86400;
 
 /**
- * The fewest days raw mail must be kept: a mail may wait parked for a token refresh for the retry
- * queue's retention, then sit in the forwarder's DLQ for the DLQ's retention, after up to a day of
- * EventBridge delivery retries. Expired earlier, a redrive finds no object to import.
+ * The fewest days raw mail must be kept, for the longest wait without an operator redriving twice:
+ * in the input DLQ (router failing), redriven; up to a day of EventBridge delivery retries; parked
+ * for a token refresh for the retry queue's retention; drained, failing again, in the forwarder's
+ * DLQ. Each redrive or drain sends a new message, whose age starts anew. Expired earlier, a redrive
+ * finds no object to import.
  */
-export const MINIMUM_MAIL_RETENTION_DAYS = Math.ceil((RETRY_QUEUE_RETENTION_SECONDS + DLQ_RETENTION_SECONDS + ROUTING_EVENT_MAX_AGE_SECONDS) / 86400);
+export const MINIMUM_MAIL_RETENTION_DAYS = Math.ceil((DLQ_RETENTION_SECONDS + ROUTING_EVENT_MAX_AGE_SECONDS + RETRY_QUEUE_RETENTION_SECONDS + DLQ_RETENTION_SECONDS) / 86400);

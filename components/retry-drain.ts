@@ -11,11 +11,18 @@ export const DRAIN_ITERATIONS_PER_EXECUTION = 100;
  * How long a received message stays hidden. A message the drain leaves parked (another account, parked
  * after the drain started, over the budget) is not deleted, so this is what keeps it from coming back
  * in the same drain (and from raising its receive count again): 15 minutes cover some 5,000–9,000
- * receipts at the drain's pace of a receive of 10 every one to two seconds. Not longer, because a
- * drain for another account started while they are hidden does not see them (ReceiveMessage returns
- * visible messages only).
+ * receipts at the drain's pace of a receive of 10 every one to two seconds. A drain started while
+ * another's skipped messages are hidden would not see them (ReceiveMessage returns visible messages
+ * only), so a drain first waits until nothing in the queue is in flight (at most a little longer).
  */
 export const DRAIN_VISIBILITY_TIMEOUT_SECONDS = 900;
+
+/** How long a drain waits, at most, for another drain's hidden messages to come back. */
+export const DRAIN_MAX_WAIT_SECONDS = DRAIN_VISIBILITY_TIMEOUT_SECONDS + 120;
+const DRAIN_WAIT_STEP_SECONDS = 60;
+
+/** Added to the budgets: ApproximateNumberOfMessages may lag behind the queue by a little. */
+const BUDGET_MARGIN = 10;
 
 /**
  * The execution input. `{}` (or `account: null`) drains every account; `{ "account": "x@gmail.com" }`
@@ -75,20 +82,42 @@ export function retryDrainDefinition(sourceQueueUrl: string, targetQueueUrl: str
                     },
                     { Condition: "{% $exists($states.input.continued) %}", Next: "Resume" },
                 ],
-                Default: "Count parked",
+                Default: "Start",
             },
             "Invalid input": { Type: "Fail", Error: "InvalidInput", Cause: "The input is {} (every account) or {\"account\": \"<gmail address>\"}." },
+            // Only drains receive from the retry queue: a message in flight is one another drain skipped
+            // and hid. Wait until they are all visible again, so this drain sees every parked message.
+            Start: { Type: "Pass", Assign: { account: INPUT_ACCOUNT, waited: 0 }, Next: "Count parked" },
             "Count parked": {
                 Type: "Task",
                 Resource: "arn:aws:states:::aws-sdk:sqs:getQueueAttributes",
-                Arguments: { QueueUrl: sourceQueueUrl, AttributeNames: ["ApproximateNumberOfMessages"] },
+                Arguments: { QueueUrl: sourceQueueUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] },
                 Retry: retry,
                 Assign: {
-                    account: INPUT_ACCOUNT,
+                    parked: "{% $number($states.result.Attributes.ApproximateNumberOfMessages) %}",
+                    hidden: "{% $number($states.result.Attributes.ApproximateNumberOfMessagesNotVisible) %}",
+                },
+                Output: {},
+                Next: "Hidden by another drain?",
+            },
+            "Hidden by another drain?": {
+                Type: "Choice",
+                Choices: [{ Condition: `{% $hidden > 0 and $waited < ${DRAIN_MAX_WAIT_SECONDS} %}`, Next: "Wait for them" }],
+                Default: "Set budget",
+            },
+            "Wait for them": {
+                Type: "Wait",
+                Seconds: DRAIN_WAIT_STEP_SECONDS,
+                Assign: { waited: `{% $waited + ${DRAIN_WAIT_STEP_SECONDS} %}` },
+                Next: "Count parked",
+            },
+            "Set budget": {
+                Type: "Pass",
+                Assign: {
                     startTime: "{% $states.context.Execution.StartTime %}",
                     cutoff: "{% $toMillis($states.context.Execution.StartTime) %}",
-                    movesLeft: "{% $number($states.result.Attributes.ApproximateNumberOfMessages) %}",
-                    receivesLeft: "{% 2 * $number($states.result.Attributes.ApproximateNumberOfMessages) %}",
+                    movesLeft: `{% $parked + ${BUDGET_MARGIN} %}`,
+                    receivesLeft: `{% 2 * $parked + ${BUDGET_MARGIN} %}`,
                     moved: 0,
                     skipped: 0,
                     executions: 1,

@@ -137,7 +137,7 @@ const FIXES: Record<string, string> = {
     "ingest.spamAction": "use drop or label",
     "ingest.gmailAccounts": "list the lowercase Gmail addresses rules forward to",
     "ingest.internalDateSource": "use dateHeader or receivedTime",
-    "ingest.mailRetentionDays": `use a whole number of at least ${MINIMUM_MAIL_RETENTION_DAYS} (mail may wait 14 days parked, then 14 days in a DLQ, and a redrive needs it in S3)`,
+    "ingest.mailRetentionDays": `use a whole number of at least ${MINIMUM_MAIL_RETENTION_DAYS} (mail may wait 14 days in the input DLQ, 14 parked, 14 in the forwarder's DLQ, and a redrive needs it in S3)`,
     "ingest.maxImportBytes": `use a whole number from 1 to ${GMAIL_IMPORT_LIMIT_BYTES} (Gmail's import limit)`,
     "ingest.forwarderMaxConcurrency": "use a whole number from 2 to 1000 (the SQS trigger's maximum concurrency)",
     "ingest.bounceSenderLocalPart": "use the local part only, e.g. MAILER-DAEMON",

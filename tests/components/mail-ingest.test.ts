@@ -29,11 +29,11 @@ describe("MailIngest", () => {
     });
 
     it("refuses a mail retention shorter than a mail may wait (parked, then in a DLQ), naming the minimum", () => {
-        // Parked up to 14 days, then up to 14 days in the forwarder's DLQ (age counted from the first
-        // send: "Setting-up dead-letter queue retention"), after up to a day of bus retries.
-        expect(MINIMUM_MAIL_RETENTION_DAYS).to.equal(29);
-        expect(() => validateMailIngestArgs({ domains: ["a.com"], mailRetentionDays: 28 })).to.throw(/mailRetentionDays 28 is shorter than a mail may wait .* set it to at least 29/);
-        expect(() => validateMailIngestArgs({ domains: ["a.com"], mailRetentionDays: 29 })).to.not.throw();
+        // Up to 14 days in the input DLQ (a DLQ counts age from the first send: "Setting-up dead-letter
+        // queue retention"), a day of bus retries, 14 days parked, 14 in the forwarder's DLQ.
+        expect(MINIMUM_MAIL_RETENTION_DAYS).to.equal(43);
+        expect(() => validateMailIngestArgs({ domains: ["a.com"], mailRetentionDays: 42 })).to.throw(/mailRetentionDays 42 is shorter than a mail may wait .* set it to at least 43/);
+        expect(() => validateMailIngestArgs({ domains: ["a.com"], mailRetentionDays: 43 })).to.not.throw();
     });
 
     it("keeps the import limit within Gmail's and the trigger's concurrency within AWS's range", () => {
@@ -69,10 +69,10 @@ describe("MailIngest", () => {
         });
 
         it("stores mail in a private, encrypted, TLS-only, expiring bucket that only this rule's SES may write to", async () => {
-            const { plan } = await ingest({ mailRetentionDays: 30 });
+            const { plan } = await ingest({ mailRetentionDays: 60 });
             expect(plan.one("aws:s3/bucket:Bucket").inputs.bucket).to.equal(BUCKET);
             expect(plan.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs).to.deep.include({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
-            expect(plan.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules[0]).to.deep.include({ status: "Enabled", expiration: { days: 30 } });
+            expect(plan.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules[0]).to.deep.include({ status: "Enabled", expiration: { days: 60 } });
             const policy = plan.json(plan.one("aws:s3/bucketPolicy:BucketPolicy"), "policy");
             expect(policy.Statement[0]).to.deep.include({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } });
             expect(policy.Statement[1]).to.deep.equal({
@@ -183,13 +183,13 @@ describe("MailIngest", () => {
             expect(plan.one("aws:sqs/queue:Queue", "ingest-retry").inputs).to.deep.include({ name: "ses-mail-gmail-forwarder-retry-test", messageRetentionSeconds: 14 * 86400 });
         });
 
-        it("caps the trigger's concurrency and paces imports to one mailbox's Gmail quota (600 a minute)", async () => {
+        it("caps the trigger's concurrency and paces imports to one mailbox's Gmail quota (240 a minute)", async () => {
             const { plan } = await ingest();
             const mapping = plan.one("aws:lambda/eventSourceMapping:EventSourceMapping", "ingest-forwarder-source");
             expect(mapping.inputs).to.deep.include({ batchSize: 5, functionResponseTypes: ["ReportBatchItemFailures"], scalingConfig: { maximumConcurrency: 2 } });
             const interval = Number(plan.one("aws:lambda/function:Function", "ingest-forwarder").inputs.environment.variables.IMPORT_MIN_INTERVAL_MS);
             // Two lanes of one import per interval: 2 × 60,000 / interval imports a minute.
-            expect(2 * 60_000 / interval).to.equal(600);
+            expect(2 * 60_000 / interval).to.equal(240);
         });
 
         it("a retry-drain state machine moves messages from the retry queue to the forwarder queue", async () => {

@@ -224,6 +224,12 @@ async function runStates(machine: Json, input: Json, run: Run, outer: Record<str
                 name = next;
                 continue;
             }
+            case "Wait":
+                addEvents(2);
+                await assign(state.Assign, {});
+                await run.options.wait?.(state.Seconds);
+                data = state.Output !== undefined ? await evaluate(state.Output, states()) : data;
+                break;
             case "Fail":
                 addEvents(1);
                 throw new ExecutionFailed(state.Error, state.Cause);
