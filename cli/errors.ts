@@ -1,4 +1,11 @@
 /** A failure the operator can act on: printed as is (no stack trace), exit code 1. */
 export class CliError extends Error {
-    public override readonly name = "CliError";
+    public override readonly name: string = "CliError";
+    public readonly exitCode: number = 1;
+}
+
+/** Wrong arguments or input (a file, a pattern, a rule that may not be written): exit code 2. */
+export class UsageError extends CliError {
+    public override readonly name: string = "UsageError";
+    public override readonly exitCode: number = 2;
 }

@@ -1,6 +1,8 @@
-// The `ses-mail` command (package bin). Today: `token refresh` and `token status` for the Gmail
-// forwarder's OAuth refresh tokens.
+// The `ses-mail` command (package bin): `token refresh` and `token status` for the Gmail
+// forwarder's OAuth refresh tokens; `rules …` for the routing rules.
+import { createInterface } from "node:readline/promises";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
@@ -8,6 +10,8 @@ import type { OAuthEndpoints } from "../functions/shared/google-client";
 import { StackConfigError } from "../stacks/config";
 import { openInBrowser } from "./browser";
 import { CliError } from "./errors";
+import { addRule, AddOptions, deleteRule, explainAddress, exportRules, ExitCode, importRules, listRules, RulesContext, setEnabled, setRule, SetOptions, showRule } from "./rules";
+import { rulesTarget, TargetOptions } from "./rules-target";
 import { chooseAccounts, stackSettings, StackSettings } from "./stack-settings";
 import { refreshToken } from "./token-refresh";
 import { describeStatus, readTokenStatus } from "./token-status";
@@ -21,6 +25,18 @@ export interface CliDeps {
     now(): Date;
     /** Where Pulumi.<stack>.yaml is looked for. */
     cwd: string;
+    /** Asks before a destructive step; false when declined or when there is no terminal to ask. */
+    confirm(question: string): Promise<boolean>;
+}
+
+async function askOnTerminal(question: string): Promise<boolean> {
+    if (!process.stdin.isTTY) return false;
+    const terminal = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+        return /^y(es)?$/i.test((await terminal.question(`${question} [y/N] `)).trim());
+    } finally {
+        terminal.close();
+    }
 }
 
 const DEFAULT_DEPS: CliDeps = {
@@ -30,6 +46,7 @@ const DEFAULT_DEPS: CliDeps = {
     oauthEndpoints: {},
     now: () => new Date(),
     cwd: process.cwd(),
+    confirm: askOnTerminal,
 };
 
 const port = (value: string) => {
@@ -103,7 +120,85 @@ function program(deps: CliDeps, result: { exitCode: number }): Command {
                 ssm.destroy();
             }
         });
+    rulesCommands(root, deps, result);
     return root;
+}
+
+/** Commander's usage errors (exit code 1) become exit code 2 for the rules commands. */
+const usageExit = (error: CommanderError) => {
+    if (error.exitCode === 1) throw new CommanderError(2, error.code, error.message);
+    throw error;
+};
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function rulesCommands(root: Command, deps: CliDeps, result: { exitCode: number }): void {
+    const print = (line: string) => deps.stdout(`${line}\n`);
+    const rules = root.command("rules")
+        .description("Routing rules of a deployment (exit codes: 0 ok, 1 a check found problems or the command did not finish, 2 usage or input error)")
+        .exitOverride(usageExit);
+    const target = (command: Command) => command
+        .option("--stack <name>", "Pulumi stack: reads Pulumi.<stack>.yaml (environment, table name, region, Gmail accounts, default action)")
+        .option("--project-dir <dir>", "directory of Pulumi.<stack>.yaml (default: the current one)")
+        .option("--env <env>", "environment: the table name from the components' naming (ses-mail-email-routing-<env>)")
+        .option("--name-prefix <prefix>", "name prefix with --env (default: ses-mail)")
+        .option("--outputs <file>", "the stack's outputs (pulumi stack output --json > file): routingTableName")
+        .option("--region <region>", "AWS region (default: aws:region of the stack, else AWS_REGION)")
+        .option("--json", "machine-readable output", false);
+    const actionOptions = (command: Command) => command
+        .option("--forward <gmail[:labels]>", "forward to this Gmail account (repeatable; labels of this forward after a colon: you@gmail.com:Label_1,Label_2)", collect)
+        .option("--bounce", "bounce to the sender (DoesNotExist)")
+        .option("--store", "keep in S3 only (may go with any other action)")
+        .option("--drop", "drop")
+        .option("--labels <ids>", "Gmail label ids (comma-separated) for every forward that names none of its own")
+        .option("--description <text>", "what the rule is for");
+    // Commander calls an action with the arguments, the options, then the command.
+    const run = <A extends unknown[]>(action: (ctx: RulesContext, ...args: A) => Promise<ExitCode>) => async (...args: unknown[]) => {
+        const command = args[args.length - 1] as Command;
+        const options = command.opts() as TargetOptions & { json: boolean };
+        const resolved = rulesTarget(options, deps.cwd);
+        const client = new DynamoDBClient({ region: resolved.region });
+        try {
+            const ctx: RulesContext = { target: resolved, client, json: options.json, print, confirm: deps.confirm, now: deps.now, cwd: deps.cwd };
+            if (!options.json) resolved.notes.forEach(print);
+            result.exitCode = await action(ctx, ...(args.slice(0, -1) as A));
+        } finally {
+            client.destroy();
+        }
+    };
+
+    target(rules.command("list")).description("Every rule: pattern, status (enabled, disabled, INVALID with why), actions, updated, description").action(run((ctx) => listRules(ctx)));
+    target(rules.command("show").argument("<pattern>")).description("One rule in full (exit 1 when it is invalid)").action(run((ctx, pattern: string) => showRule(ctx, pattern)));
+    actionOptions(target(rules.command("add").argument("<pattern>")))
+        .description("Create a rule (refused if one exists): one action writes the single form (action/target), several the list form (actions)")
+        .option("--disabled", "write it disabled")
+        .option("--dry-run", "show the item, write nothing")
+        .action(run((ctx, pattern: string, options: AddOptions) => addRule(ctx, pattern, options)));
+    actionOptions(target(rules.command("set").argument("<pattern>")))
+        .description("Change a rule: actions given replace all its actions; --labels alone relabels its forwards; other attributes stay")
+        .option("--dry-run", "show the item, write nothing")
+        .action(run((ctx, pattern: string, options: SetOptions) => setRule(ctx, pattern, options)));
+    for (const [name, enabled] of [["enable", true], ["disable", false]] as const) {
+        target(rules.command(name).argument("<pattern>")).description(`${enabled ? "Enable" : "Disable"} a rule${enabled ? " (refused while it is invalid)" : ""}`)
+            .option("--dry-run", "write nothing")
+            .action(run((ctx, pattern: string, options: { dryRun?: boolean }) => setEnabled(ctx, pattern, enabled, options.dryRun)));
+    }
+    target(rules.command("delete").argument("<pattern>")).description("Delete a rule (shows it and asks first)")
+        .option("--yes", "do not ask")
+        .option("--dry-run", "show what would be deleted")
+        .action(run((ctx, pattern: string, options: { yes?: boolean; dryRun?: boolean }) => deleteRule(ctx, pattern, options)));
+    target(rules.command("export").argument("[file]", "where to write (default: standard output)")).description("Every rule as DynamoDB JSON (like aws dynamodb scan): both forms, every attribute")
+        .action(run((ctx, file: string | undefined) => exportRules(ctx, file)));
+    target(rules.command("import").argument("<file>", "an export, aws dynamodb scan output, or a JSON list of items"))
+        .description("Write the file's rules: all checked first (a bad one writes nothing); creates only where absent; rules that differ need --overwrite")
+        .option("--dry-run", "show the plan, write nothing")
+        .option("--overwrite", "replace rules that differ from the file (asks unless --yes)")
+        .option("--yes", "do not ask")
+        .action(run((ctx, file: string, options: { dryRun?: boolean; overwrite?: boolean; yes?: boolean }) => importRules(ctx, file, options)));
+    target(rules.command("explain").argument("<address>", "a recipient, as mail arrives"))
+        .description("Which patterns are looked up, which rule wins and why (disabled and invalid ones shown as skipped), and what happens to the mail: the router's own code")
+        .option("--sender <address>", "envelope sender, to say whether a bounce would be sent")
+        .action(run((ctx, address: string, options: { sender?: string }) => explainAddress(ctx, address, options)));
 }
 
 /** Runs the command line; returns the exit code (errors an operator can fix print without a stack trace). */
@@ -117,7 +212,7 @@ export async function main(argv: string[], overrides: Partial<CliDeps> = {}): Pr
         if (error instanceof CommanderError) return error.exitCode;
         if (error instanceof CliError || error instanceof StackConfigError) {
             deps.stderr(`${error.message}\n`);
-            return 1;
+            return error instanceof CliError ? error.exitCode : 1;
         }
         throw error;
     }

@@ -24,6 +24,9 @@ const idempotency = new IdempotencyConfig({ eventKeyJmesPath: "[messageId, domai
 const ownMailerDaemons = requireEnv("DOMAINS").split(",").map((domain) => `${senderLocalPart}@${domain.trim()}`.toLowerCase());
 const pacer = createPacer(Number(requireEnv("BOUNCE_MIN_INTERVAL_MS")));
 
+const THROTTLE_ATTEMPTS = 4;
+const isThrottling = (error: unknown) => ["Throttling", "ThrottlingException", "TooManyRequestsException"].includes((error as Error)?.name);
+
 interface DomainBounce {
     messageId: string;
     domain: string;
@@ -33,14 +36,24 @@ interface DomainBounce {
 
 // One DSN per (mail, domain), however often SQS delivers the event or a later domain's call fails.
 const bounceOnce = makeIdempotent(async (bounce: DomainBounce): Promise<{ messageId: string }> => {
-    const result = await pacer.paced(() => ses.send(new SendBounceCommand({
+    const command = new SendBounceCommand({
         OriginalMessageId: bounce.messageId,
         BounceSender: `${senderLocalPart}@${bounce.domain}`,
         Explanation: "The address you sent to does not exist here.",
         MessageDsn: { ReportingMta: `dns; ${bounce.domain}`, ArrivalDate: new Date(bounce.receivedAt) },
         BouncedRecipientInfoList: bounce.recipients.map((recipient) => ({ Recipient: recipient, BounceType: "DoesNotExist" })),
-    })));
-    return { messageId: result.MessageId ?? "" };
+    });
+    // Two instances may each call once within the same second; SES then throttles one of them, which
+    // waits its turn again rather than failing the record (and raising its receive count).
+    for (let attempt = 1; ; attempt++) {
+        try {
+            const result = await pacer.paced(() => ses.send(command));
+            return { messageId: result.MessageId ?? "" };
+        } catch (error) {
+            if (attempt >= THROTTLE_ATTEMPTS || !isThrottling(error)) throw error;
+            logger.warn("SendBounce throttled; trying again", { messageId: bounce.messageId, attempt });
+        }
+    }
 }, {
     persistenceStore: new DynamoDBPersistenceLayer({ tableName: requireEnv("IDEMPOTENCY_TABLE_NAME"), awsSdkV3Client: tracer.captureAWSv3Client(new DynamoDBClient({})) }),
     config: idempotency,

@@ -1,10 +1,13 @@
 // Routes one batch of input records: exactly one output per record, in order — the routing event of
 // its mail (all decisions) or the invalid event that parks it in the input DLQ. The pipe does not
 // invoke an event-bus target with more than 10 entries and a batch is 10 records ("Amazon
-// EventBridge Pipes batching and concurrency"), so a record never turns into several events.
+// EventBridge Pipes batching and concurrency"), so a record never turns into several events. An
+// invalid rule met on the way is skipped for the recipient but reported: error log, the
+// RoutingRuleInvalid metric, and the decision's reason.
 import type { RouterOutput, RoutingEvent } from "../shared/routing-event";
-import { routingEvent, RouterSettings } from "./decide";
+import { MailRouting, routeMail, RouterSettings } from "./decide";
 import { readRecord } from "./record";
+import { fitPutEventsRequest } from "./request-size";
 import type { RuleStore } from "./rule-store";
 
 export type { InvalidRoutingEvent, RouterOutput, RoutingDecision, RoutingEvent } from "../shared/routing-event";
@@ -29,7 +32,7 @@ export interface RouterObservers {
 export async function route(records: readonly InputRecord[], rules: Pick<RuleStore, "rulesFor">, settings: RouterSettings, observe: RouterObservers): Promise<RouterOutput[]> {
     const read = records.map(readRecord);
     const ruleMap = await rules.rulesFor(read.flatMap((r) => ("mail" in r ? r.mail.recipients : [])));
-    return read.map((item, i) => {
+    const outputs = read.map((item, i): RouterOutput => {
         const sqsMessageId = records[i].messageId;
         if (item.redriven) {
             observe.log("Redriven invalid event read again", { sqsMessageId, messageId: "mail" in item ? item.mail.messageId : item.invalid.messageId });
@@ -41,14 +44,25 @@ export async function route(records: readonly InputRecord[], rules: Pick<RuleSto
             observe.metric("RouterInvalidMessage");
             return item.invalid;
         }
-        const event = routingEvent(item.mail, ruleMap, settings);
-        observeMail(event, observe);
+        const routed = routeMail(item.mail, ruleMap, settings);
+        const event: RoutingEvent = { ...item.mail, decisions: routed.decisions };
+        observeMail(event, routed, observe);
         return event;
     });
+    // All events of the batch travel in one PutEvents request (at most 256 KB in all).
+    return fitPutEventsRequest(outputs);
 }
 
-function observeMail(event: RoutingEvent, observe: RouterObservers): void {
+function observeMail(event: RoutingEvent, routed: MailRouting, observe: RouterObservers): void {
     observe.metric("EmailsReceived");
+    for (const skipped of routed.invalidRules) {
+        observe.error("Invalid routing rule skipped", { messageId: event.messageId, pattern: skipped.pattern, reason: skipped.reason, recipient: skipped.recipients.join(",") });
+        // Twice: per pattern (which rule), and with the service dimension only, which the
+        // RoutingRuleInvalid alarm watches (CloudWatch matches dimensions exactly, and an alarm
+        // cannot use a SEARCH expression over every pattern).
+        observe.metric("RoutingRuleInvalid", { pattern: skipped.pattern });
+        observe.metric("RoutingRuleInvalid");
+    }
     if (event.verdicts.spam === "FAIL") observe.metric("SpamDetected");
     if (event.verdicts.virus === "FAIL") observe.metric("VirusDetected");
     if (event.verdicts.dmarc === "FAIL" && event.verdicts.dmarcPolicy === "reject") observe.metric("DmarcRejectDetected");

@@ -1,6 +1,6 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { BatchGetCommand, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { candidatePatterns, parseRule, RouteRule, ruleKey } from "./rules";
+import { candidatePatterns, isInvalidRule, parseRule, RULE_KEY_PREFIX, ruleKey, StoredRule } from "./rules";
 
 const BATCH_GET_LIMIT = 100;
 const MAX_UNPROCESSED_RETRIES = 5;
@@ -13,7 +13,10 @@ export interface RuleStoreOptions {
     /** Most patterns remembered; the least recently used go first. @default 10000 */
     maxCacheEntries?: number;
     now?: () => number;
-    /** Told about rule items that cannot be used (they are skipped, never fatal). */
+    /**
+     * Told about rule items that cannot be used when they are read. They are kept (as InvalidRule)
+     * so that routing can skip them visibly; never fatal.
+     */
     onInvalidRule?: (pattern: string, reason: string) => void;
 }
 
@@ -28,7 +31,7 @@ export const DEFAULT_RULE_CACHE_ENTRIES = 10_000;
  */
 export class RuleStore {
     private readonly doc: DynamoDBDocumentClient;
-    private readonly cache = new Map<string, { rule: RouteRule | undefined; until: number }>();
+    private readonly cache = new Map<string, { rule: StoredRule | undefined; until: number }>();
     /** Requests sent to DynamoDB so far (benchmarks read it). */
     public roundTrips = 0;
 
@@ -41,13 +44,13 @@ export class RuleStore {
         return this.cache.size;
     }
 
-    public async rulesFor(addresses: string[]): Promise<Map<string, RouteRule | undefined>> {
+    public async rulesFor(addresses: string[]): Promise<Map<string, StoredRule | undefined>> {
         const now = (this.options.now ?? Date.now)();
         for (const [pattern, entry] of this.cache) {
             if (entry.until <= now) this.cache.delete(pattern);
         }
         const patterns = [...new Set(addresses.flatMap(candidatePatterns))];
-        const result = new Map<string, RouteRule | undefined>();
+        const result = new Map<string, StoredRule | undefined>();
         const missing: string[] = [];
         for (const pattern of patterns) {
             const entry = this.cache.get(pattern);
@@ -64,12 +67,9 @@ export class RuleStore {
         for (let i = 0; i < missing.length; i += BATCH_GET_LIMIT) {
             for (const item of await this.batchGet(missing.slice(i, i + BATCH_GET_LIMIT))) {
                 const parsed = parseRule(item);
-                const pattern = String(item.PK).slice("ROUTE#".length);
-                if ("invalid" in parsed) {
-                    this.options.onInvalidRule?.(pattern, parsed.invalid);
-                } else if (result.has(pattern)) {
-                    result.set(pattern, parsed);
-                }
+                const pattern = String(item.PK).slice(RULE_KEY_PREFIX.length);
+                if (isInvalidRule(parsed)) this.options.onInvalidRule?.(pattern, parsed.invalid);
+                if (result.has(pattern)) result.set(pattern, parsed);
             }
         }
         const until = now + (this.options.cacheTtlMs ?? DEFAULT_RULE_CACHE_TTL_MS);

@@ -25,3 +25,16 @@ export function parseOrThrow<S extends z.ZodMiniType>(schema: S, value: unknown,
 export function normaliseEmail(email: unknown): string {
     return parseOrThrow(normalisedEmail, email, "email address");
 }
+
+/**
+ * Any address SES may have delivered (RFC 5321 allows VERP, SRS, BATV and quoted local parts that
+ * `normalisedEmail` refuses), trimmed and lowercased: for looking an address up, never for storing one.
+ */
+export function lookupAddress(email: unknown): string {
+    const address = typeof email === "string" ? email.trim().toLowerCase() : "";
+    const at = address.lastIndexOf("@");
+    if (at <= 0 || at === address.length - 1) {
+        throw new InvalidInputError(`"${String(email)}" is not an email address`);
+    }
+    return address;
+}

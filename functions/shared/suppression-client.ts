@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, DynamoDBDocumentClient, paginateQuery, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod/mini";
-import { normalisedEmail, parseOrThrow } from "./email";
+import { lookupAddress, normalisedEmail, parseOrThrow } from "./email";
 
 export const SUPPRESSION_REASONS = ["bounce", "complaint", "manual"] as const;
 export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
@@ -81,7 +81,8 @@ export class SuppressionClient {
 
     /** Every live entry for the address (at most one per reason). Expired-but-not-yet-deleted TTL items are left out. */
     public async entries(email: string): Promise<SuppressionEntry[]> {
-        const address = parseOrThrow(normalisedEmail, email, "email address");
+        // A lookup takes any delivered address: a sender SES accepted (VERP, SRS, …) is simply not listed.
+        const address = lookupAddress(email);
         const result = await this.doc.send(new QueryCommand({
             TableName: this.tableName,
             KeyConditionExpression: "email = :email",

@@ -53,7 +53,19 @@ describe("Alarms", () => {
             ["ses-mail-router-throttles-test", "Throttles", 0, "notBreaching"],
             ["ses-mail-router-execution-failed-test", "ExecutionFailed", 0, "notBreaching"],
             ["ses-mail-drain-executions-failed-test", "ExecutionsFailed", 0, "notBreaching"],
+            ["ses-mail-routing-rule-invalid-test", "RoutingRuleInvalid", 0, "notBreaching"],
         ]);
+    });
+
+    it("alarms when mail meets an invalid routing rule: the router's total series (service only), any in 5 minutes; only with the router", () => {
+        expect(byName("ses-mail-routing-rule-invalid-test")).to.deep.include({
+            tier: "CRITICAL", threshold: 0, comparison: "GreaterThanThreshold", periodSeconds: 300, evaluationPeriods: 1, treatMissingData: "notBreaching",
+            metric: { id: "m", namespace: "SESMail/test", metricName: "RoutingRuleInvalid", dimensions: { service: "router" }, stat: "Sum" },
+        });
+        expect(byName("ses-mail-routing-rule-invalid-test").description).to.match(/ses-mail rules list/);
+        // No router, no alarm on a metric nobody publishes. (Which series the router really publishes:
+        // tests/functions/router/handler.test.ts compares its EMF output with this alarm's metric.)
+        expect(alarmSpecs({ env: "test", functions: { "feedback-worker": "fn" } }).map((s) => s.name)).to.not.include("ses-mail-routing-rule-invalid-test");
     });
 
     it("every metric an alarm names is one our functions publish, or an AWS metric", () => {
@@ -64,14 +76,14 @@ describe("Alarms", () => {
                     expect(AWS_METRICS[metric.namespace], spec.name).to.include(metric.metricName);
                 } else if (metric.namespace === "SESMail/test") {
                     expect([...ours], `${spec.name}: ${metric.metricName}`).to.include(metric.metricName);
-                    expect(metric.dimensions.service, spec.name).to.equal("feedback-worker");
+                    expect(metric.dimensions.service, spec.name).to.equal(metric.metricName === "RoutingRuleInvalid" ? "router" : "feedback-worker");
                 } else {
                     // Applications' own namespace: EmailsSent / EmailsFailed are theirs to publish.
                     expect(metric.namespace).to.equal("SESMail/test/Application");
                 }
             }
         }
-        expect(ours).to.include.members(["OutboundBounce", "OutboundSend", "OutboundDelivery", "OutboundComplaint", "SuppressionAdded", "GmailForwardSuccess", "BounceSent", "EmailsReceived", "TokenValid", "TokenSecondsUntilExpiration"]);
+        expect(ours).to.include.members(["RoutingRuleInvalid", "OutboundBounce", "OutboundSend", "OutboundDelivery", "OutboundComplaint", "SuppressionAdded", "GmailForwardSuccess", "BounceSent", "EmailsReceived", "TokenValid", "TokenSecondsUntilExpiration"]);
     });
 
     it("every metric a dashboard widget names is one our functions publish, or an AWS metric", async () => {
@@ -126,6 +138,6 @@ describe("Alarms", () => {
         // Six functions plus the token probe of the one Gmail account.
         expect(names.filter((n: string) => n.endsWith("-errors-test"))).to.have.length(7);
         expect(names).to.include("ses-mail-gmail-token-probe-you-gmail-com-errors-test");
-        expect(names).to.include.members(["ses-mail-router-execution-failed-test", "ses-mail-retry-drain-executions-failed-test", "ses-high-bounce-rate-CRITICAL-test"]);
+        expect(names).to.include.members(["ses-mail-router-execution-failed-test", "ses-mail-retry-drain-executions-failed-test", "ses-high-bounce-rate-CRITICAL-test", "ses-mail-routing-rule-invalid-test"]);
     });
 });

@@ -12,6 +12,7 @@ const ADDED = (stack: string) => [
     "ingest-routing-events-dlq", // DeadLetterQueue component, its queue and policy: the invalid bus target's DLQ
     "ingest-routing-events-dlq-policy",
     `alarms-ses-mail-routing-events-dlq-messages-${stack}`, // and its alarm
+    `alarms-ses-mail-routing-rule-invalid-${stack}`, // a routing rule the router cannot use
 ];
 
 describe("stack URNs (no deployed resource is replaced)", () => {

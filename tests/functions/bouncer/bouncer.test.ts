@@ -138,8 +138,15 @@ describe("bouncer", () => {
             expect(ses.commandCalls(SendBounceCommand)).to.have.length(1);
         });
 
-        it("a failed SendBounce is retried by SQS and then sent once", async () => {
+        it("a throttled SendBounce waits its turn and is sent in the same invocation", async () => {
             ses.on(SendBounceCommand).rejectsOnce(Object.assign(new Error("Rate exceeded"), { name: "Throttling", $metadata: { httpStatusCode: 400 } })).resolves({ MessageId: "b" });
+            const { result } = await captureOutput(() => handler(event(), context));
+            expect(result.batchItemFailures).to.deep.equal([]);
+            expect(ses.commandCalls(SendBounceCommand)).to.have.length(2);
+        });
+
+        it("a failed SendBounce is retried by SQS and then sent once", async () => {
+            ses.on(SendBounceCommand).rejectsOnce(Object.assign(new Error("Service unavailable"), { name: "ServiceUnavailable", $metadata: { httpStatusCode: 503 } })).resolves({ MessageId: "b" });
             const once = event();
             const first = await captureOutput(() => handler(once, context));
             expect(first.result.batchItemFailures).to.have.length(1);

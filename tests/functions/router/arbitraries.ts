@@ -2,7 +2,7 @@
 // notifications (real-shaped, from the fixture builder) with their structure intact or broken, and
 // an in-memory rule store for properties (the DynamoDB-backed store is tested against dynalite).
 import * as fc from "fast-check";
-import { candidatePatterns, RouteRule } from "../../../functions/router/rules";
+import { candidatePatterns, StoredRule } from "../../../functions/router/rules";
 import type { RuleStore } from "../../../functions/router/rule-store";
 import { sns } from "../../fixtures/ses-feedback";
 import { receiptNotification, ReceiptOptions } from "../../fixtures/ses-receipt";
@@ -85,7 +85,7 @@ export function readableAfter(breakage: Breakage): { messageId: boolean; s3: boo
 }
 
 /** The rule store's answer for a fixed rule set, as RuleStore answers it (every candidate pattern). */
-export function memoryRules(rules: RouteRule[]): Pick<RuleStore, "rulesFor"> & { requests: string[][] } {
+export function memoryRules(rules: StoredRule[]): Pick<RuleStore, "rulesFor"> & { requests: string[][] } {
     const byPattern = new Map(rules.map((rule) => [rule.pattern, rule]));
     const requests: string[][] = [];
     return {

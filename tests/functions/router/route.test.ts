@@ -3,7 +3,7 @@ import * as fc from "fast-check";
 import { DEFAULT_ROUTER_SETTINGS, RouterSettings } from "../../../functions/router/decide";
 import { capBody, MAX_BODY_CHARS } from "../../../functions/router/record";
 import { route, RouterObservers } from "../../../functions/router/route";
-import { RouteRule } from "../../../functions/router/rules";
+import { RouteRule, RuleAction, StoredRule } from "../../../functions/router/rules";
 import { InvalidRoutingEvent, ROUTE_ACTIONS, RouteAction, RouterOutput, RoutingEvent } from "../../../functions/shared/routing-event";
 import { sns, sqsRecord } from "../../fixtures/ses-feedback";
 import { eventBridgeSqsBody, receiptNotification } from "../../fixtures/ses-receipt";
@@ -102,21 +102,32 @@ describe("route: one output per record", () => {
         expect(capBody("a😀", 2)).to.deep.equal({ body: "a", bodyTruncated: true });
     });
 
-    describe("property: any batch of 1–10 records, 1–60 recipients each, across exact, +tag, *@domain and * rules", () => {
+    describe("property: any batch of 1–10 records, 1–60 recipients each, across exact, +tag, *@domain and * rules of both forms, some invalid", () => {
         const DOMAINS = ["example.com", "example.org", "mail.example.net"];
         const action = fc.constantFrom(...ROUTE_ACTIONS);
         const local = fc.stringMatching(/^[a-z][a-z0-9._-]{0,10}$/);
+        /** single: `action`; list: `actions` (several forwards, store with anything); invalid: found but unusable. */
+        const form = fc.constantFrom("single", "single", "list", "list", "invalid");
+        const makeRule = (pattern: string, a: RouteAction, enabled: boolean, shape: string, i: number): StoredRule => {
+            if (shape === "invalid") return { pattern, invalid: 'actions[0].type "deliver-to-jmap" is not an action ses-mail implements', enabled };
+            const team = (n: number) => `team${n % 3}@gmail.com`;
+            if (shape === "single") return rule(pattern, a, { enabled, ...(a === "forward-to-gmail" ? { target: team(i), labels: i % 2 ? ["Label_1"] : [] } : {}) });
+            const actions: RuleAction[] = a === "forward-to-gmail"
+                ? [{ type: a, target: team(i), labels: [] }, ...(i % 2 ? [{ type: a, target: team(i + 1), labels: ["Label_1"] }] : []), ...(i % 3 ? [{ type: "store" as const, labels: [] }] : [])]
+                : [{ type: a, labels: [] }, ...(a === "store" ? [] : [{ type: "store" as const, labels: [] }])];
+            return { pattern, action: actions[0].type, target: actions[0].target, enabled, labels: actions[0].labels, actions };
+        };
         const ruleSet = fc.record({
-            exact: fc.uniqueArray(fc.record({ local, domain: fc.constantFrom(...DOMAINS), action, enabled: fc.constantFrom(true, true, true, true, false) }), { maxLength: 8, selector: (r) => `${r.local}@${r.domain}` }),
-            domains: fc.tuple(fc.option(action), fc.option(action), fc.option(action)),
-            catchAll: fc.option(action),
+            exact: fc.uniqueArray(fc.record({ local, domain: fc.constantFrom(...DOMAINS), action, enabled: fc.constantFrom(true, true, true, true, false), form }), { maxLength: 8, selector: (r) => `${r.local}@${r.domain}` }),
+            domains: fc.tuple(fc.option(fc.tuple(action, form)), fc.option(fc.tuple(action, form)), fc.option(fc.tuple(action, form))),
+            catchAll: fc.option(fc.tuple(action, form)),
         }).map(({ exact, domains, catchAll }) => [
-            ...exact.map((r, i) => rule(`${r.local}@${r.domain}`, r.action, { enabled: r.enabled, ...(r.action === "forward-to-gmail" ? { target: `team${i % 3}@gmail.com`, labels: i % 2 ? ["Label_1"] : [] } : {}) })),
-            ...domains.flatMap((a, i) => (a ? [rule(`*@${DOMAINS[i]}`, a)] : [])),
-            ...(catchAll ? [rule("*", catchAll)] : []),
+            ...exact.map((r, i) => makeRule(`${r.local}@${r.domain}`, r.action, r.enabled, r.form, i)),
+            ...domains.flatMap((d, i) => (d ? [makeRule(`*@${DOMAINS[i]}`, d[0], true, d[1], i)] : [])),
+            ...(catchAll ? [makeRule("*", catchAll[0], true, catchAll[1], 0)] : []),
         ]);
         const flip = (s: string, flips: boolean[]) => [...s].map((c, i) => (flips[i % flips.length] ? c.toUpperCase() : c)).join("");
-        const recipientFor = (rules: RouteRule[]) => {
+        const recipientFor = (rules: StoredRule[]) => {
             const exact = rules.filter((r) => !r.pattern.startsWith("*")).map((r) => r.pattern);
             return fc.tuple(fc.oneof(
                 ...(exact.length ? [fc.constantFrom(...exact), fc.tuple(fc.constantFrom(...exact), fc.stringMatching(/^[a-z0-9]{1,6}$/)).map(([a, tag]) => a.replace("@", `+${tag}@`))] : []),
@@ -135,24 +146,44 @@ describe("route: one output per record", () => {
             }), { minLength: 1, maxLength: 10 }),
         }));
 
-        /** The precedence as operators read it: exact → without +tag → *@domain → *, enabled rules only; then verdicts. */
-        function expectedAction(recipient: string, rules: RouteRule[], settings: RouterSettings, r: { spam: string; virus: string; dmarc: string; dmarcPolicy: string }): { action: RouteAction; target?: string } {
-            if (r.virus === "FAIL" || (r.dmarc === "FAIL" && r.dmarcPolicy === "reject") || (r.spam === "FAIL" && settings.spamAction === "drop")) return { action: "drop" };
+        /**
+         * The precedence as operators read it: exact → without +tag → *@domain → *, enabled valid rules
+         * only (an invalid one is skipped as if absent, and named); then verdicts. Every action of the
+         * rule, once: `action|target`.
+         */
+        function expected(recipient: string, rules: StoredRule[], settings: RouterSettings, r: { spam: string; virus: string; dmarc: string; dmarcPolicy: string }): { places: string[]; skipped: string[] } {
+            if (r.virus === "FAIL" || (r.dmarc === "FAIL" && r.dmarcPolicy === "reject") || (r.spam === "FAIL" && settings.spamAction === "drop")) return { places: ["drop|"], skipped: [] };
             const lower = recipient.toLowerCase();
             const at = lower.lastIndexOf("@");
             const [localPart, domain] = [lower.slice(0, at), lower.slice(at + 1)];
             const untagged = localPart.includes("+") && localPart.indexOf("+") > 0 ? `${localPart.slice(0, localPart.indexOf("+"))}@${domain}` : lower;
-            const found = [lower, untagged, `*@${domain}`, "*"].map((p) => rules.find((x) => x.pattern === p && x.enabled)).find(Boolean);
-            const action = found?.action ?? settings.defaultAction;
-            if (r.spam === "FAIL" && action === "bounce") return { action: "drop" };
-            return action === "forward-to-gmail" && found?.target ? { action, target: found.target } : { action };
+            const skipped: string[] = [];
+            let found: RouteRule | undefined;
+            for (const pattern of [...new Set([lower, untagged, `*@${domain}`, "*"])]) {
+                const candidate = rules.find((x) => x.pattern === pattern && x.enabled);
+                if (!candidate) continue;
+                if ("invalid" in candidate) {
+                    skipped.push(pattern);
+                    continue;
+                }
+                found = candidate;
+                break;
+            }
+            const actions: { type: RouteAction; target?: string }[] = found ? found.actions ?? [{ type: found.action, target: found.target }] : [{ type: settings.defaultAction }];
+            const places = actions.map((a) => {
+                const type = r.spam === "FAIL" && a.type === "bounce" ? "drop" : a.type;
+                return `${type}|${type === "forward-to-gmail" ? a.target ?? "" : ""}`;
+            });
+            return { places: [...new Set(places)].sort(), skipped };
         }
 
-        it("returns exactly as many entries as records, in order; every recipient in exactly one decision, as the rules say", async () => {
+        it("returns exactly as many entries as records, in order; every recipient in one decision per action of its rule, as the rules say; invalid rules named", async () => {
             await fc.assert(fc.asyncProperty(batch, async ({ rules, settings, records }) => {
                 const sqs = records.map((r, i) => sqsRecord(receiptBody({ ...r, messageId: `m${i}` }, r.breakage)));
-                const outputs = await route(sqs, memoryRules(rules), settings, observers().observe);
+                const { seen, observe } = observers();
+                const outputs = await route(sqs, memoryRules(rules), settings, observe);
                 expect(outputs).to.have.length(records.length);
+                let invalidMetrics = 0;
                 outputs.forEach((out, i) => {
                     const r = records[i];
                     expect(isInvalid(out), `record ${i} (${r.breakage})`).to.equal(r.breakage !== "none");
@@ -162,16 +193,28 @@ describe("route: one output per record", () => {
                     }
                     const event = out as RoutingEvent;
                     expect(event.messageId).to.equal(`m${i}`);
-                    const placed = event.decisions.flatMap((d) => d.recipients);
-                    expect([...placed].sort()).to.deep.equal([...event.recipients].sort());
-                    expect(new Set(placed).size).to.equal(placed.length);
+                    const placed = new Map<string, string[]>();
                     for (const decision of event.decisions) {
-                        for (const recipient of decision.recipients) {
-                            expect({ action: decision.action, ...(decision.target ? { target: decision.target } : {}) }, recipient).to.deep.equal(expectedAction(recipient, rules, settings, r));
+                        for (const recipient of new Set(decision.recipients)) {
+                            placed.set(recipient, [...(placed.get(recipient) ?? []), `${decision.action}|${decision.target ?? ""}`]);
                         }
                     }
+                    expect([...placed.keys()].sort()).to.deep.equal([...new Set(event.recipients)].sort());
+                    const patterns = new Set<string>();
+                    for (const [recipient, places] of placed) {
+                        const want = expected(recipient, rules, settings, r);
+                        // Each (recipient, action, target) exactly once: a forward target is imported once.
+                        expect([...places].sort(), recipient).to.deep.equal(want.places);
+                        want.skipped.forEach((p) => patterns.add(p));
+                        for (const decision of event.decisions.filter((d) => d.recipients.includes(recipient))) {
+                            expect(decision.reason.split("; ").slice(1).map((part) => part.replace(/ invalid: .*/, "")), recipient).to.deep.equal(want.skipped.map((p) => `rule:${p}`));
+                        }
+                    }
+                    invalidMetrics += patterns.size;
                     expect(entryBytes(event)).to.be.below(PUT_EVENTS_ENTRY_LIMIT);
                 });
+                expect(seen.metrics.filter((m) => m === "RoutingRuleInvalid")).to.have.length(invalidMetrics);
+                expect(seen.errors.filter(([message]) => message === "Invalid routing rule skipped")).to.have.length(invalidMetrics);
             }), { seed: 20261122, numRuns: 200 });
         });
     });

@@ -7,6 +7,7 @@ import { parseReceiptNotification } from "../../../functions/router/notification
 import { route } from "../../../functions/router/route";
 import type { InvalidRoutingEvent, RoutingDecision, RoutingEvent } from "../../../functions/shared/routing-event";
 import { RuleStore } from "../../../functions/router/rule-store";
+import type { RouteRule } from "../../../functions/router/rules";
 import { createTableFrom, LocalDynamo, startDynalite } from "../../support/dynalite";
 import { runUnderMocks } from "../../support/mocks";
 import { OPERATOR_PUT_ITEM, pipeBatch, receiptNotification } from "../../fixtures/ses-receipt";
@@ -29,6 +30,15 @@ describe("router against dynalite (routing table from MailIngest)", () => {
         await put({ ...OPERATOR_PUT_ITEM, PK: { S: "ROUTE#*" }, recipient: { S: "*" }, action: { S: "store" }, description: { S: "Everything else is kept in S3" } });
         await put({ ...OPERATOR_PUT_ITEM, PK: { S: "ROUTE#broken@example.com" }, action: { S: "teleport" } });
         await put({ ...OPERATOR_PUT_ITEM, PK: { S: "ROUTE#off@example.com" }, enabled: { BOOL: false } });
+        // The predecessor's list form (the issue's item), in the same table as the single form.
+        const base = Object.fromEntries(Object.entries(OPERATOR_PUT_ITEM).filter(([name]) => name !== "action" && name !== "target"));
+        const forward = (target: string, labels: string[] = []) => ({ M: { type: { S: "forward-to-gmail" }, target: { S: target }, ...(labels.length ? { labels: { L: labels.map((l) => ({ S: l })) } } : {}) } });
+        const listItem = (pattern: string, ...actions: unknown[]) => put({ ...base, PK: { S: `ROUTE#${pattern}` }, recipient: { S: pattern }, actions: { L: actions }, metadata: { S: "{}" } });
+        await listItem("team@example.com", forward("me@gmail.com"), forward("team@gmail.com", ["Label_7"]), { M: { type: { S: "store" } } });
+        await listItem("jmap@example.com", forward("me@gmail.com"), { M: { type: { S: "deliver-to-jmap" }, target: { S: "inbox-1" } } });
+        await listItem("contra@example.com", forward("me@gmail.com"), { M: { type: { S: "bounce" } } });
+        await listItem("quiet@example.com", { M: { type: { S: "silent-drop" } } });
+        await put({ ...OPERATOR_PUT_ITEM, PK: { S: "ROUTE#both@example.com" }, actions: { L: [forward("team@gmail.com")] } });
     });
     after(() => local.close());
     beforeEach(() => {
@@ -48,11 +58,59 @@ describe("router against dynalite (routing table from MailIngest)", () => {
         ]);
     });
 
-    it("skips a malformed rule with the reason and falls through; a disabled rule falls through", async () => {
+    it("skips a malformed rule visibly (reported, named in the reason) and falls through; a disabled rule falls through", async () => {
         const ruleMap = await store().rulesFor(["broken@example.com", "off@example.com"]);
         const mail = parseReceiptNotification(JSON.stringify(receiptNotification({ recipients: ["broken@example.com", "off@example.com"] })));
-        expect(decide(mail, ruleMap, DEFAULT_ROUTER_SETTINGS).map((d) => [d.action, d.reason])).to.deep.equal([["bounce", "rule:*@example.com"]]);
-        expect(invalid).to.deep.equal([["broken@example.com", 'action "teleport" is not one of forward-to-gmail, bounce, store, drop']]);
+        const teleport = 'action "teleport" is not an action ses-mail implements (forward-to-gmail, bounce, store, drop; silent-drop is read as drop)';
+        expect(decide(mail, ruleMap, DEFAULT_ROUTER_SETTINGS).map((d) => [d.action, d.recipients, d.reason])).to.deep.equal([
+            ["bounce", ["broken@example.com"], `rule:*@example.com; rule:broken@example.com invalid: ${teleport}`],
+            ["bounce", ["off@example.com"], "rule:*@example.com"],
+        ]);
+        expect(invalid).to.deep.equal([["broken@example.com", teleport]]);
+    });
+
+    it("both forms in one table, one BatchGetItem: several forward targets with labels per action and store; silent-drop is drop; actions wins over action", async () => {
+        const rules = store();
+        const mail = parseReceiptNotification(JSON.stringify(receiptNotification({ recipients: ["team@example.com", "support@example.com", "quiet@example.com", "both@example.com"] })));
+        const ruleMap = await rules.rulesFor(mail.recipients);
+        expect(rules.roundTrips).to.equal(1);
+        expect(decide(mail, ruleMap, DEFAULT_ROUTER_SETTINGS).map((d) => [d.action, d.target, d.recipients, d.labels, d.reason])).to.deep.equal([
+            ["forward-to-gmail", "me@gmail.com", ["team@example.com"], [], "rule:team@example.com"],
+            ["forward-to-gmail", "team@gmail.com", ["team@example.com"], ["Label_7"], "rule:team@example.com"],
+            ["store", undefined, ["team@example.com"], [], "rule:team@example.com"],
+            ["forward-to-gmail", "your-email@gmail.com", ["support@example.com"], [], "rule:support@example.com"],
+            ["drop", undefined, ["quiet@example.com"], [], "rule:quiet@example.com"],
+            ["forward-to-gmail", "team@gmail.com", ["both@example.com"], [], "rule:both@example.com"],
+        ]);
+        expect(invalid).to.deep.equal([]);
+    });
+
+    it("unsupported and contradictory actions: the rule is reported invalid, skipped visibly, counted as RoutingRuleInvalid per pattern and in total", async () => {
+        const metrics: string[] = [];
+        const errors: Record<string, unknown>[] = [];
+        const records = pipeBatch(receiptNotification({ messageId: "m1", recipients: ["jmap@example.com", "contra@example.com", "jmap+x@example.com"] }), receiptNotification({ messageId: "m2", recipients: ["jmap@example.com"] }));
+        const outputs = await route(records, store(), DEFAULT_ROUTER_SETTINGS, {
+            log: () => undefined,
+            error: (message, fields) => errors.push({ message, ...fields }),
+            metric: (name, dimensions) => metrics.push(dimensions ? `${name}:${JSON.stringify(dimensions)}` : name),
+        });
+        const jmap = 'actions[1].type "deliver-to-jmap" is not an action ses-mail implements (forward-to-gmail, bounce, store, drop; silent-drop is read as drop)';
+        const contra = "actions: forward-to-gmail and bounce contradict each other (store may go with anything; forward-to-gmail, bounce and drop exclude each other)";
+        expect((outputs[0] as RoutingEvent).decisions.map((d) => [d.action, d.recipients, d.reason])).to.deep.equal([
+            ["bounce", ["jmap@example.com", "jmap+x@example.com"], `rule:*@example.com; rule:jmap@example.com invalid: ${jmap}`],
+            ["bounce", ["contra@example.com"], `rule:*@example.com; rule:contra@example.com invalid: ${contra}`],
+        ]);
+        expect(errors).to.deep.equal([
+            { message: "Invalid routing rule skipped", messageId: "m1", pattern: "jmap@example.com", reason: jmap, recipient: "jmap@example.com,jmap+x@example.com" },
+            { message: "Invalid routing rule skipped", messageId: "m1", pattern: "contra@example.com", reason: contra, recipient: "contra@example.com" },
+            { message: "Invalid routing rule skipped", messageId: "m2", pattern: "jmap@example.com", reason: jmap, recipient: "jmap@example.com" },
+        ]);
+        expect(metrics.filter((m) => m.startsWith("RoutingRuleInvalid"))).to.deep.equal([
+            'RoutingRuleInvalid:{"pattern":"jmap@example.com"}', "RoutingRuleInvalid",
+            'RoutingRuleInvalid:{"pattern":"contra@example.com"}', "RoutingRuleInvalid",
+            'RoutingRuleInvalid:{"pattern":"jmap@example.com"}', "RoutingRuleInvalid",
+        ]);
+        expect(invalid.map(([pattern]) => pattern).sort()).to.deep.equal(["contra@example.com", "jmap@example.com"]);
     });
 
     it("caches rules and their absence for the TTL, then reads again", async () => {
@@ -113,7 +171,8 @@ describe("router against dynalite (routing table from MailIngest)", () => {
         it("a batch needing more patterns than the bound still gets every rule", async () => {
             const rules = bounded(2);
             const ruleMap = await rules.rulesFor(["support@example.com", "x@example.com", "y@elsewhere.org"]);
-            expect([ruleMap.get("support@example.com")?.action, ruleMap.get("*@example.com")?.action, ruleMap.get("*")?.action, ruleMap.has("y@elsewhere.org")]).to.deep.equal(["forward-to-gmail", "bounce", "store", true]);
+            const action = (pattern: string) => (ruleMap.get(pattern) as RouteRule | undefined)?.action;
+            expect([action("support@example.com"), action("*@example.com"), action("*"), ruleMap.has("y@elsewhere.org")]).to.deep.equal(["forward-to-gmail", "bounce", "store", true]);
             expect(rules.cacheSize).to.equal(2);
         });
 
@@ -157,6 +216,12 @@ describe("router against dynalite (routing table from MailIngest)", () => {
         ];
         const mail = (m: number) => Array.from({ length: 60 }, (_, i) => forms[i % forms.length](m, i));
         const key = (d: RoutingDecision) => `${d.action} ${d.target ?? ""} ${d.labels.join(",")}`;
+        /** Decisions are per (action, target, labels, reason): those of one kind together. */
+        const byKind = (decisions: RoutingDecision[]) => {
+            const kinds = new Map<string, string[]>();
+            for (const d of decisions) kinds.set(key(d), [...(kinds.get(key(d)) ?? []), ...d.recipients].sort());
+            return kinds;
+        };
 
         async function routeMails(count: number) {
             const rules = store();
@@ -169,8 +234,8 @@ describe("router against dynalite (routing table from MailIngest)", () => {
         function expectEvery(event: RoutingEvent, m: number) {
             expect(event.messageId).to.equal(`mail-${m}`);
             const expected = new Map<string, string[]>();
-            for (const [recipient, decision] of mail(m)) expected.set(decision, [...(expected.get(decision) ?? []), recipient.replace(/@.*$/, (d) => d.toLowerCase())]);
-            expect(new Map(event.decisions.map((d) => [key(d), d.recipients]))).to.deep.equal(expected);
+            for (const [recipient, decision] of mail(m)) expected.set(decision, [...(expected.get(decision) ?? []), recipient.replace(/@.*$/, (d) => d.toLowerCase())].sort());
+            expect(byKind(event.decisions)).to.deep.equal(expected);
             expect(event.decisions.flatMap((d) => d.recipients)).to.have.length(60);
         }
 
@@ -178,7 +243,7 @@ describe("router against dynalite (routing table from MailIngest)", () => {
             const { outputs, logged } = await routeMails(1);
             expect(outputs).to.have.length(1);
             expectEvery(outputs[0] as RoutingEvent, 0);
-            expect(logged.map((l) => [l.messageId, l.action, l.target])).to.have.deep.members([
+            expect([...new Set(logged.map((l) => `${l.messageId} ${l.action} ${l.target}`))].map((l) => l.split(" ").map((p) => (p === "undefined" ? undefined : p)))).to.have.deep.members([
                 ["mail-0", "forward-to-gmail", "your-email@gmail.com"], ["mail-0", "forward-to-gmail", "sales-team@gmail.com"], ["mail-0", "forward-to-gmail", "catch-all@gmail.com"],
                 ["mail-0", "drop", undefined], ["mail-0", "store", undefined], ["mail-0", "bounce", undefined],
             ]);

@@ -108,6 +108,13 @@ describe("SuppressionClient against dynalite (table from the component's definit
             counting.destroy();
         });
 
+        it("looks up any address SES delivers (VERP, SRS, BATV, quoted), and refuses only what is no address", async () => {
+            for (const sender of ["bounces+12345-abcd-user=example.com@sendgrid.net", "SRS0=HHH=TT=example.com=user@forwarder.org", "prvs=1234abcd=user@example.com", '"john doe"@example.com']) {
+                expect(await client.isSuppressed(sender), sender).to.equal(false);
+            }
+            await client.isSuppressed("no-at-sign").then(() => expect.fail("accepted"), (error) => expect(error).to.be.instanceOf(InvalidInputError));
+        });
+
         it("ignores entries whose TTL has passed but that DynamoDB has not deleted yet", async () => {
             await client.suppress({ email: "soft@example.edu", reason: "bounce", expiresAt: clock + 60 });
             expect(await client.isSuppressed("soft@example.edu")).to.equal(true);
