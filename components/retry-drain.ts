@@ -17,9 +17,16 @@ export const DRAIN_ITERATIONS_PER_EXECUTION = 100;
  */
 export const DRAIN_VISIBILITY_TIMEOUT_SECONDS = 900;
 
-/** How long a drain waits, at most, for another drain's hidden messages to come back. */
-export const DRAIN_MAX_WAIT_SECONDS = DRAIN_VISIBILITY_TIMEOUT_SECONDS + 120;
+/** How long a drain waits, at most, for earlier drains to end and their hidden messages to come back. */
+export const DRAIN_MAX_WAIT_SECONDS = 3600;
 const DRAIN_WAIT_STEP_SECONDS = 60;
+
+/**
+ * When the queue looks drained, the drain waits this long and makes one more pass, for mail parked by
+ * forwarder invocations that were under way with the old token when it started (longer than the
+ * forwarder's 120 s timeout).
+ */
+export const LATE_PARK_GRACE_SECONDS = 150;
 
 /** Added to the budgets: ApproximateNumberOfMessages may lag behind the queue by a little. */
 const BUDGET_MARGIN = 10;
@@ -36,8 +43,12 @@ export interface RetryDrainInput {
 
 /** What a handed-over execution carries, so the chain as a whole keeps the first execution's limits. */
 export interface RetryDrainProgress {
-    /** The first execution's start (ISO 8601): messages sent to the queue later are never moved. */
+    /** The first execution's start (ISO 8601). */
     startTime: string;
+    /** Messages sent to the queue later (epoch ms) are not moved: the start, or the late-park pass's time. */
+    cutoff?: number;
+    /** The late-park pass was made. */
+    graceDone?: boolean;
     /** Messages it may still move (starts at ApproximateNumberOfMessages). */
     movesLeft: number;
     /** Messages it may still receive, moved or not (starts at twice ApproximateNumberOfMessages). */
@@ -53,7 +64,12 @@ const INPUT_ACCOUNT = "{% $exists($states.input.account) and $states.input.accou
 // A message to move: sent before the drain started and, unless the drain is for every account, parked
 // for the drain's account. SentTimestamp is epoch milliseconds as a string (SQS ReceiveMessage).
 const ELIGIBLE = "$number($m.Attributes.SentTimestamp) < $cutoff and ($account = null or $lowercase($m.MessageAttributes.account.StringValue) = $account)";
+// Running executions that started before this one (ties broken by ARN, so two never wait for each other).
+const EARLIER_RUNNING = "{% $count($states.result.Executions[ExecutionArn != $states.context.Execution.Id and ($toMillis(StartDate) < $toMillis($states.context.Execution.StartTime) or ($toMillis(StartDate) = $toMillis($states.context.Execution.StartTime) and ExecutionArn < $states.context.Execution.Id))]) %}";
 // `[…]` keeps a one-message result an array (JSONata unwraps singletons); only what the move needs is kept.
+// The drain's account's messages parked after its cutoff: before the late-park pass, they are shown
+// again in time for it (instead of staying hidden for the visibility timeout).
+const LATE = `{% $graceDone ? [] : [$map([$filter($states.result.Messages, function($m) { $number($m.Attributes.SentTimestamp) >= $cutoff and ($account = null or $lowercase($m.MessageAttributes.account.StringValue) = $account) })], function($m) { $m.ReceiptHandle })] %}`;
 const BATCH = `{% [$map($filter([$filter($states.result.Messages, function($m) { ${ELIGIBLE} })], function($m, $i) { $i < $movesLeft }), function($m) { {"Body": $m.Body, "ReceiptHandle": $m.ReceiptHandle} })] %}`;
 
 /**
@@ -85,9 +101,30 @@ export function retryDrainDefinition(sourceQueueUrl: string, targetQueueUrl: str
                 Default: "Start",
             },
             "Invalid input": { Type: "Fail", Error: "InvalidInput", Cause: "The input is {} (every account) or {\"account\": \"<gmail address>\"}." },
-            // Only drains receive from the retry queue: a message in flight is one another drain skipped
-            // and hid. Wait until they are all visible again, so this drain sees every parked message.
-            Start: { Type: "Pass", Assign: { account: INPUT_ACCOUNT, waited: 0 }, Next: "Count parked" },
+            // Drains take turns: two at once would each hide the other's account's messages. So a drain
+            // waits for those that started before it, then (only drains receive from the retry queue, so
+            // a message in flight is one an earlier drain skipped and hid) until every message is visible.
+            Start: { Type: "Pass", Assign: { account: INPUT_ACCOUNT, waited: 0 }, Next: "Earlier drains" },
+            "Earlier drains": {
+                Type: "Task",
+                Resource: "arn:aws:states:::aws-sdk:sfn:listExecutions",
+                Arguments: { StateMachineArn: "{% $states.context.StateMachine.Id %}", StatusFilter: "RUNNING", MaxResults: 100 },
+                Retry: retry,
+                Assign: { earlier: EARLIER_RUNNING },
+                Output: {},
+                Next: "Another drain first?",
+            },
+            "Another drain first?": {
+                Type: "Choice",
+                Choices: [{ Condition: `{% $earlier > 0 and $waited < ${DRAIN_MAX_WAIT_SECONDS} %}`, Next: "Wait for the earlier drain" }],
+                Default: "Count parked",
+            },
+            "Wait for the earlier drain": {
+                Type: "Wait",
+                Seconds: DRAIN_WAIT_STEP_SECONDS,
+                Assign: { waited: `{% $waited + ${DRAIN_WAIT_STEP_SECONDS} %}` },
+                Next: "Earlier drains",
+            },
             "Count parked": {
                 Type: "Task",
                 Resource: "arn:aws:states:::aws-sdk:sqs:getQueueAttributes",
@@ -118,6 +155,7 @@ export function retryDrainDefinition(sourceQueueUrl: string, targetQueueUrl: str
                     cutoff: "{% $toMillis($states.context.Execution.StartTime) %}",
                     movesLeft: `{% $parked + ${BUDGET_MARGIN} %}`,
                     receivesLeft: `{% 2 * $parked + ${BUDGET_MARGIN} %}`,
+                    graceDone: false,
                     moved: 0,
                     skipped: 0,
                     executions: 1,
@@ -131,7 +169,8 @@ export function retryDrainDefinition(sourceQueueUrl: string, targetQueueUrl: str
                 Assign: {
                     account: INPUT_ACCOUNT,
                     startTime: "{% $states.input.continued.startTime %}",
-                    cutoff: "{% $toMillis($states.input.continued.startTime) %}",
+                    cutoff: "{% $exists($states.input.continued.cutoff) ? $states.input.continued.cutoff : $toMillis($states.input.continued.startTime) %}",
+                    graceDone: "{% $states.input.continued.graceDone = true %}",
                     movesLeft: "{% $states.input.continued.movesLeft %}",
                     receivesLeft: "{% $states.input.continued.receivesLeft %}",
                     moved: "{% $states.input.continued.moved %}",
@@ -168,6 +207,7 @@ export function retryDrainDefinition(sourceQueueUrl: string, targetQueueUrl: str
                 Assign: {
                     received: "{% $count($states.result.Messages) %}",
                     batch: BATCH,
+                    late: LATE,
                     receivesLeft: "{% $receivesLeft - $count($states.result.Messages) %}",
                     iterations: "{% $iterations + 1 %}",
                 },
@@ -176,8 +216,28 @@ export function retryDrainDefinition(sourceQueueUrl: string, targetQueueUrl: str
             },
             AnyMessages: {
                 Type: "Choice",
-                Choices: [{ Condition: "{% $received = 0 %}", Next: "Drained" }],
+                Choices: [{ Condition: "{% $received = 0 %}", Next: "Late parks?" }],
                 Default: "MoveEach",
+            },
+            "Late parks?": {
+                Type: "Choice",
+                Choices: [{ Condition: "{% $graceDone %}", Next: "Drained" }],
+                Default: "Wait for late parks",
+            },
+            "Wait for late parks": { Type: "Wait", Seconds: LATE_PARK_GRACE_SECONDS, Next: "Count late parks" },
+            "Count late parks": {
+                Type: "Task",
+                Resource: "arn:aws:states:::aws-sdk:sqs:getQueueAttributes",
+                Arguments: { QueueUrl: sourceQueueUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] },
+                Retry: retry,
+                Assign: {
+                    cutoff: "{% $toMillis($states.context.State.EnteredTime) %}",
+                    movesLeft: "{% $movesLeft + $number($states.result.Attributes.ApproximateNumberOfMessages) %}",
+                    receivesLeft: "{% $receivesLeft + 2 * $number($states.result.Attributes.ApproximateNumberOfMessages) %}",
+                    graceDone: true,
+                },
+                Output: {},
+                Next: "Anything left?",
             },
             MoveEach: {
                 Type: "Map",
@@ -212,6 +272,32 @@ export function retryDrainDefinition(sourceQueueUrl: string, targetQueueUrl: str
                     skipped: "{% $skipped + $received - $count($batch) %}",
                 },
                 Output: {},
+                Next: "Any late parks?",
+            },
+            "Any late parks?": {
+                Type: "Choice",
+                Choices: [{ Condition: "{% $count($late) > 0 %}", Next: "Show late parks in time" }],
+                Default: "Anything left?",
+            },
+            "Show late parks in time": {
+                Type: "Map",
+                Items: "{% $late %}",
+                MaxConcurrency: 10,
+                ItemProcessor: {
+                    ProcessorConfig: { Mode: "INLINE" },
+                    StartAt: "Hide until the late-park pass",
+                    States: {
+                        "Hide until the late-park pass": {
+                            Type: "Task",
+                            Resource: "arn:aws:states:::aws-sdk:sqs:changeMessageVisibility",
+                            Arguments: { QueueUrl: sourceQueueUrl, ReceiptHandle: "{% $states.input %}", VisibilityTimeout: LATE_PARK_GRACE_SECONDS - 30 },
+                            Retry: retry,
+                            Output: {},
+                            End: true,
+                        },
+                    },
+                },
+                Output: {},
                 Next: "Anything left?",
             },
             ContinueAsNew: {
@@ -223,6 +309,8 @@ export function retryDrainDefinition(sourceQueueUrl: string, targetQueueUrl: str
                         account: "{% $account %}",
                         continued: {
                             startTime: "{% $startTime %}",
+                            cutoff: "{% $cutoff %}",
+                            graceDone: "{% $graceDone %}",
                             movesLeft: "{% $movesLeft %}",
                             receivesLeft: "{% $receivesLeft %}",
                             moved: "{% $moved %}",
@@ -275,9 +363,9 @@ export class RetryDrain extends pulumi.ComponentResource {
             tags: standardTags(args.env, args.component ?? "RetryDrain", args.tags),
             statements: (selfArn) => [
                 // GetQueueAttributes: ApproximateNumberOfMessages, the drain's budget.
-                allow(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], [args.sourceQueueArn]),
+                allow(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"], [args.sourceQueueArn]),
                 allow(["sqs:SendMessage"], [args.targetQueueArn]),
-                allow(["states:StartExecution"], [selfArn]),
+                allow(["states:StartExecution", "states:ListExecutions"], [selfArn]),
             ],
             definition: () => pulumi.all([args.sourceQueueUrl, args.targetQueueUrl]).apply(([source, target]) => JSON.stringify(retryDrainDefinition(source, target))),
         }, this);

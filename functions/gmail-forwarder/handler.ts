@@ -74,12 +74,27 @@ async function handleRecord(record: SQSRecord): Promise<void> {
             return;
         }
         request = requests[0];
-        const result = await importOnce(request);
+        const result = await importWithCurrentToken(request);
         metrics.addMetric("GmailForwardSuccess", MetricUnit.Count, 1);
         if (result.oversize) metrics.addMetric("OversizeNotice", MetricUnit.Count, 1);
         logger.info("Imported into Gmail", { ...logFields(request), sqsMessageId: record.messageId, action: result.oversize ? "oversize-notice" : "imported", gmailMessageId: result.gmailMessageId, bytes: result.bytes });
     } catch (error) {
         await handleFailure(record, request, error);
+    }
+}
+
+/**
+ * Imports; on a token error, forgets the cached token and tries once more with the one SSM holds now.
+ * An instance may hold a token for minutes after `token refresh` replaced it: parking on that stale
+ * token would park mail after the refresh's drain has started, where no drain would move it.
+ */
+async function importWithCurrentToken(request: ForwardRequest): Promise<ForwardResult> {
+    try {
+        return await importOnce(request);
+    } catch (error) {
+        if (classify(error).kind !== "park") throw error;
+        credentials.forget(request.target);
+        return importOnce(request);
     }
 }
 

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { DRAIN_ITERATIONS_PER_EXECUTION, DRAIN_VISIBILITY_TIMEOUT_SECONDS, RetryDrain, retryDrainDefinition } from "../../components/retry-drain";
+import { DRAIN_ITERATIONS_PER_EXECUTION, DRAIN_VISIBILITY_TIMEOUT_SECONDS, LATE_PARK_GRACE_SECONDS, RetryDrain, retryDrainDefinition } from "../../components/retry-drain";
 import { ExecutionFailed, HISTORY_EVENT_LIMIT, runJsonataExecution, TaskError } from "../support/asl-jsonata";
 import { MOCK_ACCOUNT, runUnderMocks } from "../support/mocks";
 
@@ -57,6 +57,8 @@ class SqsModel {
     readonly calls: { action: string; body?: string }[] = [];
     readonly startedInputs: unknown[] = [];
     received = 0;
+    /** Other executions ListExecutions reports as RUNNING (until `until` on the queue's clock). */
+    readonly runningDrains: { arn: string; startedAt: number; until: number }[] = [];
     private ids = 0;
     private readonly rng: () => number;
 
@@ -99,6 +101,13 @@ class SqsModel {
                 if (this.options.badAccounts?.includes(account)) this.park(args.MessageBody, account, 0);
                 return { MessageId: `f${this.forwarded.length}`, MD5OfMessageBody: "md5" };
             }
+            case "arn:aws:states:::aws-sdk:sqs:changeMessageVisibility": {
+                expect(args.QueueUrl).to.equal(SOURCE);
+                const message = [...this.retry.values()].find((m) => m.receipt === args.ReceiptHandle);
+                this.calls.push({ action, body: message?.body });
+                if (message) message.visibleAt = this.now + args.VisibilityTimeout * 1000;
+                return {};
+            }
             case "arn:aws:states:::aws-sdk:sqs:deleteMessage": {
                 expect(args.QueueUrl).to.equal(SOURCE);
                 const message = [...this.retry.values()].find((m) => m.receipt === args.ReceiptHandle);
@@ -106,6 +115,10 @@ class SqsModel {
                 if (message) this.retry.delete(message.id);
                 return {};
             }
+            case "arn:aws:states:::aws-sdk:sfn:listExecutions":
+                expect(args).to.deep.equal({ StateMachineArn: MACHINE, StatusFilter: "RUNNING", MaxResults: 100 });
+                this.calls.push({ action });
+                return { Executions: this.runningDrains.filter((d) => d.until > this.now).map((d) => ({ ExecutionArn: d.arn, Status: "RUNNING", StartDate: new Date(d.startedAt).toISOString() })) };
             case "arn:aws:states:::states:startExecution":
                 expect(args.StateMachineArn).to.equal(MACHINE);
                 this.startedInputs.push(typeof args.Input === "string" ? JSON.parse(args.Input) : args.Input);
@@ -176,7 +189,7 @@ async function drain(sqs: SqsModel, input: unknown, machine = definition, maxExe
     for (let n = 1; n <= maxExecutions; n++) {
         sqs.advance(50);
         const startTime = new Date(sqs.now).toISOString();
-        const run = await runJsonataExecution(machine, next, sqs.task, { startTime, stateMachineArn: MACHINE }, { wait: (seconds) => sqs.advance(seconds * 1000) });
+        const run = await runJsonataExecution(machine, next, sqs.task, { startTime, stateMachineArn: MACHINE }, { wait: (seconds) => sqs.advance(seconds * 1000), now: () => sqs.now });
         executions.push({ ...run, startTime });
         if (!run.output.continuedIn) return { output: run.output, executions };
         expect(sqs.startedInputs).to.have.length(n);
@@ -227,7 +240,7 @@ describe("RetryDrain", () => {
             expect(others.map((m) => m.receiveCount)).to.deep.equal([1, 1, 1]);
         });
 
-        it("never moves a message parked after it started, even for its account (the next drain moves it)", async () => {
+        it("moves a message its account's forwarder parked during the drain (an old token in flight) in the late-park pass, 150 s on", async () => {
             const sqs = new SqsModel();
             for (let i = 0; i < 25; i++) sqs.park(body(X, i), X);
             const task = sqs.task;
@@ -238,9 +251,10 @@ describe("RetryDrain", () => {
                 return task(resource, args);
             };
             const { output } = await drain(sqs, { account: X });
-            expect(output).to.deep.include({ moved: 25 });
-            expect(sqs.forwarded).to.not.include(body(X, 99));
-            expect([...sqs.retry.values()]).to.deep.equal([late]);
+            expect(output).to.deep.include({ moved: 26 });
+            expect(sqs.forwarded.indexOf(body(X, 99))).to.equal(25); // last: after the wait, not in the first pass
+            expect([...sqs.retry.values()]).to.deep.equal([]);
+            expect(late).to.not.equal(undefined);
         });
 
         it("hands over before the history limit, carrying the account, the first start time and what is left of the budget", async () => {
@@ -275,11 +289,24 @@ describe("RetryDrain", () => {
             const sqs = new SqsModel({ badAccounts: [] });
             for (let i = 0; i < 12; i++) sqs.park(JSON.stringify({ target: i % 2 ? X : Y, n: i }), i % 2 ? X : Y);
             const machine = retryDrainDefinition(SOURCE, TARGET);
-            const drain = async (account: string) => (await runJsonataExecution(machine, { account }, sqs.task, { startTime: new Date(sqs.now).toISOString(), stateMachineArn: MACHINE }, { wait: (seconds) => sqs.advance(seconds * 1000) })).output;
+            const drain = async (account: string) => (await runJsonataExecution(machine, { account }, sqs.task, { startTime: new Date(sqs.now).toISOString(), stateMachineArn: MACHINE }, { wait: (seconds) => sqs.advance(seconds * 1000), now: () => sqs.now })).output;
             expect(await drain(X)).to.deep.include({ moved: 6, skipped: 6 }); // Y's six now hidden for 15 minutes
             const forY = await drain(Y); // the operator refreshes Y right after X
             expect(forY).to.deep.include({ moved: 6 });
             expect(sqs.retry.size).to.equal(0);
+        });
+
+        it("waits for a drain that started earlier and is still running (drains take turns); not for a later one", async () => {
+            const sqs = new SqsModel({ badAccounts: [] });
+            for (let i = 0; i < 4; i++) sqs.park(JSON.stringify({ target: X, n: i }), X);
+            const machine = retryDrainDefinition(SOURCE, TARGET);
+            const startTime = new Date(sqs.now).toISOString();
+            sqs.runningDrains.push({ arn: `${MACHINE}:later`, startedAt: sqs.now + 5, until: sqs.now + 3_600_000 });
+            sqs.runningDrains.push({ arn: `${MACHINE}:earlier`, startedAt: sqs.now - 5_000, until: sqs.now + 150_000 });
+            const waits: number[] = [];
+            const run = await runJsonataExecution(machine, { account: X }, sqs.task, { startTime, stateMachineArn: MACHINE, executionArn: `${MACHINE}:me` }, { wait: (seconds) => { waits.push(seconds); sqs.advance(seconds * 1000); } });
+            expect(waits).to.deep.equal([60, 60, 60, LATE_PARK_GRACE_SECONDS]); // until the earlier one ended, 150 s later; then the late-park pass
+            expect(run.output).to.deep.include({ moved: 4 });
         });
 
         it("each drain that leaves a message parked raises its receive count by one, until the retry queue's DLQ takes it", async () => {
@@ -320,11 +347,12 @@ describe("RetryDrain", () => {
             }
 
             function checkBounds(sqs: SqsModel, n: number, executions: { historyEvents: number }[], receivesPerExecution: number) {
-                // At most the n parked messages moved and 2n received: at most 2n non-empty receives and one empty one.
-                expect(sqs.forwarded.length).to.be.at.most(n);
-                expect(sqs.received).to.be.at.most(2 * n);
+                // Two passes (the start's, and the late-park pass, which counts the queue again: at most n
+                // more, those parked again): at most 2n moved, 4n received, one empty receive per pass.
+                expect(sqs.forwarded.length).to.be.at.most(2 * n);
+                expect(sqs.received).to.be.at.most(4 * n);
                 const receives = sqs.calls.filter((c) => c.action === "receiveMessage").length;
-                expect(receives).to.be.at.most(2 * n + 1);
+                expect(receives).to.be.at.most(4 * n + 2);
                 expect(executions.length).to.be.at.most(Math.max(1, Math.ceil(receives / receivesPerExecution)));
                 for (const execution of executions) expect(execution.historyEvents).to.be.below(HISTORY_EVENT_LIMIT);
                 expect(sqs.retryDlq).to.deep.equal([]);
@@ -350,17 +378,17 @@ describe("RetryDrain", () => {
                 console.log(`      drain for X: ${figures.runs} queues, ${figures.parked} parked, ${figures.moved} moved, ${figures.executions} executions (at most ${figures.maxExecutions} in one chain)`);
             });
 
-            it("a drain for every account moves each parked message exactly once; Y's come back once each, as new messages", async () => {
+            it("a drain for every account moves each parked message, Y's (parked again at once) once more in the late-park pass, and ends", async () => {
                 const figures = { runs: 0, parked: 0, reparked: 0, executions: 0, maxExecutions: 0 };
                 await fc.assert(fc.asyncProperty(scenario, async (s) => {
                     const { sqs, initial } = setUp(s);
                     const { output, executions } = await drain(sqs, {}, definitionHandingOverEvery(s.receivesPerExecution));
                     checkBounds(sqs, initial.length, executions, s.receivesPerExecution);
-                    expect(count(sqs.forwarded)).to.deep.equal(count(initial.map((m) => m.body)));
-                    expect(output.moved).to.equal(initial.length);
-                    // Left in the retry queue: exactly one new message for each of Y's (parked again after the start).
-                    const left = [...sqs.retry.values()];
                     const ys = initial.filter((m) => JSON.parse(m.body).target === Y);
+                    expect([...count(sqs.forwarded)].sort()).to.deep.equal([...count([...initial, ...ys].map((m) => m.body))].sort());
+                    expect(output.moved).to.equal(initial.length + ys.length);
+                    // Left in the retry queue: exactly one new message for each of Y's (parked again after the last pass).
+                    const left = [...sqs.retry.values()];
                     expect(count(left.map((m) => m.body))).to.deep.equal(count(ys.map((m) => m.body)));
                     expect(left.filter((m) => initial.some((i) => i.id === m.id))).to.deep.equal([]);
                     Object.assign(figures, { runs: figures.runs + 1, parked: figures.parked + initial.length, reparked: figures.reparked + ys.length, executions: figures.executions + executions.length, maxExecutions: Math.max(figures.maxExecutions, executions.length) });
@@ -379,17 +407,17 @@ describe("RetryDrain", () => {
         expect(machine.inputs).to.deep.include({ name: "ses-mail-gmail-forwarder-retry-drain-test", type: "STANDARD", tracingConfiguration: { enabled: true } });
         expect(machine.inputs.loggingConfiguration.logDestination).to.equal(`arn:aws:logs:us-east-1:${MOCK_ACCOUNT}:log-group:/aws/vendedlogs/states/ses-mail-gmail-forwarder-retry-drain-test:*`);
         expect(JSON.parse(machine.inputs.definition)).to.deep.equal(definition);
-        const states = { ...definition.States, ...definition.States.MoveEach.ItemProcessor.States } as Record<string, any>;
+        const states = { ...definition.States, ...definition.States.MoveEach.ItemProcessor.States, ...definition.States["Show late parks in time"].ItemProcessor.States } as Record<string, any>;
         const tasks = Object.values(states).filter((s) => s.Type === "Task").map((s) => s.Resource);
-        expect(tasks.sort()).to.deep.equal([
-            "arn:aws:states:::aws-sdk:sqs:deleteMessage", "arn:aws:states:::aws-sdk:sqs:getQueueAttributes", "arn:aws:states:::aws-sdk:sqs:receiveMessage",
+        expect([...new Set(tasks)].sort()).to.deep.equal([
+            "arn:aws:states:::aws-sdk:sfn:listExecutions", "arn:aws:states:::aws-sdk:sqs:changeMessageVisibility", "arn:aws:states:::aws-sdk:sqs:deleteMessage", "arn:aws:states:::aws-sdk:sqs:getQueueAttributes", "arn:aws:states:::aws-sdk:sqs:receiveMessage",
             "arn:aws:states:::aws-sdk:sqs:sendMessage", "arn:aws:states:::states:startExecution",
         ]);
         const statements = plan.json(plan.one("aws:iam/rolePolicy:RolePolicy"), "policy").Statement;
         expect(statements.slice(0, 3)).to.deep.equal([
-            { Effect: "Allow", Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], Resource: ["arn:aws:sqs:us-east-1:1:retry"] },
+            { Effect: "Allow", Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"], Resource: ["arn:aws:sqs:us-east-1:1:retry"] },
             { Effect: "Allow", Action: ["sqs:SendMessage"], Resource: ["arn:aws:sqs:us-east-1:1:forwarder"] },
-            { Effect: "Allow", Action: ["states:StartExecution"], Resource: [`arn:aws:states:us-east-1:${MOCK_ACCOUNT}:stateMachine:ses-mail-gmail-forwarder-retry-drain-test`] },
+            { Effect: "Allow", Action: ["states:StartExecution", "states:ListExecutions"], Resource: [`arn:aws:states:us-east-1:${MOCK_ACCOUNT}:stateMachine:ses-mail-gmail-forwarder-retry-drain-test`] },
         ]);
         expect(statements.slice(3).map((s: any) => s.Resource)).to.deep.equal(["*", "*"]); // X-Ray and log delivery only
         expect(plan.json(plan.one("aws:iam/role:Role"), "assumeRolePolicy").Statement[0].Principal).to.deep.equal({ Service: "states.amazonaws.com" });

@@ -42,6 +42,8 @@ export interface JsonataRunOptions {
     maxSteps?: number;
     /** Called with the seconds a Retry waits before the next attempt (advance a model clock here). */
     wait?: (seconds: number) => void | Promise<void>;
+    /** The model's clock, for `$states.context.State.EnteredTime`. @default Date.now */
+    now?: () => number;
 }
 
 export interface JsonataExecution {
@@ -114,7 +116,8 @@ async function runStates(machine: Json, input: Json, run: Run, outer: Record<str
         if (!state) throw new Error(`no state "${name}"`);
         const misplaced = JSONPATH_FIELDS.filter((field) => field in state);
         if (misplaced.length > 0) throw new Error(`state "${name}": ${misplaced.join(", ")} are JSONPath fields, not allowed in a JSONata state`);
-        const states = (extra: Record<string, Json> = {}) => ({ ...outer, ...variables, states: { input: data, context: { ...run.context, ...extraContext, State: { Name: name } }, ...extra } });
+        const entered = new Date(run.options.now?.() ?? Date.now()).toISOString();
+        const states = (extra: Record<string, Json> = {}) => ({ ...outer, ...variables, states: { input: data, context: { ...run.context, ...extraContext, State: { Name: name, EnteredTime: entered } }, ...extra } });
         const assign = async (block: Json, extra: Record<string, Json>) => {
             if (!block) return;
             // Every assignment in a block sees the variables as they were before it.

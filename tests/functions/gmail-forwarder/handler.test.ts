@@ -199,8 +199,8 @@ describe("gmail-forwarder handler (fake Gmail + OAuth on loopback, dynalite idem
             expect({ ...copy, detail: { ...copy.detail, decisions: [] } }).to.deep.equal(JSON.parse(JSON.stringify({ ...event, detail: { ...event.detail, decisions: [] } })));
             expect(copy.detail.decisions).to.deep.equal([event.detail.decisions[i]]);
         }
-        // The queue delivers the copies: ops's token is revoked, team's import goes ahead.
-        google.gmailScript.push(401);
+        // The queue delivers the copies: ops's token is revoked (refused again when read anew), team's import goes ahead.
+        google.gmailScript.push(401, 401);
         const ops = await run(delivery(copies[1]));
         const team = await run(delivery(copies[0]));
         expect([ops.result.batchItemFailures, team.result.batchItemFailures]).to.deep.equal([[], []]);
@@ -237,7 +237,7 @@ describe("gmail-forwarder handler (fake Gmail + OAuth on loopback, dynalite idem
     });
 
     it("401 from Gmail parks the message in the retry queue with its account, and succeeds the original", async () => {
-        google.gmailScript.push(401);
+        google.gmailScript.push(401, 401);
         const event = routingEvent("m-401");
         const { result, metrics, logs } = await run(delivery(event));
         expect(result.batchItemFailures).to.deep.equal([]);
@@ -247,6 +247,16 @@ describe("gmail-forwarder handler (fake Gmail + OAuth on loopback, dynalite idem
         expect(parked.MessageAttributes?.account).to.deep.equal({ DataType: "String", StringValue: "team@gmail.com" });
         expect(metrics).to.deep.equal({ GmailTokenError: 1, TokenValid: 0 });
         expect(logs.find((l) => l.level === "WARN")).to.deep.include({ messageId: "m-401", target: "team@gmail.com", recipient: "support@example.com", action: "park" });
+    });
+
+    it("a token refused once is read from SSM again before parking: a token refreshed meanwhile imports", async () => {
+        google.gmailScript.push(401);
+        const { result } = await run(delivery(routingEvent("m-refreshed")));
+        expect(result.batchItemFailures).to.deep.equal([]);
+        expect(sent(RETRY_URL)).to.deep.equal([]);
+        expect(google.imports).to.have.length(1);
+        const tokenReads = ssm.commandCalls(GetParameterCommand).filter((c) => c.args[0].input.Name?.includes("/refresh-token/"));
+        expect(tokenReads).to.have.length(2);
     });
 
     it("invalid_grant from the token endpoint (expired or revoked token) parks too", async () => {
