@@ -7,6 +7,7 @@ import { Tracer } from "@aws-lambda-powertools/tracer";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SendBounceCommand, SESClient } from "@aws-sdk/client-ses";
 import type { SQSRecord } from "aws-lambda";
+import { MINIMUM_MAIL_RETENTION_DAYS } from "../../components/retention";
 import { batchHandler } from "../shared/batch";
 import { requireEnv } from "../shared/env";
 import { countMetric } from "../shared/metrics";
@@ -20,7 +21,7 @@ const tracer = new Tracer();
 const ses = tracer.captureAWSv3Client(new SESClient({}));
 const suppressions = new SuppressionClient({ tableName: requireEnv("SUPPRESSION_TABLE_NAME"), client: tracer.captureAWSv3Client(new DynamoDBClient({})) });
 const senderLocalPart = process.env.BOUNCE_SENDER_LOCAL_PART ?? "MAILER-DAEMON";
-const idempotency = new IdempotencyConfig({ eventKeyJmesPath: "[messageId, domain]", expiresAfterSeconds: 7 * 24 * 3600 });
+const idempotency = new IdempotencyConfig({ eventKeyJmesPath: "[messageId, domain]", expiresAfterSeconds: MINIMUM_MAIL_RETENTION_DAYS * 86400 });
 const ownMailerDaemons = requireEnv("DOMAINS").split(",").map((domain) => `${senderLocalPart}@${domain.trim()}`.toLowerCase());
 const pacer = createPacer(Number(requireEnv("BOUNCE_MIN_INTERVAL_MS")));
 

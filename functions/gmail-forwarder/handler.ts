@@ -10,6 +10,7 @@ import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { ChangeMessageVisibilityCommand, MessageAttributeValue, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import type { SQSRecord } from "aws-lambda";
+import { MINIMUM_MAIL_RETENTION_DAYS } from "../../components/retention";
 import { batchHandler } from "../shared/batch";
 import { tokenValidityMetric } from "../shared/metrics";
 import { createPacer } from "../shared/pacing";
@@ -56,7 +57,8 @@ const ports = {
     },
 };
 
-const idempotency = new IdempotencyConfig({ eventKeyJmesPath: "[messageId, target]", expiresAfterSeconds: 7 * 24 * 3600 });
+// Kept as long as a copy of the message may still be drained or redriven (components/retention.ts).
+const idempotency = new IdempotencyConfig({ eventKeyJmesPath: "[messageId, target]", expiresAfterSeconds: MINIMUM_MAIL_RETENTION_DAYS * 86400 });
 // At most one import per (SES message, Gmail account), however often the queue redelivers it.
 const importOnce = makeIdempotent((request: ForwardRequest): Promise<ForwardResult> => forwardToGmail(request, settings, ports), {
     persistenceStore: new DynamoDBPersistenceLayer({ tableName: config.idempotencyTableName, awsSdkV3Client: tracer.captureAWSv3Client(new DynamoDBClient({})) }),

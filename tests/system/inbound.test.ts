@@ -184,7 +184,7 @@ describe("inbound system: mail in → Gmail / bounce / store / drop / DLQ / park
             `inbound system (seed ${SEED}): runs=${results.length} mails=${sum((v) => v.mails)} recipients=${sum((v) => v.recipients)}`,
             `faults: ${list(faults)}`,
             `places: ${list(places)}`,
-            `lost=${sum((v) => v.lost)} importedTwice=${sum((v) => v.importedTwice)} bouncedTwice=${sum((v) => v.bouncedTwice)} wrongPlace=${sum((v) => v.wrongPlace)} multiplePlaces=${sum((v) => v.multiplePlaces)} strayImports=${sum((v) => v.strayImports)} dlqWithoutReason=${sum((v) => v.dlqWithoutReason)} labelMismatch=${sum((v) => v.labelMismatch)} conflicts=${sum((v) => v.conflicts)} unidentified=${sum((v) => v.unidentified)} sesThrottled=${results.reduce((total, r) => total + r.sesThrottled, 0)}`,
+            `lost=${sum((v) => v.lost)} importedTwice=${sum((v) => v.importedTwice)} bouncedTwice=${sum((v) => v.bouncedTwice)} wrongPlace=${sum((v) => v.wrongPlace)} multiplePlaces=${sum((v) => v.multiplePlaces)} redundantParked=${sum((v) => v.redundantParked)} strayImports=${sum((v) => v.strayImports)} dlqWithoutReason=${sum((v) => v.dlqWithoutReason)} labelMismatch=${sum((v) => v.labelMismatch)} conflicts=${sum((v) => v.conflicts)} unidentified=${sum((v) => v.unidentified)} sesThrottled=${results.reduce((total, r) => total + r.sesThrottled, 0)}`,
             `peak concurrency: router=${peaks("router")} gmail-forwarder=${peaks("gmail-forwarder")} bouncer=${peaks("bouncer")}; simulated ${(Math.max(...results.map((r) => r.virtualMs)) / 3_600_000).toFixed(1)} h in ${((Date.now() - started) / 1000).toFixed(1)} s`,
         ].join(" | "));
 
