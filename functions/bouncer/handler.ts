@@ -8,7 +8,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SendBounceCommand, SESClient } from "@aws-sdk/client-ses";
 import type { SQSRecord } from "aws-lambda";
 import { MINIMUM_MAIL_RETENTION_DAYS } from "../../components/retention";
-import { batchHandler } from "../shared/batch";
+import { batchHandler, pacedIdempotentHandler } from "../shared/batch";
 import { requireEnv } from "../shared/env";
 import { countMetric } from "../shared/metrics";
 import { createPacer } from "../shared/pacing";
@@ -76,15 +76,4 @@ async function handleRecord(record: SQSRecord): Promise<void> {
     }
 }
 
-const batch = batchHandler(EventType.SQS, handleRecord, { logger, metrics });
-
-// Waits out the pacing interval before returning, so the next invocation (perhaps on another
-// instance) cannot call SendBounce sooner than this instance's interval allows.
-export const handler: typeof batch = async (event, context) => {
-    idempotency.registerLambdaContext(context);
-    try {
-        return await batch(event, context);
-    } finally {
-        await pacer.settled();
-    }
-};
+export const handler = pacedIdempotentHandler(batchHandler(EventType.SQS, handleRecord, { logger, metrics }), idempotency, pacer);

@@ -11,7 +11,7 @@ import { ChangeMessageVisibilityCommand, MessageAttributeValue, SendMessageComma
 import { SSMClient } from "@aws-sdk/client-ssm";
 import type { SQSRecord } from "aws-lambda";
 import { MINIMUM_MAIL_RETENTION_DAYS } from "../../components/retention";
-import { batchHandler } from "../shared/batch";
+import { batchHandler, pacedIdempotentHandler } from "../shared/batch";
 import { tokenValidityMetric } from "../shared/metrics";
 import { createPacer } from "../shared/pacing";
 import { forwarderConfig } from "./config";
@@ -159,14 +159,4 @@ function messageIdOf(body: string): string | undefined {
     }
 }
 
-const batch = batchHandler(EventType.SQS, handleRecord, { logger, metrics });
-
-export const handler: typeof batch = async (event, context) => {
-    idempotency.registerLambdaContext(context);
-    try {
-        return await batch(event, context);
-    } finally {
-        // The next invocation, perhaps on another instance, starts no sooner than this one's interval allows.
-        await pacer.settled();
-    }
-};
+export const handler = pacedIdempotentHandler(batchHandler(EventType.SQS, handleRecord, { logger, metrics }), idempotency, pacer);

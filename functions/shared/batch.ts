@@ -1,6 +1,8 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Metrics } from "@aws-lambda-powertools/metrics";
+import type { Pacer } from "./pacing";
+import type { IdempotencyConfig } from "@aws-lambda-powertools/idempotency";
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent, SQSEvent, SQSRecord } from "aws-lambda";
 
 type Sources = {
@@ -28,6 +30,22 @@ export function batchHandler<T extends keyof Sources>(
             return await processPartialResponse(event, handleRecord as (record: unknown) => Promise<void>, processor, { context, throwOnFullBatchFailure: false, processInParallel: !inOrder });
         } finally {
             tools.metrics.publishStoredMetrics();
+        }
+    };
+}
+
+/**
+ * A handler for a function that is idempotent per record and paced across instances: it registers
+ * the Lambda context with Powertools Idempotency and, before it returns, waits out its pacing
+ * interval, so the next invocation (perhaps on another instance) calls no sooner than allowed.
+ */
+export function pacedIdempotentHandler<E, R>(handler: (event: E, context: Context) => Promise<R>, idempotency: IdempotencyConfig, pacer: Pacer): (event: E, context: Context) => Promise<R> {
+    return async (event, context) => {
+        idempotency.registerLambdaContext(context);
+        try {
+            return await handler(event, context);
+        } finally {
+            await pacer.settled();
         }
     };
 }
