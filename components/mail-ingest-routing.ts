@@ -50,7 +50,7 @@ export function createRouting(scope: IngestScope, topic: EncryptedTopic): Routin
     const busRule = (suffix: string, action: "forward-to-gmail" | "bounce" | typeof INVALID_ACTION) => new aws.cloudwatch.EventRule(`${name}-${suffix}-rule`, {
         name: physicalName("eventRule", { purpose: `route-${suffix}`, env, prefix }),
         eventBusName: eventBus.name,
-        description: `Routed mail with a ${action} decision`,
+        description: `Routed mail with at least one ${action} decision`,
         eventPattern: JSON.stringify(decisionPattern(action)),
         tags,
     }, child);
