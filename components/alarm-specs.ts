@@ -157,6 +157,38 @@ export function routingRuleInvalidAlarm(env: string, namespace = `SESMail/${env}
     };
 }
 
+/** The SMTP credential manager's Powertools service name: the `service` dimension of its metrics. */
+export const SMTP_MANAGER_SERVICE = "smtp-credential-manager";
+
+/**
+ * The SMTP credential manager reports failures per stream record, so its Lambda Errors metric stays
+ * 0: these alarms watch what it publishes itself (with the `service` dimension Powertools adds).
+ * - failures: a reconcile failed in two consecutive 15-minute windows (one throttle that the retry
+ *   absorbs pages nobody);
+ * - refused: a record was marked failed (input it can never accept, or a user that could not be provisioned);
+ * - stuck: the hourly sweep found records out of sync with IAM for longer than `stuckAfterHours`.
+ */
+export function smtpCredentialAlarms(env: string, namespace = `SESMail/${env}`): AlarmSpec[] {
+    const metric = (metricName: string, stat: MetricRef["stat"]): MetricRef => ({ id: "m", namespace, metricName, dimensions: { service: SMTP_MANAGER_SERVICE }, stat });
+    return [
+        {
+            name: `ses-mail-smtp-credential-failures-${env}`, tier: "CRITICAL",
+            description: "SMTP users not reconciled with their records (IAM errors) for 30 minutes: see last_error on the SMTP_USER# items and the manager's error log",
+            metric: metric("SMTPCredentialReconcileFailed", "Sum"), threshold: 0, comparison: "GreaterThanThreshold", periodSeconds: 900, evaluationPeriods: 2, treatMissingData: "notBreaching",
+        },
+        {
+            name: `ses-mail-smtp-credential-refused-${env}`, tier: "WARNING",
+            description: "An SMTP_USER# record was marked failed: its error attribute says why; fix it and set status to pending",
+            metric: metric("SMTPCredentialFailed", "Sum"), threshold: 0, comparison: "GreaterThanThreshold", periodSeconds: 300, evaluationPeriods: 1, treatMissingData: "notBreaching",
+        },
+        {
+            name: `ses-mail-smtp-credential-stuck-${env}`, tier: "CRITICAL",
+            description: "SMTP_USER# records out of sync with IAM longer than the threshold (counted by the hourly sweep): see their last_error",
+            metric: metric("SMTPCredentialsStuck", "Maximum"), threshold: 0, comparison: "GreaterThanThreshold", periodSeconds: 3600, evaluationPeriods: 1, treatMissingData: "notBreaching",
+        },
+    ];
+}
+
 /**
  * Resource alarms, and the router's invalid-rule alarm when the router is among the functions.
  * Missing data is not breaching throughout: SQS stops publishing for idle queues, Lambda and Step
@@ -180,5 +212,7 @@ export function resourceAlarmSpecs(r: ResourceAlarmInputs): AlarmSpec[] {
             { id: "m", namespace: "AWS/States", metricName: "ExecutionsFailed", dimensions: { StateMachineArn: arn }, stat: "Sum" }, 0, 300)),
         // Watched with the router: the metric only it publishes.
         ...(r.functions[ROUTER_SERVICE] !== undefined ? [routingRuleInvalidAlarm(r.env, r.namespace)] : []),
+        // Watched with the SMTP credential manager: the metrics only it publishes.
+        ...(r.functions[SMTP_MANAGER_SERVICE] !== undefined ? smtpCredentialAlarms(r.env, r.namespace) : []),
     ];
 }

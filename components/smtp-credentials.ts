@@ -21,12 +21,20 @@ export interface SmtpCredentialsArgs {
     table?: aws.dynamodb.Table;
     /** This stack's SES identities: the only ones SMTP users may send through. */
     identityArns: pulumi.Input<string>[];
+    /**
+     * The configuration sets the users' mail goes through (FeedbackPipeline's, the identities'
+     * default). SES authorizes a send against the configuration set's ARN too, so the sending
+     * policy lists them. @default FeedbackPipeline's default configuration set, `<namePrefix>-outbound-<env>` in this account and region
+     */
+    configurationSetArns?: pulumi.Input<string>[];
     /** Principals allowed to decrypt stored credentials (everyone else is denied). @default none */
     adminPrincipalArns?: pulumi.Input<string>[];
     /** Attempts before a record is marked failed. @default 3 */
     maxAttempts?: number;
-    /** How long a rotated-out key stays inactive before deletion. @default 24 */
+    /** How long a rotated-out key stays Active next to the new one; the sweep then deactivates and deletes it. @default 24 */
     rotationOverlapHours?: number;
+    /** A record out of sync with IAM for longer than this raises SMTPCredentialsStuck. @default 2 */
+    stuckAfterHours?: number;
     /** @default 30 */
     logRetentionDays?: number;
     tags?: Record<string, string>;
@@ -65,6 +73,9 @@ export class SmtpCredentials extends pulumi.ComponentResource {
         const region = aws.getRegionOutput({}, child).region;
         const iamPath = smtpIamPath(env, prefix);
         const maxAttempts = args.maxAttempts ?? 3;
+        const partition = aws.getPartitionOutput({}, child).partition;
+        const configurationSetArns = args.configurationSetArns
+            ?? [pulumi.interpolate`arn:${partition}:ses:${region}:${accountId}:configuration-set/${physicalName("sesConfigurationSet", { purpose: "outbound", env, prefix })}`];
 
         this.table = args.table ?? new aws.dynamodb.Table(`${name}-table`, {
             name: physicalName("dynamodbTable", { purpose: "smtp-credentials", env, prefix }),
@@ -80,7 +91,7 @@ export class SmtpCredentials extends pulumi.ComponentResource {
 
         this.failures = new DeadLetterQueue(`${name}-failures`, { ...common, purpose: "smtp-credential-manager-dlq" }, child);
         const keyAlias = `alias/${physicalName("kmsAlias", { purpose: "smtp-credentials", env, prefix })}`;
-        const usersArn = pulumi.interpolate`arn:aws:iam::${accountId}:user${iamPath}*`;
+        const usersArn = pulumi.interpolate`arn:${partition}:iam::${accountId}:user${iamPath}*`;
         this.manager = new LambdaFunction(`${name}-manager`, {
             ...common, code: "smtp-credential-manager", purpose: "smtp-credential-manager", timeout: 60,
             metricsNamespace: `SESMail/${env}`, logRetentionDays: args.logRetentionDays,
@@ -90,6 +101,8 @@ export class SmtpCredentials extends pulumi.ComponentResource {
                 KMS_KEY_ID: keyAlias,
                 IAM_PATH: iamPath,
                 IDENTITY_ARNS: pulumi.output(args.identityArns).apply((arns) => arns.join(",")),
+                CONFIGURATION_SET_ARNS: pulumi.output(configurationSetArns).apply((arns) => arns.join(",")),
+                STUCK_AFTER_SECONDS: String((args.stuckAfterHours ?? 2) * 3600),
                 MAX_ATTEMPTS: String(maxAttempts),
                 ROTATION_OVERLAP_SECONDS: String((args.rotationOverlapHours ?? 24) * 3600),
                 ENVIRONMENT: env,
@@ -97,10 +110,10 @@ export class SmtpCredentials extends pulumi.ComponentResource {
             policyStatements: [
                 allow([
                     "iam:CreateUser", "iam:DeleteUser", "iam:GetUser", "iam:TagUser",
-                    "iam:PutUserPolicy", "iam:DeleteUserPolicy", "iam:ListUserPolicies",
+                    "iam:GetUserPolicy", "iam:PutUserPolicy", "iam:DeleteUserPolicy", "iam:ListUserPolicies",
                     "iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey", "iam:ListAccessKeys",
                 ], [usersArn]),
-                allow(["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Scan"], [this.table.arn]),
+                allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Scan"], [this.table.arn]),
                 allow(["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"], [this.table.streamArn]),
                 ...queueSenderStatements(this.failures.arn),
             ],
@@ -133,20 +146,21 @@ export class SmtpCredentials extends pulumi.ComponentResource {
             functionName: this.manager.arn,
             startingPosition: "TRIM_HORIZON",
             batchSize: 10,
-            // More stream attempts than MAX_ATTEMPTS: the manager marks a record failed itself;
-            // the on-failure queue only catches crashes and timeouts.
+            // A failed reconcile is retried by the stream (records of one item stay in order), then
+            // by the hourly sweep; the on-failure queue records what ran out of stream retries.
             maximumRetryAttempts: maxAttempts + 2,
             bisectBatchOnFunctionError: true,
             functionResponseTypes: ["ReportBatchItemFailures"],
-            filterCriteria: { filters: [{ pattern: JSON.stringify({ dynamodb: { Keys: { PK: { S: [{ prefix: "SMTP_USER#" }] } } } }) }] },
+            // Only the credentials items: the manager's IAM_USER# registry items ask for nothing.
+            filterCriteria: { filters: [{ pattern: JSON.stringify({ dynamodb: { Keys: { PK: { S: [{ prefix: "SMTP_USER#" }] }, SK: { S: ["CREDENTIALS#v1"] } } } }) }] },
             destinationConfig: { onFailure: { destinationArn: this.failures.arn } },
             tags,
         }, { parent: this, dependsOn: [kmsPolicy, this.key] });
 
-        // Rotated-out keys are deleted once their overlap ends.
+        // The sweep: orphaned users, records out of sync, rotated-out keys whose overlap ended.
         const sweep = new aws.cloudwatch.EventRule(`${name}-sweep`, {
             name: physicalName("eventRule", { purpose: "smtp-key-sweep", env, prefix }),
-            description: "Deletes rotated-out SMTP keys after their overlap",
+            description: "Reconciles SMTP users out of sync with their records and retires rotated-out keys after their overlap",
             scheduleExpression: "rate(1 hour)",
             tags,
         }, child);

@@ -54,6 +54,8 @@ export function createStack(config: StackConfig) {
             logRetentionDays: config.logRetentionDays,
             table: ingest?.routingTable,
             identityArns: feedback.mailDomains.map((domain) => domain.identityArn),
+            // The identities' default configuration set: SES authorizes a send against it too.
+            configurationSetArns: [feedback.configurationSet.arn],
             ...smtpArgs,
         })
         : undefined;

@@ -1,11 +1,11 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
-    CreateAccessKeyCommand, CreateUserCommand, DeleteAccessKeyCommand, DeleteUserCommand, DeleteUserPolicyCommand, GetUserCommand,
+    CreateAccessKeyCommand, CreateUserCommand, DeleteAccessKeyCommand, DeleteUserCommand, DeleteUserPolicyCommand, GetUserCommand, GetUserPolicyCommand,
     IAMClient, ListAccessKeysCommand, ListUserPoliciesCommand, NoSuchEntityException, PutUserPolicyCommand, UpdateAccessKeyCommand,
 } from "@aws-sdk/client-iam";
 import { EncryptCommand, KMSClient } from "@aws-sdk/client-kms";
-import { DynamoDBDocumentClient, GetCommand, ScanCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { CREDENTIALS_SORT_KEY, parseSmtpRecord, SMTP_USER_PREFIX, SmtpRecord } from "./logic";
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { CREDENTIALS_SORT_KEY, IAM_USER_SORT_KEY_PREFIX, parseSmtpRecord, SMTP_USER_PREFIX } from "./logic";
 import type { AccessKey, IamPort, StorePort } from "./manager";
 
 const gone = (error: unknown) => error instanceof NoSuchEntityException;
@@ -29,6 +29,16 @@ export function iamPort(iam: IAMClient): IamPort {
             const { User } = await iam.send(new CreateUserCommand({ UserName: user, Path: path, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }));
             return User!.Arn!;
         },
+        getUserPolicy: async (user, name) => {
+            try {
+                const { PolicyDocument } = await iam.send(new GetUserPolicyCommand({ UserName: user, PolicyName: name }));
+                // IAM returns the document URL-encoded (RFC 3986).
+                return PolicyDocument === undefined ? undefined : decodeURIComponent(PolicyDocument);
+            } catch (error) {
+                if (gone(error)) return undefined;
+                throw error;
+            }
+        },
         putUserPolicy: async (user, name, document) => {
             await iam.send(new PutUserPolicyCommand({ UserName: user, PolicyName: name, PolicyDocument: document }));
         },
@@ -48,84 +58,135 @@ export function iamPort(iam: IAMClient): IamPort {
         },
         listAccessKeys,
         deleteUserCompletely: async (user) => {
+            // Each step tolerates what is already gone, so a repeated or concurrent deletion finishes.
+            const ignoreGone = async (call: () => Promise<unknown>) => {
+                try {
+                    await call();
+                } catch (error) {
+                    if (!gone(error)) throw error;
+                }
+            };
+            let keys: AccessKey[];
             try {
-                for (const key of await listAccessKeys(user)) {
-                    await iam.send(new DeleteAccessKeyCommand({ UserName: user, AccessKeyId: key.id }));
-                }
-                const { PolicyNames } = await iam.send(new ListUserPoliciesCommand({ UserName: user }));
-                for (const name of PolicyNames ?? []) {
-                    await iam.send(new DeleteUserPolicyCommand({ UserName: user, PolicyName: name }));
-                }
-                await iam.send(new DeleteUserCommand({ UserName: user }));
+                keys = await listAccessKeys(user);
             } catch (error) {
-                if (!gone(error)) throw error; // already gone is success
+                if (gone(error)) return; // already gone is success
+                throw error;
             }
+            for (const key of keys) await ignoreGone(() => iam.send(new DeleteAccessKeyCommand({ UserName: user, AccessKeyId: key.id })));
+            let policies: string[] = [];
+            await ignoreGone(async () => { policies = (await iam.send(new ListUserPoliciesCommand({ UserName: user }))).PolicyNames ?? []; });
+            for (const name of policies) await ignoreGone(() => iam.send(new DeleteUserPolicyCommand({ UserName: user, PolicyName: name })));
+            await ignoreGone(() => iam.send(new DeleteUserCommand({ UserName: user })));
         },
     };
 }
 
 const key = (username: string) => ({ PK: `${SMTP_USER_PREFIX}${username}`, SK: CREDENTIALS_SORT_KEY });
 
-export function storePort(doc: DynamoDBDocumentClient, tableName: string): StorePort & { retiring(): Promise<{ username: string; iamUserName: string; accessKeyId: string; deleteAfter: string }[]>; clearRetiring(username: string): Promise<void> } {
+export function storePort(doc: DynamoDBDocumentClient, tableName: string): StorePort {
+    const update: StorePort["update"] = async (username, fields, expect = {}) => {
+        const set = Object.entries(fields).filter(([, value]) => value !== null && value !== undefined);
+        const remove = Object.entries(fields).filter(([, value]) => value === null).map(([name]) => name);
+        const conditions = Object.entries(expect);
+        const names: Record<string, string> = {};
+        const values: Record<string, unknown> = {};
+        set.forEach(([name, value], i) => { names[`#f${i}`] = name; values[`:v${i}`] = value; });
+        remove.forEach((name, i) => { names[`#r${i}`] = name; });
+        conditions.forEach(([name, value], i) => { names[`#c${i}`] = name; if (value !== undefined) values[`:c${i}`] = value; });
+        const expression = [
+            set.length ? `SET ${set.map((_, i) => `#f${i} = :v${i}`).join(", ")}` : "",
+            remove.length ? `REMOVE ${remove.map((_, i) => `#r${i}`).join(", ")}` : "",
+        ].filter(Boolean).join(" ");
+        try {
+            await doc.send(new UpdateCommand({
+                TableName: tableName,
+                Key: key(username),
+                UpdateExpression: expression,
+                ConditionExpression: ["attribute_exists(PK)", ...conditions.map(([, value], i) => (value === undefined ? `attribute_not_exists(#c${i})` : `#c${i} = :c${i}`))].join(" AND "),
+                ExpressionAttributeNames: names,
+                ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
+            }));
+            return true;
+        } catch (error) {
+            if (error instanceof ConditionalCheckFailedException) return false;
+            throw error;
+        }
+    };
     return {
         current: async (username) => {
             const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: key(username), ConsistentRead: true }));
             return Item ? parseSmtpRecord(Item) : undefined;
         },
-        update: async (username, fields, sequence) => {
-            const entries = Object.entries({ ...fields, last_sequence: sequence });
-            try {
-                await doc.send(new UpdateCommand({
-                    TableName: tableName,
-                    Key: key(username),
-                    UpdateExpression: `SET ${entries.map((_, i) => `#f${i} = :v${i}`).join(", ")}`,
-                    ConditionExpression: "attribute_exists(PK)",
-                    ExpressionAttributeNames: Object.fromEntries(entries.map(([name], i) => [`#f${i}`, name])),
-                    ExpressionAttributeValues: Object.fromEntries(entries.map(([, value], i) => [`:v${i}`, value])),
-                }));
-                return true;
-            } catch (error) {
-                if (error instanceof ConditionalCheckFailedException) return false;
-                throw error;
-            }
-        },
-        recordFailure: async (username, error) => {
+        update,
+        recordFailure: async (username, error, at, count) => {
             try {
                 const { Attributes } = await doc.send(new UpdateCommand({
                     TableName: tableName,
                     Key: key(username),
-                    UpdateExpression: "SET provision_attempts = if_not_exists(provision_attempts, :zero) + :one, last_error = :error",
+                    UpdateExpression: "SET provision_attempts = if_not_exists(provision_attempts, :zero) + :count, last_error = :error, last_attempt_at = :at, out_of_sync_since = if_not_exists(out_of_sync_since, :at)",
                     ConditionExpression: "attribute_exists(PK)",
-                    ExpressionAttributeValues: { ":zero": 0, ":one": 1, ":error": error.slice(0, 1000) },
+                    ExpressionAttributeValues: { ":zero": 0, ":count": count ? 1 : 0, ":error": error.slice(0, 1000), ":at": at },
                     ReturnValues: "UPDATED_NEW",
                 }));
-                return Number(Attributes?.provision_attempts ?? 1);
+                return Number(Attributes?.provision_attempts ?? 0);
             } catch (failure) {
-                if (failure instanceof ConditionalCheckFailedException) return Number.MAX_SAFE_INTEGER;
+                if (failure instanceof ConditionalCheckFailedException) return 0;
                 throw failure;
             }
         },
-        retiring: async () => {
+        all: async () => {
             const items: Record<string, unknown>[] = [];
             let start: Record<string, unknown> | undefined;
             do {
                 const page = await doc.send(new ScanCommand({
                     TableName: tableName,
-                    FilterExpression: "begins_with(PK, :prefix) AND attribute_exists(retiring_key.delete_after)",
-                    ExpressionAttributeValues: { ":prefix": SMTP_USER_PREFIX },
+                    FilterExpression: "begins_with(PK, :prefix) AND SK = :sk",
+                    ExpressionAttributeValues: { ":prefix": SMTP_USER_PREFIX, ":sk": CREDENTIALS_SORT_KEY },
+                    ConsistentRead: true,
                     ExclusiveStartKey: start,
                 }));
                 items.push(...(page.Items ?? []));
                 start = page.LastEvaluatedKey;
             } while (start);
-            return items.map((item) => {
-                const record: SmtpRecord = parseSmtpRecord(item);
-                const retiring = item.retiring_key as { access_key_id: string; delete_after: string };
-                return { username: record.username, iamUserName: record.iamUserName!, accessKeyId: retiring.access_key_id, deleteAfter: retiring.delete_after };
-            });
+            return items.map(parseSmtpRecord);
         },
-        clearRetiring: async (username) => {
-            await doc.send(new UpdateCommand({ TableName: tableName, Key: key(username), UpdateExpression: "REMOVE retiring_key" }));
+        registerUser: async (username, iamUser, at) => {
+            await doc.send(new PutCommand({ TableName: tableName, Item: { PK: `${SMTP_USER_PREFIX}${username}`, SK: `${IAM_USER_SORT_KEY_PREFIX}${iamUser}`, entity_type: "SMTP_IAM_USER", iam_user_name: iamUser, registered_at: at } }));
+        },
+        registeredUsers: async () => {
+            const entries: { username: string; iamUser: string; registeredAt: string }[] = [];
+            let start: Record<string, unknown> | undefined;
+            do {
+                const page = await doc.send(new ScanCommand({
+                    TableName: tableName,
+                    FilterExpression: "begins_with(PK, :prefix) AND begins_with(SK, :sk)",
+                    ExpressionAttributeValues: { ":prefix": SMTP_USER_PREFIX, ":sk": IAM_USER_SORT_KEY_PREFIX },
+                    ConsistentRead: true,
+                    ExclusiveStartKey: start,
+                }));
+                for (const item of page.Items ?? []) {
+                    entries.push({ username: String(item.PK).slice(SMTP_USER_PREFIX.length), iamUser: String(item.iam_user_name), registeredAt: String(item.registered_at) });
+                }
+                start = page.LastEvaluatedKey;
+            } while (start);
+            return entries;
+        },
+        unregisterUser: async (username, iamUser) => {
+            await doc.send(new DeleteCommand({ TableName: tableName, Key: { PK: `${SMTP_USER_PREFIX}${username}`, SK: `${IAM_USER_SORT_KEY_PREFIX}${iamUser}` } }));
+        },
+        touch: async (username, at) => {
+            try {
+                await doc.send(new UpdateCommand({
+                    TableName: tableName,
+                    Key: key(username),
+                    UpdateExpression: "SET reconcile_requested_at = :at, out_of_sync_since = if_not_exists(out_of_sync_since, :at)",
+                    ConditionExpression: "attribute_exists(PK)",
+                    ExpressionAttributeValues: { ":at": at },
+                }));
+            } catch (error) {
+                if (!(error instanceof ConditionalCheckFailedException)) throw error;
+            }
         },
     };
 }

@@ -12,25 +12,27 @@ import { batchHandler } from "../shared/batch";
 import { requireEnv } from "../shared/env";
 import { iamPort, kmsEncrypt, storePort } from "./adapters";
 import { parseSmtpRecord } from "./logic";
-import { handleChange, ManagerContext, sweepRetiringKeys } from "./manager";
+import { handleChange, ManagerContext, sweep } from "./manager";
 
 const logger = new Logger();
 const metrics = new Metrics();
 const tracer = new Tracer();
-const store = storePort(DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({})), { marshallOptions: { removeUndefinedValues: true } }), requireEnv("TABLE_NAME"));
+const list = (name: string) => (process.env[name] ?? "").split(",").filter(Boolean);
 
 const context: ManagerContext = {
     iam: iamPort(tracer.captureAWSv3Client(new IAMClient({}))),
-    store,
+    store: storePort(DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({})), { marshallOptions: { removeUndefinedValues: true } }), requireEnv("TABLE_NAME")),
     encrypt: kmsEncrypt(tracer.captureAWSv3Client(new KMSClient({})), requireEnv("KMS_KEY_ID")),
     region: requireEnv("AWS_REGION"),
     identityArns: requireEnv("IDENTITY_ARNS").split(",").filter(Boolean),
+    configurationSetArns: list("CONFIGURATION_SET_ARNS"),
     iamPath: requireEnv("IAM_PATH"),
     tags: { Service: "ses-mail", Component: "SmtpCredentials", Environment: process.env.ENVIRONMENT ?? "" },
     maxAttempts: Number(process.env.MAX_ATTEMPTS ?? "3"),
     rotationOverlapSeconds: Number(process.env.ROTATION_OVERLAP_SECONDS ?? "86400"),
+    stuckAfterSeconds: Number(process.env.STUCK_AFTER_SECONDS ?? "7200"),
     now: () => new Date(),
-    metric: (name) => metrics.addMetric(name, MetricUnit.Count, 1),
+    metric: (name, value = 1) => metrics.addMetric(name, MetricUnit.Count, value),
     log: (message, fields) => logger.info(message, fields),
 };
 
@@ -41,23 +43,23 @@ async function handleRecord(record: DynamoDBRecord): Promise<void> {
     const after = image(record.dynamodb?.NewImage);
     const username = after?.username ?? before?.username;
     try {
-        const action = await handleChange(record.eventName ?? "", record.dynamodb?.SequenceNumber ?? "0", before, after, context);
-        if (action !== "none") logger.info("SMTP credential change handled", { username, action, eventName: record.eventName });
+        const steps = await handleChange(record.eventName ?? "", before, after, context);
+        if (steps.length) logger.info("SMTP record handled", { username, action: steps.join(","), eventName: record.eventName });
     } catch (error) {
-        logger.error("SMTP credential change failed; rolled back, the stream retries", { username, eventId: record.eventID, error });
+        logger.error("SMTP user not reconciled; the stream retries, then the sweep", { username, eventId: record.eventID, error });
         throw error;
     }
 }
 
 const streamHandler = batchHandler(EventType.DynamoDBStreams, handleRecord, { logger, metrics }, true);
 
-/** Stream batches, and the hourly schedule that deletes rotated-out keys after their overlap. */
+/** Stream batches, and the hourly sweep (orphans, records out of sync, overlaps that ended). */
 export const handler = async (event: DynamoDBStreamEvent | ScheduledEvent, lambdaContext: Context) => {
     if ("Records" in event) return streamHandler(event, lambdaContext);
     try {
-        const deleted = await sweepRetiringKeys(await store.retiring(), { ...context, clearRetiring: store.clearRetiring });
-        logger.info("Retired rotated-out SMTP keys", { deleted });
-        return { deleted };
+        const result = await sweep(context);
+        logger.info("SMTP sweep", { ...result, action: "sweep" });
+        return result;
     } finally {
         metrics.publishStoredMetrics();
     }

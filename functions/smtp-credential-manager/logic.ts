@@ -3,6 +3,8 @@ import { InvalidInputError } from "../shared/email";
 
 export const SMTP_USER_PREFIX = "SMTP_USER#";
 export const CREDENTIALS_SORT_KEY = "CREDENTIALS#v1";
+/** Registry items (same partition): one per IAM user name ever chosen, until the user is gone. */
+export const IAM_USER_SORT_KEY_PREFIX = "IAM_USER#";
 export const SENDING_POLICY_NAME = "ses-smtp-send";
 const IAM_PREFIX = "ses-smtp-user-";
 /** IAM user names are at most 64 characters ("IAM and AWS STS quotas"). */

@@ -68,6 +68,20 @@ describe("Alarms", () => {
         expect(alarmSpecs({ env: "test", functions: { "feedback-worker": "fn" } }).map((s) => s.name)).to.not.include("ses-mail-routing-rule-invalid-test");
     });
 
+    it("alarms on the SMTP credential manager's own failure metrics (its service dimension), only with the manager", async () => {
+        const { smtpCredentialAlarms } = await import("../../components/alarm-specs");
+        const smtp = alarmSpecs({ env: "test", functions: { "smtp-credential-manager": "fn" } }).filter((s) => s.name.includes("smtp-credential-") && s.metric?.namespace === "SESMail/test");
+        expect(smtp).to.deep.equal(smtpCredentialAlarms("test"));
+        expect(smtp.map((s) => [s.name, s.metric!.metricName, s.metric!.dimensions, s.metric!.stat, s.threshold, s.periodSeconds, s.evaluationPeriods])).to.deep.equal([
+            ["ses-mail-smtp-credential-failures-test", "SMTPCredentialReconcileFailed", { service: "smtp-credential-manager" }, "Sum", 0, 900, 2],
+            ["ses-mail-smtp-credential-refused-test", "SMTPCredentialFailed", { service: "smtp-credential-manager" }, "Sum", 0, 300, 1],
+            ["ses-mail-smtp-credential-stuck-test", "SMTPCredentialsStuck", { service: "smtp-credential-manager" }, "Maximum", 0, 3600, 1],
+        ]);
+        const ours = publishedMetrics();
+        for (const spec of smtp) expect([...ours]).to.include(spec.metric!.metricName);
+        expect(alarmSpecs({ env: "test", functions: { router: "fn" } }).map((s) => s.name).filter((n) => n.includes("smtp"))).to.deep.equal([]);
+    });
+
     it("every metric an alarm names is one our functions publish, or an AWS metric", () => {
         const ours = publishedMetrics();
         for (const spec of specs) {

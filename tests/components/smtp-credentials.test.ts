@@ -20,7 +20,8 @@ describe("SmtpCredentials", () => {
             functionResponseTypes: ["ReportBatchItemFailures"],
             destinationConfig: { onFailure: { destinationArn: `arn:aws:sqs:us-east-1:${ACCOUNT}:ses-mail-smtp-credential-manager-dlq-test` } },
         });
-        expect(JSON.parse(mapping.inputs.filterCriteria.filters[0].pattern)).to.deep.equal({ dynamodb: { Keys: { PK: { S: [{ prefix: "SMTP_USER#" }] } } } });
+        // Only the credentials items: the manager's IAM_USER# registry items ask for nothing.
+        expect(JSON.parse(mapping.inputs.filterCriteria.filters[0].pattern)).to.deep.equal({ dynamodb: { Keys: { PK: { S: [{ prefix: "SMTP_USER#" }] }, SK: { S: ["CREDENTIALS#v1"] } } } });
     });
 
     it("a rotating key with the alias, that the manager may encrypt with and only admins may decrypt with", async () => {
@@ -39,12 +40,12 @@ describe("SmtpCredentials", () => {
         const statements = plan.json(plan.one("aws:iam/rolePolicy:RolePolicy", "smtp-manager-policy"), "policy").Statement;
         expect(statements[2]).to.deep.equal({
             Effect: "Allow",
-            Action: ["iam:CreateUser", "iam:DeleteUser", "iam:GetUser", "iam:TagUser", "iam:PutUserPolicy", "iam:DeleteUserPolicy", "iam:ListUserPolicies", "iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey", "iam:ListAccessKeys"],
+            Action: ["iam:CreateUser", "iam:DeleteUser", "iam:GetUser", "iam:TagUser", "iam:GetUserPolicy", "iam:PutUserPolicy", "iam:DeleteUserPolicy", "iam:ListUserPolicies", "iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey", "iam:ListAccessKeys"],
             Resource: [`arn:aws:iam::${ACCOUNT}:user/ses-mail/test/*`],
         });
         expect(statements.flatMap((s: { Action: string[] }) => s.Action).filter((a: string) => a.includes("*"))).to.deep.equal([]);
         expect(statements.slice(3).map((s: any) => [s.Action, s.Resource])).to.deep.equal([
-            [["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Scan"], [TABLE]],
+            [["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Scan"], [TABLE]],
             [["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"], [`${TABLE}/stream/2026-01-01T00:00:00.000`]],
             [["sqs:SendMessage"], [`arn:aws:sqs:us-east-1:${ACCOUNT}:ses-mail-smtp-credential-manager-dlq-test`]],
         ]);
@@ -52,6 +53,17 @@ describe("SmtpCredentials", () => {
             { Effect: "Allow", Action: ["kms:Encrypt"], Resource: [`arn:aws:kms:us-east-1:${ACCOUNT}:key/smtp-key-physical`] },
         ]);
         expect(plan.one("aws:lambda/function:Function").inputs.environment.variables).to.deep.include({ IAM_PATH: "/ses-mail/test/", IDENTITY_ARNS: IDENTITY, KMS_KEY_ID: "alias/ses-mail-smtp-credentials-test" });
+    });
+
+    it("SMTP users may send through the configuration set their mail goes through: FeedbackPipeline's default unless given", async () => {
+        const { plan } = await create();
+        expect(plan.one("aws:lambda/function:Function").inputs.environment.variables).to.deep.include({
+            CONFIGURATION_SET_ARNS: `arn:aws:ses:us-east-1:${ACCOUNT}:configuration-set/ses-mail-outbound-test`,
+            STUCK_AFTER_SECONDS: "7200", ROTATION_OVERLAP_SECONDS: "86400",
+        });
+        const given = `arn:aws:ses:us-east-1:${ACCOUNT}:configuration-set/custom`;
+        const { plan: custom } = await runUnderMocks(() => new SmtpCredentials("smtp", { env: "test", identityArns: [IDENTITY], configurationSetArns: [given] }));
+        expect(custom.one("aws:lambda/function:Function").inputs.environment.variables.CONFIGURATION_SET_ARNS).to.equal(given);
     });
 
     it("sweeps rotated-out keys hourly and outputs the SMTP endpoint, ports and SPF record", async () => {

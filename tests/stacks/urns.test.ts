@@ -13,6 +13,9 @@ const ADDED = (stack: string) => [
     "ingest-routing-events-dlq-policy",
     `alarms-ses-mail-routing-events-dlq-messages-${stack}`, // and its alarm
     `alarms-ses-mail-routing-rule-invalid-${stack}`, // a routing rule the router cannot use
+    `alarms-ses-mail-smtp-credential-failures-${stack}`, // SMTP users not reconciled with their records
+    `alarms-ses-mail-smtp-credential-refused-${stack}`, // an SMTP record marked failed
+    `alarms-ses-mail-smtp-credential-stuck-${stack}`, // SMTP records out of sync longer than the threshold
 ];
 
 describe("stack URNs (no deployed resource is replaced)", () => {

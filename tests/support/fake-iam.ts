@@ -1,7 +1,7 @@
 // An in-memory IAM behind aws-sdk-client-mock, so lifecycle tests assert the state IAM ends in
 // (users, keys, policies) and can make any step fail.
 import {
-    CreateAccessKeyCommand, CreateUserCommand, DeleteAccessKeyCommand, DeleteUserCommand, DeleteUserPolicyCommand, GetUserCommand,
+    CreateAccessKeyCommand, CreateUserCommand, DeleteAccessKeyCommand, DeleteUserCommand, DeleteUserPolicyCommand, GetUserCommand, GetUserPolicyCommand,
     IAMClient, ListAccessKeysCommand, ListUserPoliciesCommand, NoSuchEntityException, PutUserPolicyCommand, UpdateAccessKeyCommand,
 } from "@aws-sdk/client-iam";
 import { AwsClientStub, mockClient } from "aws-sdk-client-mock";
@@ -18,6 +18,11 @@ export class FakeIam {
     public readonly stub: AwsClientStub<IAMClient>;
     /** Command name → error to throw once. */
     public readonly failNext = new Map<string, Error>();
+    /**
+     * Called before every command: an error to throw instead of running it (`after: true`: run it,
+     * then throw — the call took effect but its caller never learnt, as when a Lambda dies).
+     */
+    public fault?: (command: string) => { error: Error; after?: boolean } | undefined;
     private counter = 0;
 
     constructor(public readonly client = new IAMClient({ region: "us-east-1" })) {
@@ -34,25 +39,41 @@ export class FakeIam {
                 this.failNext.delete(command);
                 throw error;
             }
-            return run();
+            const fault = this.fault?.(command);
+            if (fault && !fault.after) throw fault.error;
+            const result = run();
+            if (fault) throw fault.error;
+            return result;
         };
         this.stub.on(GetUserCommand).callsFake((i) => guard("GetUser", () => (user(i.UserName), { User: { UserName: i.UserName, Arn: this.arn(i.UserName!) } })));
         this.stub.on(CreateUserCommand).callsFake((i) => guard("CreateUser", () => {
+            if (this.users.has(i.UserName!)) throw Object.assign(new Error(`User with name ${i.UserName} already exists.`), { name: "EntityAlreadyExists" });
             this.users.set(i.UserName!, { path: i.Path ?? "/", tags: Object.fromEntries((i.Tags ?? []).map((t: { Key: string; Value: string }) => [t.Key, t.Value])), policies: {}, keys: [] });
             return { User: { UserName: i.UserName, Arn: this.arn(i.UserName!, i.Path) } };
         }));
         this.stub.on(PutUserPolicyCommand).callsFake((i) => guard("PutUserPolicy", () => { user(i.UserName).policies[i.PolicyName!] = i.PolicyDocument!; return {}; }));
+        // IAM returns the document URL-encoded.
+        this.stub.on(GetUserPolicyCommand).callsFake((i) => guard("GetUserPolicy", () => {
+            const document = user(i.UserName).policies[i.PolicyName!];
+            if (document === undefined) throw new NoSuchEntityException({ message: `The user policy with name ${i.PolicyName} cannot be found.`, $metadata: {} });
+            return { UserName: i.UserName, PolicyName: i.PolicyName, PolicyDocument: encodeURIComponent(document) };
+        }));
         this.stub.on(DeleteUserPolicyCommand).callsFake((i) => guard("DeleteUserPolicy", () => { delete user(i.UserName).policies[i.PolicyName!]; return {}; }));
         this.stub.on(ListUserPoliciesCommand).callsFake((i) => guard("ListUserPolicies", () => ({ PolicyNames: Object.keys(user(i.UserName).policies) })));
         this.stub.on(CreateAccessKeyCommand).callsFake((i) => guard("CreateAccessKey", () => {
             const u = user(i.UserName);
-            if (u.keys.length >= 2) throw new Error("LimitExceeded: Cannot exceed quota for AccessKeysPerUser: 2");
+            if (u.keys.length >= 2) throw Object.assign(new Error("Cannot exceed quota for AccessKeysPerUser: 2"), { name: "LimitExceeded" });
             this.counter += 1;
             const key = { id: `AKIAFAKE${String(this.counter).padStart(12, "0")}`, secret: `secret/${this.counter}/${"x".repeat(30)}`, status: "Active" as const };
             u.keys.push(key);
             return { AccessKey: { UserName: i.UserName, AccessKeyId: key.id, SecretAccessKey: key.secret, Status: "Active" } };
         }));
-        this.stub.on(UpdateAccessKeyCommand).callsFake((i) => guard("UpdateAccessKey", () => { user(i.UserName).keys.find((k) => k.id === i.AccessKeyId)!.status = i.Status; return {}; }));
+        this.stub.on(UpdateAccessKeyCommand).callsFake((i) => guard("UpdateAccessKey", () => {
+            const key = user(i.UserName).keys.find((k) => k.id === i.AccessKeyId);
+            if (!key) throw new NoSuchEntityException({ message: "no such key", $metadata: {} });
+            key.status = i.Status;
+            return {};
+        }));
         this.stub.on(DeleteAccessKeyCommand).callsFake((i) => guard("DeleteAccessKey", () => {
             const u = user(i.UserName);
             if (!u.keys.some((k) => k.id === i.AccessKeyId)) throw new NoSuchEntityException({ message: "no such key", $metadata: {} });
@@ -62,7 +83,7 @@ export class FakeIam {
         this.stub.on(ListAccessKeysCommand).callsFake((i) => guard("ListAccessKeys", () => ({ AccessKeyMetadata: user(i.UserName).keys.map((k) => ({ AccessKeyId: k.id, Status: k.status })) })));
         this.stub.on(DeleteUserCommand).callsFake((i) => guard("DeleteUser", () => {
             const u = user(i.UserName);
-            if (u.keys.length || Object.keys(u.policies).length) throw new Error("DeleteConflict: must delete keys and policies first");
+            if (u.keys.length || Object.keys(u.policies).length) throw Object.assign(new Error("Cannot delete entity, must delete access keys and policies first."), { name: "DeleteConflict" });
             this.users.delete(i.UserName!);
             return {};
         }));

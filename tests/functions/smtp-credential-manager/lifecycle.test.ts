@@ -1,19 +1,23 @@
-import { GetItemCommand, PutItemCommand, DeleteItemCommand } from "@aws-sdk/client-dynamodb";
+import { DeleteItemCommand, GetItemCommand, PutItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { EncryptCommand, KMSClient } from "@aws-sdk/client-kms";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { expect } from "chai";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
 import { SmtpCredentials } from "../../../components/smtp-credentials";
 import { deriveSmtpPassword } from "../../../functions/shared/smtp-password";
 import { iamPort, kmsEncrypt, storePort } from "../../../functions/smtp-credential-manager/adapters";
 import { parseSmtpRecord } from "../../../functions/smtp-credential-manager/logic";
-import { handleChange, ManagerContext, sweepRetiringKeys } from "../../../functions/smtp-credential-manager/manager";
+import { handleChange, ManagerContext, sweep } from "../../../functions/smtp-credential-manager/manager";
 import { createTableFrom, LocalDynamo, startDynalite } from "../../support/dynalite";
-import { FakeIam } from "../../support/fake-iam";
+import { FakeIam, FakeUser } from "../../support/fake-iam";
 import { runUnderMocks } from "../../support/mocks";
 
 const IDENTITY = "arn:aws:ses:us-east-1:123456789012:identity/example.com";
+const CONFIGURATION_SET = "arn:aws:ses:us-east-1:123456789012:configuration-set/ses-mail-outbound-test";
+const throttled = () => Object.assign(new Error("Rate exceeded"), { name: "Throttling", $metadata: { httpStatusCode: 400 } });
 
 describe("SMTP credential lifecycle (fake IAM, mocked KMS, dynalite table from SmtpCredentials)", () => {
     let local: LocalDynamo;
@@ -22,7 +26,6 @@ describe("SMTP credential lifecycle (fake IAM, mocked KMS, dynalite table from S
     let kms: AwsClientStub<KMSClient>;
     let context: ManagerContext;
     let metrics: string[];
-    let sequence: bigint;
     let clock: number;
     let kmsFailures: number;
     const store = () => storePort(DynamoDBDocumentClient.from(local.client, { marshallOptions: { removeUndefinedValues: true } }), table);
@@ -34,7 +37,7 @@ describe("SMTP credential lifecycle (fake IAM, mocked KMS, dynalite table from S
     });
     after(() => local.close());
 
-    beforeEach(() => {
+    beforeEach(async () => {
         iam?.stub.restore();
         kms?.restore();
         iam = new FakeIam();
@@ -44,18 +47,20 @@ describe("SMTP credential lifecycle (fake IAM, mocked KMS, dynalite table from S
         kms.on(EncryptCommand).callsFake(async (input) => {
             if (kmsFailures > 0) {
                 kmsFailures -= 1;
-                throw new Error("KMS throttled");
+                throw Object.assign(new Error("KMS throttled"), { name: "ThrottlingException" });
             }
             return { CiphertextBlob: Buffer.concat([Buffer.from(`kms(${input.EncryptionContext.username}):`), Buffer.from(input.Plaintext)]) };
         });
         metrics = [];
-        sequence = 1000n;
         clock = Date.parse("2025-01-18T10:00:00Z");
         context = {
             iam: iamPort(iam.client), store: store(), encrypt: kmsEncrypt(kmsClient, "alias/ses-mail-smtp-credentials-test"),
-            region: "us-east-1", identityArns: [IDENTITY], iamPath: "/ses-mail/test/", tags: { Service: "ses-mail" },
-            maxAttempts: 3, rotationOverlapSeconds: 3600, now: () => new Date(clock), metric: (m) => metrics.push(m), log: () => undefined,
+            region: "us-east-1", identityArns: [IDENTITY], configurationSetArns: [CONFIGURATION_SET], iamPath: "/ses-mail/test/", tags: { Service: "ses-mail" },
+            maxAttempts: 3, rotationOverlapSeconds: 3600, stuckAfterSeconds: 7200, now: () => new Date(clock), metric: (m) => metrics.push(m), log: () => undefined,
         };
+        // Each test starts from an empty table.
+        const { Items } = await local.client.send(new ScanCommand({ TableName: table }));
+        for (const item of Items ?? []) await local.client.send(new DeleteItemCommand({ TableName: table, Key: { PK: item.PK, SK: item.SK } }));
     });
     after(() => {
         iam.stub.restore();
@@ -67,9 +72,25 @@ describe("SMTP credential lifecycle (fake IAM, mocked KMS, dynalite table from S
         const { Item } = await local.client.send(new GetItemCommand({ TableName: table, Key: key(username), ConsistentRead: true }));
         return Item ? unmarshall(Item) : undefined;
     };
+    const users = () => [...iam.users.entries()];
+    const only = (): FakeUser => {
+        expect(iam.users.size).to.equal(1);
+        return [...iam.users.values()][0];
+    };
+    /** Whether SES SMTP would accept this access key id and password: the key exists, is Active, and the password derives from its secret. */
+    const accepts = (credentials: { access_key_id: string; smtp_password: string }) => [...iam.users.values()].some((u) => u.keys.some((k) =>
+        k.id === credentials.access_key_id && k.status === "Active" && deriveSmtpPassword(k.secret, "us-east-1") === credentials.smtp_password));
 
-    /** Writes an item as an operator would, then delivers the stream record DynamoDB would emit. */
-    async function operator(username: string, change: Record<string, unknown> | "delete", deliveries = 1) {
+    /** Delivers the stream record of a change, then the manager's own write, which must ask for nothing. */
+    async function deliver(eventName: string, before: Record<string, unknown> | undefined, after: Record<string, unknown> | undefined, username: string) {
+        const steps = await handleChange(eventName, before && parseSmtpRecord(before), after && parseSmtpRecord(after), context);
+        const settled = await read(username);
+        if (after && settled) expect(await handleChange("MODIFY", parseSmtpRecord(after), parseSmtpRecord(settled), context)).to.deep.equal([]);
+        return steps;
+    }
+
+    /** Writes an item as an operator would (put-item), then delivers the stream record DynamoDB would emit. */
+    async function operator(username: string, change: Record<string, unknown> | "delete") {
         const before = await read(username);
         if (change === "delete") {
             await local.client.send(new DeleteItemCommand({ TableName: table, Key: key(username) }));
@@ -77,128 +98,233 @@ describe("SMTP credential lifecycle (fake IAM, mocked KMS, dynalite table from S
             await local.client.send(new PutItemCommand({ TableName: table, Item: marshall({ ...before, ...change }, { removeUndefinedValues: true }) }));
         }
         const after = change === "delete" ? undefined : await read(username);
-        sequence += 10n;
-        const eventName = change === "delete" ? "REMOVE" : before ? "MODIFY" : "INSERT";
-        const results = [];
-        for (let i = 0; i < deliveries; i++) {
-            results.push(await handleChange(eventName, String(sequence), before && parseSmtpRecord(before), after && parseSmtpRecord(after), context));
+        return deliver(change === "delete" ? "REMOVE" : before ? "MODIFY" : "INSERT", before, after, username);
+    }
+    /** The hourly sweep, and the stream records its touches produce. */
+    async function sweepAndDeliver() {
+        const before = new Map<string, Record<string, unknown>>();
+        for (const record of await store().all()) before.set(record.username, (await read(record.username))!);
+        const result = await sweep(context);
+        const steps: Record<string, string[]> = {};
+        for (const [username, old] of before) {
+            const now = await read(username);
+            if (now && JSON.stringify(now) !== JSON.stringify(old)) steps[username] = await deliver("MODIFY", old, now, username);
         }
-        // The manager's own write comes back on the stream too, and must ask for nothing.
-        const settled = await read(username);
-        if (after && settled) expect(await handleChange("MODIFY", String(sequence + 1n), parseSmtpRecord(after), parseSmtpRecord(settled), context)).to.equal("none");
-        return results;
+        return { ...result, steps };
     }
     const pending = (username: string, allowed = ["app@example.com", "notifications@example.com"]) => ({
         PK: `SMTP_USER#${username}`, SK: "CREDENTIALS#v1", entity_type: "SMTP_CREDENTIALS", username,
         allowed_senders: allowed, status: "pending", created_at: "2025-01-18T10:00:00Z", description: "SMTP credentials for application",
     });
     const decrypt = (encrypted: string) => JSON.parse(Buffer.from(encrypted, "base64").toString("utf8").replace(/^kms\([^)]*\):/, ""));
+    const senders = (user: FakeUser) => JSON.parse(user.policies["ses-smtp-send"]).Statement[0].Condition.StringLike["ses:FromAddress"];
 
-    it("creates the IAM user under the stack's path, its sending policy, a key and the encrypted SMTP password", async () => {
-        expect(await operator("app-sender", pending("app-sender"))).to.deep.equal(["provision"]);
-        const [name, user] = [...iam.users.entries()][0];
+    it("creates the IAM user under the stack's path, its sending policy (identities and configuration set), a key and the encrypted SMTP password", async () => {
+        expect(await operator("app-sender", pending("app-sender"))).to.deep.equal(["create-user", "update-policy", "provision"]);
+        const [name, user] = users()[0];
         expect(name).to.equal(`ses-smtp-user-app-sender-${clock / 1000}`);
         expect(user.path).to.equal("/ses-mail/test/");
         expect(user.tags).to.deep.include({ Service: "ses-mail", SmtpUsername: "app-sender" });
-        expect(JSON.parse(user.policies["ses-smtp-send"]).Statement[0]).to.deep.equal({
-            Sid: "SendAsAllowedSenders", Effect: "Allow", Action: ["ses:SendRawEmail", "ses:SendEmail"], Resource: [IDENTITY],
+        expect(JSON.parse(user.policies["ses-smtp-send"]).Statement).to.deep.equal([{
+            Sid: "SendAsAllowedSenders", Effect: "Allow", Action: ["ses:SendRawEmail", "ses:SendEmail"], Resource: [IDENTITY, CONFIGURATION_SET],
             Condition: { StringLike: { "ses:FromAddress": ["app@example.com", "notifications@example.com"] } },
-        });
+        }]);
         expect(user.keys.map((k) => k.status)).to.deep.equal(["Active"]);
         const item = (await read("app-sender"))!;
         expect(item).to.deep.include({ status: "active", smtp_username: user.keys[0].id, iam_user_name: name, iam_user_arn: `arn:aws:iam::123456789012:user/ses-mail/test/${name}` });
+        expect(item).not.to.have.property("last_error");
         expect(decrypt(item.encrypted_credentials)).to.deep.equal({ access_key_id: user.keys[0].id, smtp_password: deriveSmtpPassword(user.keys[0].secret, "us-east-1") });
         expect(kms.commandCalls(EncryptCommand)[0].args[0].input.EncryptionContext).to.deep.equal({ username: "app-sender" });
         expect(metrics).to.deep.equal(["SMTPCredentialCreated"]);
+        expect(await store().registeredUsers()).to.deep.equal([{ username: "app-sender", iamUser: name, registeredAt: new Date(clock).toISOString() }]);
     });
 
     for (const step of ["CreateUser", "PutUserPolicy", "CreateAccessKey", "Encrypt"]) {
-        it(`a failure at ${step} rolls back what was created and retries; the retry succeeds`, async () => {
+        it(`a throttled ${step} keeps the record pending with last_error; the retry finishes with one user and one key`, async () => {
             if (step === "Encrypt") kmsFailures = 1;
-            else iam.failNext.set(step, new Error(`${step} failed`));
-            let error: unknown;
+            else iam.failNext.set(step, throttled());
             const username = `retry-${step.toLowerCase()}`;
-            await operator(username, pending(username)).catch((e) => (error = e));
-            expect((error as Error).message).to.match(/failed|throttled/);
-            expect(iam.users.size).to.equal(0);
-            expect(await read(username)).to.deep.include({ status: "pending", provision_attempts: 1 });
+            const error = await operator(username, pending(username)).then(() => undefined, (e: Error) => e);
+            expect(error?.message).to.match(/Rate exceeded|throttled/);
+            expect(await read(username)).to.deep.include({ status: "pending", provision_attempts: 0 });
+            expect((await read(username))!.last_error).to.match(/Rate exceeded|throttled/);
+            expect(metrics).to.deep.equal(["SMTPCredentialReconcileFailed"]);
             // The stream delivers the same record again.
-            const record = parseSmtpRecord((await read(username))!);
-            expect(await handleChange("INSERT", String(sequence), undefined, record, context)).to.equal("provision");
-            expect(iam.users.size).to.equal(1);
-            expect((await read(username))!.status).to.equal("active");
+            await handleChange("INSERT", undefined, parseSmtpRecord(pending(username)), context);
+            const item = (await read(username))!;
+            expect(item.status).to.equal("active");
+            expect(item).not.to.have.property("last_error");
+            expect(only().keys.map((k) => [k.id, k.status])).to.deep.equal([[item.smtp_username, "Active"]]);
         });
     }
 
-    it("after the last attempt the record is failed with the error, and nothing is left in IAM", async () => {
-        iam.failNext.set("CreateUser", new Error("AccessDenied: not allowed"));
+    it("a crash right after CreateUser (the call took effect) is finished by the retry, with no second user", async () => {
+        iam.fault = (command) => (command === "CreateUser" ? { error: new Error("Lambda timed out"), after: true } : undefined);
+        await operator("crash", pending("crash")).catch(() => undefined);
+        iam.fault = undefined;
+        expect(iam.users.size).to.equal(1);
+        clock += 60_000; // a later second: a new name would differ
+        await handleChange("INSERT", undefined, parseSmtpRecord(pending("crash")), context);
+        expect(users().map(([name]) => name)).to.deep.equal([(await read("crash"))!.iam_user_name]);
+        expect(only().keys).to.have.length(1);
+    });
+
+    it("a crash after CreateAccessKey leaves a key the record does not name: the retry deletes it and issues one", async () => {
+        iam.fault = (command) => (command === "CreateAccessKey" ? { error: new Error("Lambda timed out"), after: true } : undefined);
+        await operator("crashkey", pending("crashkey")).catch(() => undefined);
+        iam.fault = undefined;
+        expect(only().keys).to.have.length(1);
+        const orphan = only().keys[0].id;
+        expect(await handleChange("INSERT", undefined, parseSmtpRecord(pending("crashkey")), context)).to.deep.equal(["delete-unknown-key", "provision"]);
+        expect(only().keys.map((k) => k.id)).to.deep.equal([(await read("crashkey"))!.smtp_username]).and.not.to.include(orphan);
+    });
+
+    it("non-retryable failures of a user never provisioned end in failed with the reason and nothing in IAM; re-submitting as pending starts over", async () => {
+        const denied = () => Object.assign(new Error("User is not authorized to perform: iam:CreateAccessKey"), { name: "AccessDenied" });
+        iam.failNext.set("CreateAccessKey", denied());
         await operator("doomed", pending("doomed")).catch(() => undefined);
+        expect(await read("doomed")).to.deep.include({ status: "pending", provision_attempts: 1 });
         for (let attempt = 2; attempt <= 3; attempt++) {
-            iam.failNext.set("CreateUser", new Error("AccessDenied: not allowed"));
-            await handleChange("INSERT", String(sequence), undefined, parseSmtpRecord(pending("doomed")), context).catch(() => undefined);
+            iam.failNext.set("CreateAccessKey", denied());
+            await handleChange("INSERT", undefined, parseSmtpRecord(pending("doomed")), context).catch(() => undefined);
         }
-        expect(await read("doomed")).to.deep.include({ status: "failed", error: "AccessDenied: not allowed" });
-        expect([...iam.users.keys()].filter((n) => n.includes("doomed"))).to.deep.equal([]);
-        expect(metrics).to.include("SMTPCredentialFailed");
+        const failed = (await read("doomed"))!;
+        expect(failed).to.deep.include({ status: "failed", error: "User is not authorized to perform: iam:CreateAccessKey", provision_attempts: 3 });
+        expect(failed).not.to.have.property("iam_user_name");
+        expect(iam.users.size).to.equal(0);
+        expect(metrics.filter((m) => m === "SMTPCredentialFailed")).to.have.length(1);
+        // Re-submitted: attempts reset, provisioned.
+        expect(await operator("doomed", { status: "pending" })).to.include("provision");
+        const item = (await read("doomed"))!;
+        expect(item).to.deep.include({ status: "active" });
+        expect(item).not.to.have.property("provision_attempts");
+        expect(only().keys).to.have.length(1);
     });
 
-    it("a too-long username fails at once with a clear error and no IAM call", async () => {
-        const long = "a".repeat(40);
-        expect(await operator(long, pending(long))).to.deep.equal(["provision"]);
-        const item = (await read(long))!;
-        expect(item.status).to.equal("failed");
-        expect(item.error).to.equal(`username "${long}" is 40 characters; at most 39 fit the IAM user name ses-smtp-user-<username>-<timestamp> (64 characters)`);
-        expect(iam.stub.calls()).to.have.length(0);
-    });
+    const refusals: [string, Record<string, unknown>, RegExp][] = [
+        ["a username too long for IAM's 64 characters", pending("a".repeat(40)), /is 40 characters; at most 39 fit the IAM user name ses-smtp-user-<username>-<timestamp> \(64 characters\)/],
+        ["a comma (refused in IAM tag values)", pending("app,sender"), /may only contain letters, digits and _ \. = \+ @ -/],
+        ["a username attribute that differs from the key", { ...pending("keyname"), username: "attribute-name" }, /username attribute "attribute-name" differs from the key SMTP_USER#keyname/],
+    ];
+    for (const [title, item, rule] of refusals) {
+        it(`refuses ${title} at once, with the rule, and no IAM call`, async () => {
+            const username = String(item.PK).slice("SMTP_USER#".length);
+            expect(await operator(username, item)).to.deep.equal(["refuse"]);
+            const stored = (await read(username))!;
+            expect(stored.status).to.equal("failed");
+            expect(stored.error).to.match(rule);
+            expect(iam.stub.calls()).to.have.length(0);
+            expect(metrics).to.deep.equal(["SMTPCredentialFailed"]);
+        });
+    }
 
-    it("disable makes the keys Inactive (SMTP auth stops); enable reactivates them", async () => {
+    it("disable makes every key Inactive (SMTP auth stops); enable reactivates them", async () => {
         await operator("toggle", pending("toggle"));
         expect(await operator("toggle", { status: "disabled" })).to.deep.equal(["disable"]);
-        expect([...iam.users.values()][0].keys.map((k) => k.status)).to.deep.equal(["Inactive"]);
+        expect(only().keys.map((k) => k.status)).to.deep.equal(["Inactive"]);
         expect(await operator("toggle", { status: "active" })).to.deep.equal(["enable"]);
-        expect([...iam.users.values()][0].keys.map((k) => k.status)).to.deep.equal(["Active"]);
+        expect(only().keys.map((k) => k.status)).to.deep.equal(["Active"]);
         expect(metrics).to.deep.equal(["SMTPCredentialCreated", "SMTPCredentialDisabled", "SMTPCredentialEnabled"]);
     });
 
-    it("rotation issues a new key, keeps the old one inactive for the overlap, then deletes it", async () => {
+    it("every difference is applied: senders changed and a rotation requested in one edit do both", async () => {
+        await operator("both", pending("both"));
+        const oldKey = (await read("both"))!.smtp_username;
+        expect(await operator("both", { allowed_senders: ["billing@example.com"], rotate_requested_at: "2025-01-18T11:00:00Z" })).to.deep.equal(["update-policy", "rotate"]);
+        expect(senders(only())).to.deep.equal(["billing@example.com"]);
+        expect((await read("both"))!.smtp_username).not.to.equal(oldKey);
+    });
+
+    it("disabled → active with new senders enables and updates the policy (the removed sender is no longer allowed)", async () => {
+        await operator("back", pending("back"));
+        await operator("back", { status: "disabled" });
+        expect(await operator("back", { status: "active", allowed_senders: ["app@example.com"] })).to.deep.equal(["update-policy", "enable"]);
+        expect(senders(only())).to.deep.equal(["app@example.com"]);
+        expect(only().keys.map((k) => k.status)).to.deep.equal(["Active"]);
+    });
+
+    it("a failed disable keeps status disabled with last_error; the sweep has it retried until every key is Inactive", async () => {
+        await operator("stubborn", pending("stubborn"));
+        iam.failNext.set("UpdateAccessKey", throttled());
+        await operator("stubborn", { status: "disabled" }).catch(() => undefined);
+        expect(only().keys.map((k) => k.status)).to.deep.equal(["Active"]);
+        expect(await read("stubborn")).to.deep.include({ status: "disabled", last_error: "Rate exceeded" });
+        clock += 3 * 3600_000;
+        const swept = await sweepAndDeliver();
+        expect(swept).to.deep.include({ touched: 1, stuck: 1 });
+        expect(swept.steps).to.deep.equal({ stubborn: ["disable"] });
+        expect(only().keys.map((k) => k.status)).to.deep.equal(["Inactive"]);
+        const item = (await read("stubborn"))!;
+        expect(item).not.to.have.property("last_error");
+        expect(item).not.to.have.property("out_of_sync_since");
+        expect(await sweepAndDeliver()).to.deep.include({ touched: 0, stuck: 0, steps: {} });
+    });
+
+    it("rotation keeps both keys Active for the overlap (both passwords work); after it the sweep deactivates and deletes the old key", async () => {
         await operator("rot", pending("rot"));
-        const oldKey = (await read("rot"))!.smtp_username;
-        expect(await operator("rot", { rotate_requested_at: "2025-02-01T00:00:00Z" })).to.deep.equal(["rotate"]);
+        const old = decrypt((await read("rot"))!.encrypted_credentials);
+        expect(await operator("rot", { rotate_requested_at: "2025-01-18T11:00:00Z" })).to.deep.equal(["rotate"]);
         const item = (await read("rot"))!;
-        const user = [...iam.users.values()][0];
-        expect(item.smtp_username).not.to.equal(oldKey);
-        expect(user.keys.map((k) => [k.id === oldKey ? "old" : "new", k.status])).to.deep.equal([["old", "Inactive"], ["new", "Active"]]);
-        expect(decrypt(item.encrypted_credentials).access_key_id).to.equal(item.smtp_username);
-        expect(item.retiring_key).to.deep.equal({ access_key_id: oldKey, delete_after: new Date(clock + 3600_000).toISOString() });
-        const sweep = { ...context, clearRetiring: store().clearRetiring };
-        expect(await sweepRetiringKeys(await store().retiring(), sweep)).to.equal(0);
-        clock += 3600_000;
-        expect(await sweepRetiringKeys(await store().retiring(), sweep)).to.equal(1);
-        expect(user.keys.map((k) => k.id)).to.deep.equal([item.smtp_username]);
+        const fresh = decrypt(item.encrypted_credentials);
+        expect(fresh.access_key_id).to.equal(item.smtp_username).and.not.to.equal(old.access_key_id);
+        expect(only().keys.map((k) => [k.id === old.access_key_id ? "old" : "new", k.status])).to.deep.equal([["old", "Active"], ["new", "Active"]]);
+        expect([accepts(old), accepts(fresh)]).to.deep.equal([true, true]);
+        expect(item.retiring_key).to.deep.equal({ access_key_id: old.access_key_id, delete_after: new Date(clock + 3600_000).toISOString() });
+        expect(item.rotated_at).to.equal("2025-01-18T11:00:00Z");
+        clock += 3599_000;
+        expect(await sweepAndDeliver()).to.deep.include({ touched: 0, steps: {} });
+        expect([accepts(old), accepts(fresh)]).to.deep.equal([true, true]);
+        clock += 1000;
+        const deactivated: string[] = [];
+        expect((await sweepAndDeliver()).steps).to.deep.equal({ rot: ["retire-old-key"] });
+        for (const call of iam.stub.calls()) {
+            const input = call.args[0].input as { AccessKeyId?: string; Status?: string };
+            if (input.AccessKeyId === old.access_key_id) deactivated.push(`${call.args[0].constructor.name}:${input.Status ?? ""}`);
+        }
+        expect(deactivated.slice(-2)).to.deep.equal(["UpdateAccessKeyCommand:Inactive", "DeleteAccessKeyCommand:"]);
+        expect([accepts(old), accepts(fresh)]).to.deep.equal([false, true]);
+        expect(only().keys.map((k) => k.id)).to.deep.equal([fresh.access_key_id]);
         expect((await read("rot"))!).not.to.have.property("retiring_key");
     });
 
-    it("a change of allowed senders updates the policy", async () => {
-        await operator("senders", pending("senders"));
-        expect(await operator("senders", { allowed_senders: ["billing@example.com"] })).to.deep.equal(["update-policy"]);
-        const policy = JSON.parse([...iam.users.values()][0].policies["ses-smtp-send"]);
-        expect(policy.Statement[0].Condition.StringLike["ses:FromAddress"]).to.deep.equal(["billing@example.com"]);
+    it("disabling during the overlap makes both keys Inactive; a second rotation cuts the first overlap short (IAM's two keys)", async () => {
+        await operator("ov", pending("ov"));
+        await operator("ov", { rotate_requested_at: "r1" });
+        await operator("ov", { status: "disabled" });
+        expect(only().keys.map((k) => k.status)).to.deep.equal(["Inactive", "Inactive"]);
+        await operator("ov", { status: "active" });
+        expect(only().keys.map((k) => k.status)).to.deep.equal(["Active", "Active"]);
+        const second = (await read("ov"))!.smtp_username;
+        expect(await operator("ov", { rotate_requested_at: "r2" })).to.deep.equal(["retire-old-key", "rotate"]);
+        expect(only().keys.map((k) => k.id)).to.deep.equal([second, (await read("ov"))!.smtp_username]);
     });
 
     it("delete removes keys, policies and the user; deleting an already deleted user succeeds", async () => {
         await operator("bye", pending("bye"));
+        const name = (await read("bye"))!.iam_user_name;
         expect(await operator("bye", "delete")).to.deep.equal(["delete"]);
         expect(iam.users.size).to.equal(0);
-        const gone = parseSmtpRecord({ ...pending("bye"), iam_user_name: `ses-smtp-user-bye-${clock / 1000}` });
-        expect(await handleChange("REMOVE", "99999", gone, undefined, context)).to.equal("delete");
+        const gone = parseSmtpRecord({ ...pending("bye"), iam_user_name: name });
+        expect(await handleChange("REMOVE", gone, undefined, context)).to.deep.equal(["delete"]);
         expect(metrics.filter((m) => m === "SMTPCredentialDeleted")).to.have.length(2);
+        expect(await store().registeredUsers()).to.deep.equal([]);
+    });
+
+    it("a deletion whose clean-up ran out of retries is finished by the sweep (registered user, no record)", async () => {
+        await operator("lost", pending("lost"));
+        iam.failNext.set("ListAccessKeys", throttled());
+        await operator("lost", "delete").catch(() => undefined);
+        expect(iam.users.size).to.equal(1);
+        clock += 900_000;
+        expect(await sweepAndDeliver()).to.deep.include({ orphansDeleted: 1 });
+        expect(iam.users.size).to.equal(0);
+        expect(await store().registeredUsers()).to.deep.equal([]);
     });
 
     it("a stream record delivered twice changes nothing the second time", async () => {
-        const results = await operator("twice", pending("twice"), 2);
-        expect(results).to.deep.equal(["provision", "none"]);
-        expect(iam.users.size).to.equal(1);
-        expect([...iam.users.values()][0].keys).to.have.length(1);
+        await operator("twice", pending("twice"));
+        expect(await handleChange("INSERT", undefined, parseSmtpRecord(pending("twice")), context)).to.deep.equal([]);
+        expect(only().keys).to.have.length(1);
         expect(metrics).to.deep.equal(["SMTPCredentialCreated"]);
     });
 
@@ -208,23 +334,47 @@ describe("SMTP credential lifecycle (fake IAM, mocked KMS, dynalite table from S
         clock += 60_000;
         expect(await operator("again", { status: "pending" })).to.deep.equal(["provision"]);
         const second = (await read("again"))!;
-        expect(iam.users.size).to.equal(1);
         expect(second.iam_user_name).to.equal(first.iam_user_name);
         expect(second.smtp_username).not.to.equal(first.smtp_username);
-        expect([...iam.users.values()][0].keys.map((k) => k.id)).to.deep.equal([second.smtp_username]);
+        expect(only().keys.map((k) => k.id)).to.deep.equal([second.smtp_username]);
     });
 
-    it("a record deleted while it was being provisioned is not resurrected, and its user is rolled back", async () => {
+    it("the README's decrypt command passes the encryption context the manager encrypts with, and the JSON holds what it says", async () => {
+        await operator("app-sender", pending("app-sender"));
+        const readme = readFileSync(path.join(__dirname, "..", "..", "..", "README.md"), "utf8");
+        const section = readme.slice(readme.indexOf("## SMTP users"), readme.indexOf("## Feedback: what happens"));
+        const command = section.slice(section.indexOf("aws kms decrypt"), section.indexOf("```", section.indexOf("aws kms decrypt")));
+        // KMS decrypts only with exactly the encryption context used to encrypt ("Encryption context", AWS KMS guide).
+        const kmsDecrypt = (ciphertext: string, context: Record<string, string>) => {
+            const text = Buffer.from(ciphertext, "base64").toString("utf8");
+            const used = { username: /^kms\(([^)]*)\):/.exec(text)![1] };
+            if (JSON.stringify(used) !== JSON.stringify(context)) throw Object.assign(new Error("InvalidCiphertextException"), { name: "InvalidCiphertextException" });
+            return JSON.parse(text.replace(/^kms\([^)]*\):/, ""));
+        };
+        const documented = Object.fromEntries([...command.matchAll(/--encryption-context ((?:[\w-]+=[^\s,]+,?)+)/g)].flatMap((m) => m[1].split(",").map((pair) => pair.split("="))));
+        expect(documented).to.deep.equal({ username: "app-sender" });
+        expect(kms.commandCalls(EncryptCommand)[0].args[0].input.EncryptionContext).to.deep.equal(documented);
+        const encrypted = (await read("app-sender"))!.encrypted_credentials;
+        expect(() => kmsDecrypt(encrypted, {})).to.throw("InvalidCiphertextException");
+        const plaintext = kmsDecrypt(encrypted, documented);
+        expect(Object.keys(plaintext)).to.deep.equal(["access_key_id", "smtp_password"]);
+        expect(section).to.include('`{"access_key_id": "AKIA…", "smtp_password": "…"}`');
+        expect(accepts(plaintext)).to.equal(true);
+    });
+
+    it("a record deleted while it was being provisioned is not resurrected, and its user is deleted", async () => {
         await local.client.send(new PutItemCommand({ TableName: table, Item: marshall(pending("ghost")) }));
-        const record = parseSmtpRecord(pending("ghost"));
         const realStore = context.store;
-        context.store = { ...realStore, current: async (u) => {
-            const current = await realStore.current(u);
+        context.store = { ...realStore, registerUser: async (u, name, at) => {
+            await realStore.registerUser(u, name, at);
             await local.client.send(new DeleteItemCommand({ TableName: table, Key: key("ghost") }));
-            return current;
         } };
-        await handleChange("INSERT", "5", undefined, record, context);
+        expect(await handleChange("INSERT", undefined, parseSmtpRecord(pending("ghost")), context)).to.deep.equal([]);
+        context.store = realStore;
         expect(await read("ghost")).to.equal(undefined);
         expect(iam.users.size).to.equal(0);
+        clock += 900_000;
+        expect(await sweepAndDeliver()).to.deep.include({ orphansDeleted: 1 });
+        expect(await store().registeredUsers()).to.deep.equal([]);
     });
 });
