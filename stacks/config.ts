@@ -77,6 +77,7 @@ const smtpSchema = z.strictObject({
     adminPrincipalArns: z.optional(z.array(z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:(role|user|root)/)))),
     maxAttempts: positiveInt,
     rotationOverlapHours: positiveInt,
+    stuckAfterHours: positiveInt,
 });
 
 const alarmsSchema = z.strictObject({
@@ -155,7 +156,7 @@ const FIXES: Record<string, string> = {
 };
 
 /** Keys whose fix is generic: thresholds and windows. */
-const POSITIVE_WHOLE_NUMBER = /^(feedback\.(eventRetentionDays|transient\w+|complaint\w+)|ingest\.(ruleCacheTtlSeconds|gmailImportsPerMinute|tokenWarningHours)|smtp\.(maxAttempts|rotationOverlapHours)|alarms\.(minimumSends|ratePeriodSeconds|queueAgeSeconds))$/;
+const POSITIVE_WHOLE_NUMBER = /^(feedback\.(eventRetentionDays|transient\w+|complaint\w+)|ingest\.(ruleCacheTtlSeconds|gmailImportsPerMinute|tokenWarningHours)|smtp\.(maxAttempts|rotationOverlapHours|stuckAfterHours)|alarms\.(minimumSends|ratePeriodSeconds|queueAgeSeconds))$/;
 
 /** Raised for invalid stack config; the message names each key and its fix. */
 export class StackConfigError extends Error {

@@ -8,7 +8,7 @@ import { StepFunctionsModel } from "../support/sim/drain";
 import { EventBusModel } from "../support/sim/eventbridge";
 import { flattenEvent, matchesPattern } from "../support/sim/event-pattern";
 import { GmailGateway } from "../support/sim/gateways";
-import { backscatterReasons, checkInvariant, expectedPlaces, ruleFor } from "../support/sim/invariant";
+import { backscatterReasons, checkInvariant, expectedPlaces, expectedRouting, readRule, ruleFor } from "../support/sim/invariant";
 import { SimFunction } from "../support/sim/lambda";
 import { InboundSimulation } from "../support/sim/system";
 import type { BusRuleSpec, FunctionSpec, QueueSpec } from "../support/sim/plan";
@@ -414,6 +414,30 @@ describe("system harness", () => {
             expect(ruleFor("JANE+X@d.com", rules)?.pattern).to.equal("*@d.com");
             expect(ruleFor("jane@other.com", rules)).to.equal(undefined);
         });
+        it("reads list-form rules as the README says: list over single form, silent-drop as drop, one destination per action, invalid rules skipped visibly", () => {
+            const you = { type: "forward-to-gmail", target: "you@gmail.com", labels: ["Label_1"] };
+            expect(readRule({ pattern: "a@d.com", enabled: true, labels: [], action: "bounce", actions: [you, { type: "forward-to-gmail", target: "YOU@gmail.com", labels: ["Label_7"] }, { type: "store" }] }))
+                .to.deep.include({ actions: [{ type: "forward-to-gmail", target: "you@gmail.com", labels: ["Label_1", "Label_7"] }, { type: "store", labels: [] }] });
+            expect(readRule({ pattern: "a@d.com", enabled: true, labels: [], actions: [{ type: "silent-drop" }, { type: "store" }] })).to.deep.include({ actions: [{ type: "drop", labels: [] }, { type: "store", labels: [] }] });
+            const invalid = (actions: { type: string; target?: string }[], action?: string) => (readRule({ pattern: "a@d.com", enabled: true, labels: [], actions, action }) as { invalid?: RegExp }).invalid?.source;
+            expect(invalid([you, { type: "silent-drop" }])).to.equal("contradict");
+            expect(invalid([{ type: "bounce" }, { type: "drop" }])).to.equal("contradict");
+            expect(invalid([], "store")).to.match(/no actions/);
+            expect(invalid([{ type: "store" }, { type: "deliver-to-jmap" }])).to.match(/actions\\\[1\\\]/);
+            const rules = [
+                { pattern: "jane@d.com", enabled: true, labels: [], actions: [you, { type: "bounce" }] },
+                { pattern: "*@d.com", enabled: true, labels: [], actions: [you, { type: "forward-to-gmail", target: "team@gmail.com" }, { type: "store" }] },
+            ];
+            const scenario: Scenario = { seed: 1, rules, mails: [mail({ recipients: ["Jane+x@d.com"] })], tokens: { refreshGapMs: 0 }, suppressedSenders: [] };
+            const routing = expectedRouting(scenario, { defaultAction: "store", spamAction: "drop", accounts: ["you@gmail.com"], ownMailerDaemons: [] }, { broken: new Set(["team@gmail.com"]) });
+            expect([...routing.places.keys()]).to.deep.equal(["m1|jane+x@d.com|gmail:you@gmail.com", "m1|jane+x@d.com|gmail:team@gmail.com", "m1|jane+x@d.com|store"]);
+            expect(routing.places.get("m1|jane+x@d.com|gmail:team@gmail.com")?.[0].kind).to.equal("dlq");
+            const reason = routing.reasons.get("m1|jane+x@d.com|store")!;
+            expect(reason.test("rule:*@d.com; rule:jane@d.com invalid: actions: forward-to-gmail and bounce contradict each other")).to.equal(true);
+            expect(reason.test("rule:*@d.com")).to.equal(false);
+            expect([...routing.invalidSkips.get("m1")!.keys()]).to.deep.equal(["jane@d.com"]);
+            expect(routing.stats).to.deep.include({ recipients: 1, destinations: 3, listRules: 2, invalidRules: 1, invalidSkipped: 1, multiTarget: 1 });
+        });
         it("knows every backscatter reason that applies", () => {
             expect(backscatterReasons(mail({ source: "<>" }), [], new Set())).to.deep.equal(["null-sender"]);
             expect(backscatterReasons(mail({ verdicts: { spam: "PASS", virus: "PASS", spf: "FAIL", dkim: "GRAY", dmarc: "PASS" }, headers: [{ name: "List-Id", value: "<l>" }] }), [], new Set(["a@b.com"])))
@@ -426,7 +450,7 @@ describe("system harness", () => {
             const twice = [{ at: 0, account: "you@gmail.com", mailId: "m1", gmailId: "g1", bytes: 1, uploadType: "multipart" }, { at: 1, account: "you@gmail.com", mailId: "m1", gmailId: "g2", bytes: 1, uploadType: "multipart" }];
             const sim = { plan: { queues: [], busRules: [], mappings: [], pipes: [] }, sqs: { spec: () => ({ name: "q" }) } } as never;
             const verdict = checkInvariant(sim, scenario, expected, {
-                places: new Map([["m1|jane+x@d.com", [{ kind: "imported", account: "you@gmail.com" }]]]),
+                places: new Map([["m1|jane+x@d.com|gmail:you@gmail.com", [{ kind: "imported", account: "you@gmail.com" }]]]),
                 importsPerMailAccount: new Map([["m1|you@gmail.com", twice]]), bouncesPerRecipient: new Map(), strayImports: [], unidentified: [], conflicts: [], decisionsByMail: new Map(),
             });
             expect([verdict.lost, verdict.importedTwice, verdict.wrongPlace]).to.deep.equal([1, 1, 0]);

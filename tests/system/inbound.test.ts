@@ -2,28 +2,31 @@
 // wires them, on models of SQS, EventBridge (bus and Pipes), Lambda, S3, SSM, SES, Step Functions,
 // DynamoDB (dynalite) and Gmail (fake Google) that are never kinder than AWS (see
 // tests/support/sim/*). Traffic and faults are generated (fast-check, seeded); the assertion is one
-// invariant over everything that went in: every (mail, recipient) ends in exactly one visible
-// place, the one the README's rules call for.
+// invariant over everything that went in: every (mail, recipient, destination) ends in exactly one
+// visible place, the one the README's rules call for. Rules come in the single and the list form
+// (several actions: multi-target forwards, forward+store, bounce+store, silent-drop; invalid ones,
+// skipped visibly; items with both forms), so a recipient may have several destinations.
 //
-// SIM_RUNS (default 4) scenarios of up to SIM_MAILS (default 50) mails each; SIM_SEED (default
+// SIM_RUNS (default 4) scenarios of up to SIM_MAILS (default 40) mails each; SIM_SEED (default
 // fixed) repeats a run; SIM_LARGE_RATE / SIM_LARGE_MB set the share and size of mails above the
 // 5 MB resumable-upload threshold. SIM_LOST_RESPONSE=1 adds Gmail responses lost after the import
 // (a timeout after Gmail accepted the message), which no forwarder can survive without looking the
 // message up in Gmail first — the fake Gmail has no such lookup, so it is off by default.
+// SIM_VERBOSE=1 prints a line per scenario (mails, imports, invocations, real time).
 import { writeFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import fc from "fast-check";
 import { promiseOf } from "../support/mocks";
 import { loadStackConfig, runStack } from "../support/stack";
-import { Expected, expectedPlaces, observe, checkInvariant, Verdict } from "../support/sim/invariant";
+import { ExpectedRouting, expectedRouting, observe, checkInvariant, Verdict } from "../support/sim/invariant";
 import { readSystemPlan, SystemPlan } from "../support/sim/plan";
 import { SqsEventSourceMapping } from "../support/sim/consumers";
 import { InboundSimulation, SimulationFaults } from "../support/sim/system";
 import { notificationFor, rawMail, ruleItem, Scenario, scenarioArbitrary, TrafficContext, TRANSIENT_GMAIL_FAULTS } from "../support/sim/traffic";
 
 const RUNS = Number(process.env.SIM_RUNS ?? "4");
-const MAILS = Number(process.env.SIM_MAILS ?? "50");
+const MAILS = Number(process.env.SIM_MAILS ?? "40");
 const SEED = Number(process.env.SIM_SEED ?? "20260302");
 const LARGE_RATE = Number(process.env.SIM_LARGE_RATE ?? "0.01");
 const LARGE_MB = Number(process.env.SIM_LARGE_MB ?? "7");
@@ -45,6 +48,7 @@ async function resolved(value: unknown): Promise<any> {
 
 interface RunResult {
     verdict: Verdict;
+    routing: ExpectedRouting["stats"];
     virtualMs: number;
     faults: Record<string, number>;
     /** Peak concurrent invocations per function (by its functions/<code> folder). */
@@ -69,6 +73,7 @@ describe("inbound system: mail in → Gmail / bounce / store / drop / DLQ / park
     });
 
     async function runScenario(scenario: Scenario): Promise<RunResult> {
+        const runStarted = Date.now();
         const sim = await InboundSimulation.start(plan, { seed: scenario.seed, faults: FAULTS });
         try {
             const t0 = sim.clock.now();
@@ -108,7 +113,7 @@ describe("inbound system: mail in → Gmail / bounce / store / drop / DLQ / park
             }));
             await sim.runUntilQuiet();
 
-            const expected: Map<string, Expected[]> = expectedPlaces(scenario, {
+            const expected: ExpectedRouting = expectedRouting(scenario, {
                 defaultAction: config.ingest.defaultAction ?? "store",
                 spamAction: config.ingest.spamAction ?? "drop",
                 accounts: accounts.map((a) => a.toLowerCase()),
@@ -148,13 +153,17 @@ describe("inbound system: mail in → Gmail / bounce / store / drop / DLQ / park
                 writeFileSync(`${process.env.SIM_DUMP}.${scenario.seed}.json`, JSON.stringify(dump, null, 1));
             }
             const peaks = Object.fromEntries([...sim.functions.values()].map((f) => [f.spec.environment.POWERTOOLS_SERVICE_NAME ?? f.name, f.peakConcurrency]));
-            return { verdict, virtualMs: sim.clock.now() - t0, faults, peaks, sesThrottled: sim.ses.throttled };
+            if (process.env.SIM_VERBOSE) {
+                const invocations = [...sim.functions.values()].map((f) => `${f.spec.environment.POWERTOOLS_SERVICE_NAME ?? f.name}=${f.invocations}`).filter((x) => !x.endsWith("=0")).join(" ");
+                console.log(`  run seed ${scenario.seed}: mails=${verdict.mails} recipients=${verdict.recipients} destinations=${verdict.destinations} imports=${sim.gmail.imports.length} bounces=${sim.ses.bounces.length} invocations: ${invocations}; ${((Date.now() - runStarted) / 1000).toFixed(1)} s`);
+            }
+            return { verdict, routing: expected.stats, virtualMs: sim.clock.now() - t0, faults, peaks, sesThrottled: sim.ses.throttled };
         } finally {
             await sim.close();
         }
     }
 
-    it("every (mail, recipient) ends in exactly one visible place: imported once into the rule's account, bounced once or refused as backscatter, stored, dropped, parked for its account, or in a DLQ with reason and S3 location", async () => {
+    it("every (mail, recipient, destination) ends in exactly one visible place: imported once into each account the rule names, bounced once or refused as backscatter, stored, dropped, parked for its account, or in a DLQ with reason and S3 location", async () => {
         const started = Date.now();
         // The receiving domains as the receipt rule lists them.
         const domains = [...new Set(plan.receiptRules.flatMap((r) => r.recipients))];
@@ -178,13 +187,15 @@ describe("inbound system: mail in → Gmail / bounce / store / drop / DLQ / park
             Object.entries(r.verdict.byPlace).forEach(([k, v]) => (places[k] = (places[k] ?? 0) + v));
             Object.entries(r.faults).forEach(([k, v]) => (faults[k] = (faults[k] ?? 0) + v));
         }
+        const routed = (pick: (s: ExpectedRouting["stats"]) => number) => results.reduce((total, r) => total + pick(r.routing), 0);
         const peaks = (code: string) => `${Math.max(...results.map((r) => r.peaks[code] ?? 0))}`;
         const list = (record: Record<string, number>) => Object.entries(record).filter(([, v]) => v > 0).map(([k, v]) => `${k}=${v}`).join(" ");
         console.log([
-            `inbound system (seed ${SEED}): runs=${results.length} mails=${sum((v) => v.mails)} recipients=${sum((v) => v.recipients)}`,
+            `inbound system (seed ${SEED}): runs=${results.length} mails=${sum((v) => v.mails)} recipients=${sum((v) => v.recipients)} destinations=${sum((v) => v.destinations)}`,
+            `rules=${routed((s) => s.rules)} listForm=${routed((s) => s.listRules)} bothForms=${routed((s) => s.bothForms)} invalid=${routed((s) => s.invalidRules)} multiTargetRecipients=${routed((s) => s.multiTarget)} pastInvalidRule=${routed((s) => s.invalidSkipped)}`,
             `faults: ${list(faults)}`,
             `places: ${list(places)}`,
-            `lost=${sum((v) => v.lost)} importedTwice=${sum((v) => v.importedTwice)} bouncedTwice=${sum((v) => v.bouncedTwice)} wrongPlace=${sum((v) => v.wrongPlace)} multiplePlaces=${sum((v) => v.multiplePlaces)} redundantParked=${sum((v) => v.redundantParked)} strayImports=${sum((v) => v.strayImports)} dlqWithoutReason=${sum((v) => v.dlqWithoutReason)} labelMismatch=${sum((v) => v.labelMismatch)} conflicts=${sum((v) => v.conflicts)} unidentified=${sum((v) => v.unidentified)} sesThrottled=${results.reduce((total, r) => total + r.sesThrottled, 0)}`,
+            `lost=${sum((v) => v.lost)} importedTwice=${sum((v) => v.importedTwice)} bouncedTwice=${sum((v) => v.bouncedTwice)} wrongPlace=${sum((v) => v.wrongPlace)} multiplePlaces=${sum((v) => v.multiplePlaces)} redundantParked=${sum((v) => v.redundantParked)} strayImports=${sum((v) => v.strayImports)} dlqWithoutReason=${sum((v) => v.dlqWithoutReason)} labelMismatch=${sum((v) => v.labelMismatch)} conflicts=${sum((v) => v.conflicts)} unidentified=${sum((v) => v.unidentified)} unexpectedPlaces=${sum((v) => v.unexpectedPlaces)} reasonMismatch=${sum((v) => v.reasonMismatch)} invalidLogMismatch=${sum((v) => v.invalidLogMismatch)} sesThrottled=${results.reduce((total, r) => total + r.sesThrottled, 0)}`,
             `peak concurrency: router=${peaks("router")} gmail-forwarder=${peaks("gmail-forwarder")} bouncer=${peaks("bouncer")}; simulated ${(Math.max(...results.map((r) => r.virtualMs)) / 3_600_000).toFixed(1)} h in ${((Date.now() - started) / 1000).toFixed(1)} s`,
         ].join(" | "));
 

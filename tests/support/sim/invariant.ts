@@ -1,9 +1,13 @@
-// The invariant of the inbound flow, checked once the system is quiet: every (mail, recipient) is
-// in exactly one visible place, and it is the place the README's routing rules, the verdicts and
-// the injected faults call for. Expected places come from the inputs alone (an independent reading
-// of the README's "Receiving" section), observed places from what the simulation holds: Gmail
-// imports per account, SendBounce calls, the bouncer's logged refusals, the routing decisions the
-// bus accepted, and every queue's remaining messages.
+// The invariant of the inbound flow, checked once the system is quiet: every (mail, recipient,
+// destination) is in exactly one visible place, and it is the place the README's routing rules, the
+// verdicts and the injected faults call for. A recipient has one destination per action of the rule
+// that applies to it (README "Several actions in one rule"): each forward target's Gmail account
+// (`gmail:<account>`), `bounce`, `store`, `drop`; a single-action rule, the default and a verdict
+// give one. Expected places come from the inputs alone (an independent reading of the README's
+// "Receiving" section), observed places from what the simulation holds: Gmail imports per account,
+// SendBounce calls, the bouncer's logged refusals, the routing decisions the bus accepted, and
+// every queue's remaining messages. Decisions' reasons and the router's "Invalid routing rule
+// skipped" errors are checked against the rules the README says were skipped.
 import type { GmailImport } from "./gateways";
 import type { BounceCall } from "./services";
 import type { InboundSimulation, LogEntry } from "./system";
@@ -63,29 +67,90 @@ export const expectedText = (e: Expected): string => {
 // ---------------------------------------------------------------------------------------------
 
 const ACTIONS = ["forward-to-gmail", "bounce", "store", "drop"];
+/** README "Action types": names of the predecessor system read as ours. */
+const ALIASES: Record<string, string> = { "silent-drop": "drop" };
+/** README "Combinations": forward-to-gmail, bounce and drop exclude each other; store goes with anything. */
+const EXCLUSIVE = ["forward-to-gmail", "bounce", "drop"];
 
-/** A rule as the router may use it, or undefined when the item is malformed (skipped). */
-function usable(rule: RuleSpec | undefined): RuleSpec | undefined {
-    if (!rule) return undefined;
-    if (!ACTIONS.includes(rule.action)) return undefined;
-    if (typeof rule.enabled !== "boolean") return undefined;
-    if (rule.action === "forward-to-gmail" && !rule.target?.includes("@")) return undefined;
-    return rule;
+/** One thing a usable rule does (types mapped, targets lowercase, duplicates merged). */
+export interface ReadAction {
+    type: string;
+    target?: string;
+    labels: string[];
 }
 
-/** README: the first enabled rule among exact address → address without +tag → *@domain → *. */
-export function ruleFor(recipient: string, rules: RuleSpec[]): RuleSpec | undefined {
+/** A rule item as the README says the router reads it: what it does, or why it cannot be used. */
+export type ReadRule = { rule: RuleSpec; actions: ReadAction[] } | { rule: RuleSpec; invalid: RegExp };
+
+/**
+ * README "Receiving": an item with `actions` is read in the list form only (a malformed list is
+ * never rescued by `action`); an unknown type, contradictory actions, a forward without a target,
+ * an empty list or `enabled` not a boolean make the rule invalid. `invalid` is what the reason must
+ * say (README's example: `actions[1].type "deliver-to-jmap" is not an action …`).
+ */
+export function readRule(rule: RuleSpec): ReadRule {
+    if (typeof rule.enabled !== "boolean") return { rule, invalid: /enabled/ };
+    const read = (type: string, target: string | undefined, labels: string[] | undefined, where: string): ReadAction | RegExp => {
+        const mapped = ALIASES[type] ?? type;
+        if (!ACTIONS.includes(mapped)) return new RegExp(`${escapeRe(where)}.*"${escapeRe(type)}" is not an action`);
+        if (mapped !== "forward-to-gmail") return { type: mapped, labels: [] };
+        if (!target?.includes("@")) return /target/;
+        return { type: mapped, target: target.trim().toLowerCase(), labels: labels ?? [] };
+    };
+    if (rule.actions === undefined) {
+        const action = read(rule.action ?? "", rule.target, rule.labels, "action");
+        return action instanceof RegExp ? { rule, invalid: rule.action === undefined ? /action/ : action } : { rule, actions: [action] };
+    }
+    if (rule.actions.length === 0) return { rule, invalid: /no actions|empty/ };
+    const actions: ReadAction[] = [];
+    for (const [i, a] of rule.actions.entries()) {
+        const action = read(a.type, a.target, a.labels, `actions[${i}].type`);
+        if (action instanceof RegExp) return { rule, invalid: action };
+        // "The same target twice in one rule is one forward with both label lists."
+        const same = actions.find((b) => b.type === action.type && b.target === action.target);
+        if (same) same.labels = [...new Set([...same.labels, ...action.labels])];
+        else actions.push(action);
+    }
+    if (EXCLUSIVE.filter((type) => actions.some((a) => a.type === type)).length > 1) return { rule, invalid: /contradict/ };
+    return { rule, actions };
+}
+
+function escapeRe(text: string): string {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** README: candidates exact address → address without +tag → *@domain → *. */
+export function candidates(recipient: string): string[] {
     const address = recipient.trim().toLowerCase();
     const at = address.lastIndexOf("@");
     const local = address.slice(0, at);
     const domain = address.slice(at + 1);
     const plus = local.indexOf("+");
-    const candidates = [address, ...(plus > 0 ? [`${local.slice(0, plus)}@${domain}`] : []), `*@${domain}`, "*"];
-    for (const pattern of candidates) {
-        const rule = usable(rules.find((r) => r.pattern === pattern));
-        if (rule?.enabled) return rule;
+    return [address, ...(plus > 0 ? [`${local.slice(0, plus)}@${domain}`] : []), `*@${domain}`, "*"];
+}
+
+/**
+ * README: the first enabled, valid rule among the candidates wins; a disabled rule is skipped
+ * quietly, an enabled invalid one as if absent but visibly (`skipped`, in candidate order).
+ */
+export function resolveRule(recipient: string, rules: RuleSpec[]): { winner?: { rule: RuleSpec; actions: ReadAction[] }; skipped: { pattern: string; why: RegExp }[] } {
+    const skipped: { pattern: string; why: RegExp }[] = [];
+    for (const pattern of candidates(recipient)) {
+        const rule = rules.find((r) => r.pattern === pattern);
+        if (!rule || rule.enabled === false) continue;
+        const read = readRule(rule);
+        if ("invalid" in read) {
+            skipped.push({ pattern, why: read.invalid });
+            continue;
+        }
+        return { winner: read, skipped };
     }
-    return undefined;
+    return { skipped };
+}
+
+/** The rule the README says applies to the recipient (undefined: the default action). */
+export function ruleFor(recipient: string, rules: RuleSpec[]): RuleSpec | undefined {
+    return resolveRule(recipient, rules).winner?.rule;
 }
 
 /** Reasons a bounce would be backscatter (README and the bouncer's documented reasons). */
@@ -110,10 +175,45 @@ export interface TokenState {
     broken: Set<string>;
 }
 
-/** Every acceptable place of each (mail, recipient), keyed `messageId|recipient` (recipient lowercase). */
+/** Where a decision puts a recipient: `gmail:<account>`, `bounce`, `store`, `drop` (`mail`: the whole mail, undecided). */
+export const destinationOf = (action: string, target?: string): string => (action === "forward-to-gmail" ? `gmail:${(target ?? "").trim().toLowerCase()}` : action);
+
+/** The key of one destination of one recipient of one mail. */
+export const placeKey = (messageId: string, recipient: string, destination: string): string => `${messageId}|${recipient}|${destination}`;
+
+export interface ExpectedRouting {
+    /** Every acceptable place of each (mail, recipient, destination), keyed by placeKey (recipient lowercase). */
+    places: Map<string, Expected[]>;
+    /** What the reason of the decision behind each key must be: the rule or verdict, then `; rule:<p> invalid: …` per skipped rule. */
+    reasons: Map<string, RegExp>;
+    /** Per mail, the invalid rules the router must report skipping (pattern → recipients, why). */
+    invalidSkips: Map<string, Map<string, { recipients: Set<string>; why: RegExp }>>;
+    stats: { recipients: number; destinations: number; rules: number; listRules: number; bothForms: number; invalidRules: number; invalidSkipped: number; multiTarget: number };
+}
+
+/** Every acceptable place of each (mail, recipient, destination) (see expectedRouting). */
 export function expectedPlaces(scenario: Scenario, settings: RoutingSettings, tokens: TokenState): Map<string, Expected[]> {
+    return expectedRouting(scenario, settings, tokens).places;
+}
+
+/**
+ * The README's routing, applied to each recipient: a verdict decides for the whole mail; otherwise
+ * the winning rule's actions (or the default) give the recipient one destination each: every
+ * forward target is imported into its account once (parked for it, or in the forwarder's DLQ with
+ * the reason, when the faults demand), a bounce is sent or refused as backscatter, store and drop
+ * are places of their own.
+ */
+export function expectedRouting(scenario: Scenario, settings: RoutingSettings, tokens: TokenState): ExpectedRouting {
     const suppressed = new Set(scenario.suppressedSenders.map((s) => s.trim().replace(/^<|>$/g, "").toLowerCase()));
-    const out = new Map<string, Expected[]>();
+    const places = new Map<string, Expected[]>();
+    const reasons = new Map<string, RegExp>();
+    const invalidSkips = new Map<string, Map<string, { recipients: Set<string>; why: RegExp }>>();
+    const read = scenario.rules.map(readRule);
+    const stats = {
+        recipients: 0, destinations: 0, rules: scenario.rules.length, listRules: scenario.rules.filter((r) => r.actions !== undefined).length,
+        bothForms: scenario.rules.filter((r) => r.actions !== undefined && r.action !== undefined).length,
+        invalidRules: read.filter((r) => "invalid" in r && r.rule.enabled !== false).length, invalidSkipped: 0, multiTarget: 0,
+    };
     for (const mail of scenario.mails) {
         const v = mail.verdicts;
         const override = v.virus === "FAIL" ? "virus"
@@ -121,42 +221,58 @@ export function expectedPlaces(scenario: Scenario, settings: RoutingSettings, to
                 : v.spam === "FAIL" && settings.spamAction === "drop" ? "spam" : undefined;
         for (const written of mail.recipients) {
             const recipient = written.toLowerCase();
-            const key = `${mail.messageId}|${recipient}`;
+            stats.recipients += 1;
+            const expect = (destination: string, acceptable: Expected[], reason: RegExp) => {
+                places.set(placeKey(mail.messageId, recipient, destination), acceptable);
+                reasons.set(placeKey(mail.messageId, recipient, destination), reason);
+                stats.destinations += 1;
+            };
             if (override) {
-                out.set(key, [{ kind: "dropped", reason: override }]);
+                expect("drop", [{ kind: "dropped", reason: override }], new RegExp(`^${override}$`));
                 continue;
             }
-            const rule = ruleFor(recipient, scenario.rules);
-            let action = rule?.action ?? settings.defaultAction;
-            let reason = rule ? `rule:${rule.pattern}` : "default";
-            if (v.spam === "FAIL" && action === "bounce") {
-                action = "drop";
-                reason = "spam";
+            const { winner, skipped } = resolveRule(recipient, scenario.rules);
+            if (skipped.length > 0) stats.invalidSkipped += 1;
+            for (const { pattern, why } of skipped) {
+                const perMail = invalidSkips.get(mail.messageId) ?? new Map<string, { recipients: Set<string>; why: RegExp }>();
+                const entry = perMail.get(pattern) ?? { recipients: new Set<string>(), why };
+                entry.recipients.add(recipient);
+                perMail.set(pattern, entry);
+                invalidSkips.set(mail.messageId, perMail);
             }
-            if (action === "drop") {
-                out.set(key, [{ kind: "dropped", reason }]);
-            } else if (action === "store") {
-                out.set(key, [{ kind: "stored" }]);
-            } else if (action === "bounce") {
-                const reasons = backscatterReasons(mail, settings.ownMailerDaemons, suppressed);
-                out.set(key, [reasons.length > 0 ? { kind: "not-bounced", reasons } : { kind: "bounced" }]);
-            } else {
-                const account = rule!.target!.trim().toLowerCase();
-                const labels = [...rule!.labels, ...(v.spam === "FAIL" ? ["SPAM"] : [])];
-                if (!settings.accounts.includes(account)) {
-                    out.set(key, [{ kind: "dlq", role: "forward", reason: /configured|account/i }]);
-                } else if (tokens.broken.has(account)) {
-                    // Whether the token or the object is looked at first is the forwarder's choice.
-                    out.set(key, mail.missingObject ? [{ kind: "parked", account }, { kind: "dlq", role: "forward", reason: /S3|NoSuchKey|missing|not exist/i }] : [{ kind: "parked", account }]);
-                } else if (mail.missingObject) {
-                    out.set(key, [{ kind: "dlq", role: "forward", reason: /S3|NoSuchKey|missing|not exist/i }]);
+            const note = skipped.map((s) => `; rule:${escapeRe(s.pattern)} invalid: .+?`).join("");
+            const actions = winner?.actions ?? [{ type: settings.defaultAction, labels: [] }];
+            if (actions.filter((a) => a.type === "forward-to-gmail").length > 1) stats.multiTarget += 1;
+            for (const a of actions) {
+                let action = a.type;
+                let reason = winner ? `rule:${winner.rule.pattern}` : "default";
+                // Under a failed spam verdict a bounce becomes a drop; the other actions stay.
+                if (v.spam === "FAIL" && action === "bounce") {
+                    action = "drop";
+                    reason = "spam";
+                }
+                const reasonPattern = new RegExp(`^${escapeRe(reason)}${note}$`);
+                if (action === "drop") {
+                    expect("drop", [{ kind: "dropped", reason }], reasonPattern);
+                } else if (action === "store") {
+                    expect("store", [{ kind: "stored" }], reasonPattern);
+                } else if (action === "bounce") {
+                    const refusals = backscatterReasons(mail, settings.ownMailerDaemons, suppressed);
+                    expect("bounce", [refusals.length > 0 ? { kind: "not-bounced", reasons: refusals } : { kind: "bounced" }], reasonPattern);
                 } else {
-                    out.set(key, [{ kind: "imported", account, labels }]);
+                    const account = a.target!;
+                    const labels = [...a.labels, ...(v.spam === "FAIL" ? ["SPAM"] : [])];
+                    const missing: Expected = { kind: "dlq", role: "forward", reason: /S3|NoSuchKey|missing|not exist/i };
+                    expect(destinationOf(action, account), !settings.accounts.includes(account) ? [{ kind: "dlq", role: "forward", reason: /configured|account/i }]
+                        // Whether the token or the object is looked at first is the forwarder's choice.
+                        : tokens.broken.has(account) ? (mail.missingObject ? [{ kind: "parked", account }, missing] : [{ kind: "parked", account }])
+                            : mail.missingObject ? [missing]
+                                : [{ kind: "imported", account, labels }], reasonPattern);
                 }
             }
         }
     }
-    return out;
+    return { places, reasons, invalidSkips, stats };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -260,6 +376,10 @@ export interface Observation {
     unidentified: { queue: string; body: string }[];
     conflicts: string[];
     decisionsByMail: Map<string, Decision[]>;
+    /** The reasons of the decisions behind each (mail, recipient, destination). */
+    reasons?: Map<string, Set<string>>;
+    /** The router's "Invalid routing rule skipped" errors: mail → pattern → each log's recipients and reason. */
+    invalidLogs?: Map<string, Map<string, { recipients: string[]; reason: string }[]>>;
 }
 
 const attr = (m: { messageAttributes: Record<string, { StringValue?: string }> }, name: string) => m.messageAttributes[name]?.StringValue;
@@ -320,7 +440,8 @@ export function observe(sim: InboundSimulation, scenario: Scenario): Observation
                 ? (recipientsOf.get(read.messageId) ?? []).map((recipient) => ({ recipient }))
                 : decisions.flatMap((decision) => decision.recipients.map((recipient) => ({ recipient, decision })));
             for (const { recipient, decision } of covered) {
-                const key = `${read.messageId}|${recipient}`;
+                // A whole mail (undecided) is at no destination of its own: `mail`, which no rule calls for.
+                const key = placeKey(read.messageId, recipient, decision ? destinationOf(decision.action, decision.target) : isParking && account ? destinationOf("forward-to-gmail", account) : "mail");
                 if (isParking) {
                     add(key, { kind: "parked", account: account ?? `(no account attribute; decision target ${decision?.target ?? "?"})` });
                 } else if (isDeadLetter) {
@@ -339,14 +460,24 @@ export function observe(sim: InboundSimulation, scenario: Scenario): Observation
 
     const conflicts: string[] = [];
     const strayImports: GmailImport[] = [];
+    const reasons = new Map<string, Set<string>>();
     for (const mail of scenario.mails) {
         const decisions = decisionsByMail.get(mail.messageId) ?? [];
         for (const recipient of recipientsOf.get(mail.messageId) ?? []) {
-            const key = `${mail.messageId}|${recipient}`;
             const mine = decisions.filter((d) => d.recipients.includes(recipient));
-            const distinct = new Set(mine.map((d) => `${d.action}|${(d.target ?? "").toLowerCase()}|${d.reason}`));
-            if (distinct.size > 1) conflicts.push(`${key}: ${[...distinct].join(" / ")}`);
+            // Each destination of a recipient comes from one decision (a mail routed twice repeats it).
+            const byDestination = new Map<string, Set<string>>();
+            for (const d of mine) {
+                const destination = destinationOf(d.action, d.target);
+                byDestination.set(destination, (byDestination.get(destination) ?? new Set()).add(`${d.reason} [${[...d.labels].sort().join(",")}]`));
+                const key = placeKey(mail.messageId, recipient, destination);
+                reasons.set(key, (reasons.get(key) ?? new Set()).add(d.reason));
+            }
+            for (const [destination, distinct] of byDestination) {
+                if (distinct.size > 1) conflicts.push(`${placeKey(mail.messageId, recipient, destination)}: ${[...distinct].join(" / ")}`);
+            }
             for (const decision of mine) {
+                const key = placeKey(mail.messageId, recipient, destinationOf(decision.action, decision.target));
                 switch (decision.action) {
                     case "forward-to-gmail": {
                         const account = (decision.target ?? "").trim().toLowerCase();
@@ -354,7 +485,7 @@ export function observe(sim: InboundSimulation, scenario: Scenario): Observation
                         break;
                     }
                     case "bounce": {
-                        if ((bouncesPerRecipient.get(key) ?? []).length > 0) add(key, { kind: "bounced" });
+                        if ((bouncesPerRecipient.get(`${mail.messageId}|${recipient}`) ?? []).length > 0) add(key, { kind: "bounced" });
                         for (const refusal of refusals) {
                             const line = refusal.line as Record<string, unknown>;
                             if (line.messageId === mail.messageId && String(line.recipient ?? "").toLowerCase().split(",").includes(recipient)) add(key, { kind: "not-bounced", reason: String(line.reason) });
@@ -376,7 +507,18 @@ export function observe(sim: InboundSimulation, scenario: Scenario): Observation
         const named = new Set(decisions.filter((d) => d.action === "forward-to-gmail").map((d) => (d.target ?? "").trim().toLowerCase()));
         strayImports.push(...sim.gmail.imports.filter((i) => i.mailId === mail.messageId && !named.has(i.account)));
     }
-    return { places, importsPerMailAccount, bouncesPerRecipient, strayImports, unidentified, conflicts, decisionsByMail };
+
+    // What the router said about invalid rules it skipped (README: error log `Invalid routing rule skipped`).
+    const invalidLogs = new Map<string, Map<string, { recipients: string[]; reason: string }[]>>();
+    for (const { line } of sim.logs) {
+        if (typeof line !== "object" || line.message !== "Invalid routing rule skipped") continue;
+        const messageId = String(line.messageId);
+        const perMail = invalidLogs.get(messageId) ?? new Map<string, { recipients: string[]; reason: string }[]>();
+        const pattern = String(line.pattern);
+        perMail.set(pattern, [...(perMail.get(pattern) ?? []), { recipients: String(line.recipient ?? "").toLowerCase().split(",").filter(Boolean), reason: String(line.reason ?? "") }]);
+        invalidLogs.set(messageId, perMail);
+    }
+    return { places, importsPerMailAccount, bouncesPerRecipient, strayImports, unidentified, conflicts, decisionsByMail, reasons, invalidLogs };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -385,8 +527,11 @@ export function observe(sim: InboundSimulation, scenario: Scenario): Observation
 
 export interface Verdict {
     mails: number;
+    /** (mail, recipient)s. */
     recipients: number;
-    /** Count of (mail, recipient) per observed place kind, when it was in exactly one place. */
+    /** (mail, recipient, destination)s: a recipient has one per action of its rule. */
+    destinations: number;
+    /** Count of (mail, recipient, destination) per observed place kind, when it was in exactly one place. */
     byPlace: Record<string, number>;
     lost: number;
     multiplePlaces: number;
@@ -400,6 +545,12 @@ export interface Verdict {
     labelMismatch: number;
     conflicts: number;
     unidentified: number;
+    /** Places at a destination no expectation names (a recipient routed somewhere its rule does not say). */
+    unexpectedPlaces: number;
+    /** Decisions whose reason does not name the rule or verdict (and the invalid rules skipped) the README calls for. */
+    reasonMismatch: number;
+    /** Invalid rules skipped without the router's error log, or logged when none was skipped. */
+    invalidLogMismatch: number;
     /** Every violation, one line each. */
     violations: string[];
 }
@@ -423,20 +574,31 @@ function matches(expected: Expected, place: Place, roles: QueueRoles, sim: Inbou
     }
 }
 
-export function checkInvariant(sim: InboundSimulation, scenario: Scenario, expected: Map<string, Expected[]>, observation: Observation): Verdict {
+export function checkInvariant(sim: InboundSimulation, scenario: Scenario, expectation: Map<string, Expected[]> | ExpectedRouting, observation: Observation): Verdict {
     const roles = queueRoles(sim);
+    const routing = expectation instanceof Map ? undefined : expectation;
+    const expected = expectation instanceof Map ? expectation : expectation.places;
     const verdict: Verdict = {
-        mails: scenario.mails.length, recipients: expected.size, byPlace: {}, lost: 0, multiplePlaces: 0, redundantParked: 0, importedTwice: 0, bouncedTwice: 0, wrongPlace: 0,
-        strayImports: observation.strayImports.length, dlqWithoutReason: 0, labelMismatch: 0, conflicts: observation.conflicts.length, unidentified: observation.unidentified.length, violations: [],
+        mails: scenario.mails.length, recipients: new Set([...expected.keys()].map((k) => k.split("|").slice(0, 2).join("|"))).size, destinations: expected.size,
+        byPlace: {}, lost: 0, multiplePlaces: 0, redundantParked: 0, importedTwice: 0, bouncedTwice: 0, wrongPlace: 0,
+        strayImports: observation.strayImports.length, dlqWithoutReason: 0, labelMismatch: 0, conflicts: observation.conflicts.length, unidentified: observation.unidentified.length,
+        unexpectedPlaces: 0, reasonMismatch: 0, invalidLogMismatch: 0, violations: [],
     };
     const violation = (text: string) => verdict.violations.push(text);
+    const decisionsOfRecipient = (messageId: string, recipient: string) => (observation.decisionsByMail.get(messageId) ?? []).filter((d) => d.recipients.includes(recipient)).map((d) => `${destinationOf(d.action, d.target)} (${d.reason})`);
     for (const [key, acceptable] of expected) {
         const places = observation.places.get(key) ?? [];
         const [messageId, recipient] = key.split("|");
         const want = acceptable.map(expectedText).join(" or ");
+        const reason = routing?.reasons.get(key);
+        const seenReasons = [...(observation.reasons?.get(key) ?? [])];
+        if (reason && seenReasons.some((r) => !reason.test(r))) {
+            verdict.reasonMismatch += 1;
+            violation(`REASON ${key}: decision reason ${seenReasons.map((r) => JSON.stringify(r)).join(" / ")}; expected ${reason.source}`);
+        }
         if (places.length === 0) {
             verdict.lost += 1;
-            violation(`LOST ${key}: expected ${want}; routing decisions seen: ${JSON.stringify((observation.decisionsByMail.get(messageId) ?? []).filter((d) => d.recipients.includes(recipient)).map((d) => d.action))}`);
+            violation(`LOST ${key}: expected ${want}; routing decisions seen: ${JSON.stringify(decisionsOfRecipient(messageId, recipient))}`);
             continue;
         }
         // SQS is at-least-once: a copy of a parked message the drain deleted may stay behind. Drained
@@ -466,7 +628,6 @@ export function checkInvariant(sim: InboundSimulation, scenario: Scenario, expec
         }
         if (place.kind === "imported") {
             const imports = observation.importsPerMailAccount.get(`${messageId}|${place.account}`) ?? [];
-            if (imports.length > 1) verdict.importedTwice += 1;
             const wantLabels = acceptable.find((e): e is Extract<Expected, { kind: "imported" }> => e.kind === "imported")?.labels ?? [];
             const missing = imports.flatMap((i) => (i.labelIds ? wantLabels.filter((l) => !i.labelIds!.includes(l)) : []));
             if (missing.length > 0) {
@@ -474,7 +635,36 @@ export function checkInvariant(sim: InboundSimulation, scenario: Scenario, expec
                 violation(`LABELS ${key}: import into ${place.account} lacks ${[...new Set(missing)].join(", ")}`);
             }
         }
-        if (place.kind === "bounced" && (observation.bouncesPerRecipient.get(key) ?? []).length > 1) verdict.bouncedTwice += 1;
+    }
+    // A place at a destination no expectation names: the recipient went somewhere its rule does not send it.
+    for (const [key, places] of observation.places) {
+        if (expected.has(key)) continue;
+        const [messageId, recipient] = key.split("|");
+        verdict.unexpectedPlaces += 1;
+        const destinations = [...expected.keys()].filter((k) => k.startsWith(`${messageId}|${recipient}|`)).map((k) => k.split("|")[2]);
+        violation(`UNEXPECTED PLACE ${key}: ${places.map(placeText).join(" + ")}; expected destinations ${destinations.join(", ") || "none"}; routing decisions seen: ${JSON.stringify(decisionsOfRecipient(messageId, recipient))}`);
+    }
+    // Each invalid rule skipped for a mail's recipients is logged (every routing of the mail names the
+    // same recipients and says why); nothing else is.
+    if (routing && observation.invalidLogs) {
+        for (const mail of scenario.mails) {
+            const want = routing.invalidSkips.get(mail.messageId) ?? new Map<string, { recipients: Set<string>; why: RegExp }>();
+            const seen = observation.invalidLogs.get(mail.messageId) ?? new Map<string, { recipients: string[]; reason: string }[]>();
+            const routed = (observation.decisionsByMail.get(mail.messageId) ?? []).length > 0;
+            for (const [pattern, { recipients, why }] of want) {
+                const logs = seen.get(pattern) ?? [];
+                const wrong = logs.filter((l) => !why.test(l.reason) || l.recipients.length !== recipients.size || l.recipients.some((r) => !recipients.has(r)));
+                if ((routed && logs.length === 0) || wrong.length > 0) {
+                    verdict.invalidLogMismatch += 1;
+                    violation(`INVALID RULE LOG ${mail.messageId} rule:${pattern}: expected "Invalid routing rule skipped" for ${[...recipients].join(",")} (${why.source}); logged ${JSON.stringify(logs)}`);
+                }
+            }
+            for (const [pattern, logs] of seen) {
+                if (want.has(pattern)) continue;
+                verdict.invalidLogMismatch += 1;
+                violation(`INVALID RULE LOG ${mail.messageId} rule:${pattern}: logged as skipped, but no recipient should meet it: ${JSON.stringify(logs)}`);
+            }
+        }
     }
     // Duplicates are counted per (mail, account) and (mail, recipient) once, not per recipient covered.
     const twice = [...observation.importsPerMailAccount.entries()].filter(([, list]) => list.length > 1);

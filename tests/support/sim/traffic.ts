@@ -1,7 +1,7 @@
-// Generated inbound traffic (fast-check): routing rules of every kind, mails with real-world
-// envelope senders, many recipients, verdict mixes, backscatter headers and sizes, and the faults
-// each mail meets. Everything is data; the harness turns it into S3 objects, SES receipt
-// notifications and rule items.
+// Generated inbound traffic (fast-check): routing rules of every kind (single and list form, valid
+// and invalid, mixed in one table), mails with real-world envelope senders, many recipients,
+// verdict mixes, backscatter headers and sizes, and the faults each mail meets. Everything is
+// data; the harness turns it into S3 objects, SES receipt notifications and rule items.
 import fc from "fast-check";
 import { receiptNotification } from "../../fixtures/ses-receipt";
 import { GmailFault, MAIL_MARKER_HEADER } from "./gateways";
@@ -12,14 +12,28 @@ export type Verdict = "PASS" | "FAIL" | "GRAY" | "PROCESSING_FAILED" | "DISABLED
 /** Gmail faults a retry (or a token refresh and the drain, for 401) must get past. */
 export const TRANSIENT_GMAIL_FAULTS: GmailFault[] = ["401", "403-rate", "403-user-rate", "429", "500", "503", "reset"];
 
+/** One element of a list-form rule's `actions` (README "Several actions in one rule"). */
+export interface ActionSpec {
+    type: string;
+    target?: string;
+    labels?: string[];
+}
+
 export interface RuleSpec {
     pattern: string;
-    action: string;
+    /** Single form (`action`/`target`/`labels`); also written beside `actions` for an item with both forms. */
+    action?: string;
     target?: string;
     enabled: boolean | string;
     labels: string[];
-    /** How the item is broken, if it is (README: a malformed rule is logged and skipped). */
-    malformed?: "bad-action" | "no-target" | "enabled-string";
+    /** List form: `actions`, a DynamoDB `L` of `M` {type, target?, labels?}; when present it is what the item says. */
+    actions?: ActionSpec[];
+    /**
+     * How the item is broken, if it is (README: an invalid rule is skipped as if absent, visibly).
+     * Single form: an unknown action, a forward without target, `enabled` not a boolean. List form:
+     * contradictory actions, an unsupported type (`deliver-to-jmap`), an empty list.
+     */
+    malformed?: "bad-action" | "no-target" | "enabled-string" | "contradictory" | "unsupported-type" | "empty-actions";
 }
 
 export interface MailSpec {
@@ -113,10 +127,10 @@ function recipientArbitrary(ctx: TrafficContext): fc.Arbitrary<string> {
     ).chain(([local, tag, domain]) => fc.oneof({ weight: 5, arbitrary: fc.constant(`${local}${tag ? `+${tag}` : ""}@${domain}`) }, { weight: 1, arbitrary: randomCase(`${local}${tag ? `+${tag}` : ""}@${domain}`) }));
 }
 
-function ruleArbitrary(ctx: TrafficContext, pattern: string): fc.Arbitrary<RuleSpec> {
+function singleRuleArbitrary(ctx: TrafficContext, pattern: string): fc.Arbitrary<RuleSpec> {
     return fc.record({
         action: weighted<string>([["forward-to-gmail", 6], ["bounce", 4], ["store", 1], ["drop", 1]]),
-        target: fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...ctx.accounts) }, { weight: 1, arbitrary: fc.constantFrom(...ctx.accounts).map((a) => a.toUpperCase()) }, { weight: 1, arbitrary: fc.constant(ctx.unconfiguredAccount) }),
+        target: targetArbitrary(ctx),
         enabled: weighted([[true, 9], [false, 1]]),
         labels: fc.subarray(["Label_1", "Label_7"]),
         malformed: weighted<RuleSpec["malformed"]>([[undefined, 24], ["bad-action", 1], ["no-target", 1], ["enabled-string", 1]]),
@@ -127,6 +141,74 @@ function ruleArbitrary(ctx: TrafficContext, pattern: string): fc.Arbitrary<RuleS
         if (r.malformed === "enabled-string") return { ...rule, enabled: "yes", malformed: r.malformed };
         return rule;
     });
+}
+
+/** A rule's Gmail account: mostly a configured one (sometimes in upper case), now and then one the stack does not configure. */
+function targetArbitrary(ctx: TrafficContext): fc.Arbitrary<string> {
+    return fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...ctx.accounts) }, { weight: 1, arbitrary: fc.constantFrom(...ctx.accounts).map((a) => a.toUpperCase()) }, { weight: 1, arbitrary: fc.constant(ctx.unconfiguredAccount) });
+}
+
+const forwardTo = (ctx: TrafficContext) => fc.record({ target: targetArbitrary(ctx), labels: fc.subarray(["Label_1", "Label_7"]) })
+    .map(({ target, labels }): ActionSpec => ({ type: "forward-to-gmail", target, ...(labels.length > 0 ? { labels } : {}) }));
+
+/** Several forwards: every configured account (so a mail fans out), in any order, now and then the same one twice or an unconfigured one. */
+function multiForward(ctx: TrafficContext): fc.Arbitrary<ActionSpec[]> {
+    return fc.tuple(
+        fc.shuffledSubarray(ctx.accounts, { minLength: Math.min(2, ctx.accounts.length) }),
+        fc.array(fc.subarray(["Label_1", "Label_7"]), { minLength: ctx.accounts.length, maxLength: ctx.accounts.length }),
+        weighted<"none" | "duplicate" | "unconfigured" | "upper">([["none", 6], ["duplicate", 2], ["unconfigured", 1], ["upper", 1]]),
+    ).map(([targets, labels, extra]) => {
+        const actions: ActionSpec[] = targets.map((target, i) => ({ type: "forward-to-gmail", target, ...(labels[i].length > 0 ? { labels: labels[i] } : {}) }));
+        if (extra === "duplicate") actions.push({ type: "forward-to-gmail", target: targets[0], labels: ["Label_9"] });
+        if (extra === "upper") actions.push({ type: "forward-to-gmail", target: targets[0].toUpperCase(), labels: ["Label_9"] });
+        if (extra === "unconfigured") actions.push({ type: "forward-to-gmail", target: ctx.unconfiguredAccount });
+        return actions;
+    });
+}
+
+const store: ActionSpec = { type: "store" };
+
+/** Valid list-form actions: multi-target forwards, forward+store, bounce+store, silent-drop, and one-element lists. */
+function validActions(ctx: TrafficContext): fc.Arbitrary<ActionSpec[]> {
+    return fc.oneof(
+        { weight: 5, arbitrary: fc.tuple(multiForward(ctx), fc.boolean()).map(([forwards, withStore]) => (withStore ? [...forwards, store] : forwards)) },
+        { weight: 3, arbitrary: forwardTo(ctx).chain((forward) => fc.constantFrom<ActionSpec[]>([forward, store], [store, forward])) },
+        { weight: 3, arbitrary: fc.constantFrom<ActionSpec[]>([{ type: "bounce" }, store], [store, { type: "bounce" }]) },
+        { weight: 2, arbitrary: fc.constantFrom<ActionSpec[]>([{ type: "silent-drop" }], [{ type: "silent-drop" }, store], [{ type: "drop" }, { type: "silent-drop" }]) },
+        { weight: 2, arbitrary: fc.oneof(forwardTo(ctx).map((f) => [f]), fc.constantFrom<ActionSpec[]>([{ type: "bounce" }], [store], [{ type: "drop" }], [store, store])) },
+    );
+}
+
+/** List-form actions the router must refuse (README "Invalid rules"). */
+function invalidActions(ctx: TrafficContext): fc.Arbitrary<{ actions: ActionSpec[]; malformed: RuleSpec["malformed"] }> {
+    type Invalid = { actions: ActionSpec[]; malformed: RuleSpec["malformed"] };
+    const contradictory = fc.tuple(forwardTo(ctx), fc.constantFrom<ActionSpec[]>([{ type: "bounce" }], [{ type: "drop" }], [{ type: "silent-drop" }], [{ type: "bounce" }, store]), fc.boolean())
+        .map(([forward, others, forwardFirst]) => (forwardFirst ? [forward, ...others] : [...others, forward]));
+    return fc.oneof(
+        { weight: 4, arbitrary: fc.oneof(contradictory, fc.constantFrom<ActionSpec[]>([{ type: "bounce" }, { type: "drop" }], [{ type: "silent-drop" }, { type: "bounce" }, store])).map((actions): Invalid => ({ actions, malformed: "contradictory" })) },
+        { weight: 3, arbitrary: fc.tuple(fc.oneof(multiForward(ctx), forwardTo(ctx).map((f) => [f]), fc.constant([store])), fc.boolean()).map(([valid, first]): Invalid => ({ actions: first ? [{ type: "deliver-to-jmap", target: "jmap://mail.example.org" }, ...valid] : [...valid, { type: "deliver-to-jmap", target: "jmap://mail.example.org" }], malformed: "unsupported-type" })) },
+        { weight: 1, arbitrary: fc.constant<Invalid>({ actions: [], malformed: "empty-actions" }) },
+    );
+}
+
+/** A list-form rule; now and then the item also carries a (different) single form, which the list overrides. */
+function listRuleArbitrary(ctx: TrafficContext, pattern: string): fc.Arbitrary<RuleSpec> {
+    return fc.record({
+        body: fc.oneof({ weight: 3, arbitrary: validActions(ctx).map((actions) => ({ actions, malformed: undefined as RuleSpec["malformed"] })) }, { weight: 1, arbitrary: invalidActions(ctx) }),
+        enabled: weighted([[true, 9], [false, 1]]),
+        // One list-form item in four also says `action` (the list wins).
+        single: fc.oneof(
+            { weight: 3, arbitrary: fc.constant(undefined) },
+            { weight: 1, arbitrary: fc.oneof(
+                fc.constantFrom<{ action: string; target?: string; labels?: string[] }>({ action: "bounce" }, { action: "drop" }),
+                targetArbitrary(ctx).map((target) => ({ action: "forward-to-gmail", target, labels: ["Label_1"] })),
+            ) },
+        ),
+    }).map(({ body, enabled, single }): RuleSpec => ({ pattern, enabled, labels: single?.labels ?? [], ...(single ? { action: single.action, target: single.target } : {}), actions: body.actions, ...(body.malformed ? { malformed: body.malformed } : {}) }));
+}
+
+function ruleArbitrary(ctx: TrafficContext, pattern: string): fc.Arbitrary<RuleSpec> {
+    return fc.oneof({ weight: 1, arbitrary: singleRuleArbitrary(ctx, pattern) }, { weight: 1, arbitrary: listRuleArbitrary(ctx, pattern) });
 }
 
 function rulesArbitrary(ctx: TrafficContext): fc.Arbitrary<RuleSpec[]> {
@@ -235,15 +317,22 @@ export function notificationFor(mail: MailSpec, where: { bucket: string; objectK
     return notification;
 }
 
-/** The item operators write (README "Receiving"), broken as the spec says. */
+/** The item operators write (README "Receiving"), single or list form or both, broken as the spec says. */
 export function ruleItem(rule: RuleSpec, at: string): Record<string, unknown> {
     const domainPart = rule.pattern.includes("@") ? rule.pattern : "*";
+    const labelList = (labels: string[]) => ({ L: labels.map((l) => ({ S: l })) });
     return {
         PK: { S: `ROUTE#${rule.pattern}` }, SK: { S: "RULE#v1" }, entity_type: { S: "ROUTE" },
-        recipient: { S: domainPart }, action: { S: rule.action },
+        recipient: { S: domainPart },
+        ...(rule.action !== undefined ? { action: { S: rule.action } } : {}),
         ...(rule.target !== undefined ? { target: { S: rule.target } } : {}),
+        ...(rule.actions !== undefined ? {
+            actions: {
+                L: rule.actions.map((a) => ({ M: { type: { S: a.type }, ...(a.target !== undefined ? { target: { S: a.target } } : {}), ...(a.labels?.length ? { labels: labelList(a.labels) } : {}) } })),
+            },
+        } : {}),
         enabled: typeof rule.enabled === "boolean" ? { BOOL: rule.enabled } : { S: rule.enabled },
-        ...(rule.labels.length > 0 ? { labels: { L: rule.labels.map((l) => ({ S: l })) } } : {}),
-        created_at: { S: at }, updated_at: { S: at }, description: { S: `generated ${rule.malformed ?? "rule"}` },
+        ...(rule.labels.length > 0 ? { labels: labelList(rule.labels) } : {}),
+        created_at: { S: at }, updated_at: { S: at }, description: { S: `generated ${rule.malformed ?? "rule"}${rule.actions ? ` (list form${rule.action !== undefined ? ", both forms" : ""})` : ""}` },
     };
 }
