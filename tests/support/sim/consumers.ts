@@ -111,41 +111,22 @@ function injectCrash(crashed: Set<string>, records: LambdaSqsRecord[], rng: Rng,
     return rng.int(1, Math.max(1, calls));
 }
 
-export class SqsEventSourceMapping implements Poller {
-    private readonly crashed = new Set<string>();
+/** What both SQS pollers (a Lambda event source mapping, a pipe) share: receive a batch, count it, process it. */
+abstract class BatchPoller {
+    protected readonly crashed = new Set<string>();
     public running = 0;
     public peak = 0;
     public batches = 0;
     public readonly failures: BatchFailure[] = [];
-    public readonly maxConcurrency: number;
 
-    constructor(
-        public readonly spec: MappingSpec,
-        private readonly fn: SimFunction,
-        private readonly sqs: SqsModel,
-        private readonly clock: VirtualClock,
-        private readonly rng: Rng,
-        private readonly faults: { crashRate: number } = { crashRate: 0 },
-        private readonly region = "us-east-1",
-    ) {
-        this.maxConcurrency = spec.maximumConcurrency ?? DEFAULT_MAPPING_CONCURRENCY;
-    }
-
-    public get name(): string {
-        return `${this.spec.logicalName} → ${this.fn.name}`;
-    }
+    protected constructor(protected readonly sqs: SqsModel, private readonly source: { sourceArn: string; batchSize: number }) {}
 
     public get sourceArn(): string {
-        return this.spec.sourceArn;
-    }
-
-    public wakeAt(): number | undefined {
-        if (!this.spec.enabled || this.running >= this.maxConcurrency) return undefined;
-        return batchReadyAt(this.sqs.visible(this.spec.sourceArn), this.spec.batchSize, this.spec.windowSeconds);
+        return this.source.sourceArn;
     }
 
     public startBatch(): Promise<void> | undefined {
-        const received = this.sqs.receive(this.spec.sourceArn, Math.min(this.spec.batchSize, 10));
+        const received = this.sqs.receive(this.source.sourceArn, Math.min(this.source.batchSize, 10));
         if (received.length === 0) return undefined;
         this.running += 1;
         this.peak = Math.max(this.peak, this.running);
@@ -153,7 +134,35 @@ export class SqsEventSourceMapping implements Poller {
         return this.process(received).finally(() => (this.running -= 1));
     }
 
-    private async process(received: ReceivedMessage[]): Promise<void> {
+    protected abstract process(received: ReceivedMessage[]): Promise<void>;
+}
+
+export class SqsEventSourceMapping extends BatchPoller implements Poller {
+    public readonly maxConcurrency: number;
+
+    constructor(
+        public readonly spec: MappingSpec,
+        private readonly fn: SimFunction,
+        sqs: SqsModel,
+        private readonly clock: VirtualClock,
+        private readonly rng: Rng,
+        private readonly faults: { crashRate: number } = { crashRate: 0 },
+        private readonly region = "us-east-1",
+    ) {
+        super(sqs, spec);
+        this.maxConcurrency = spec.maximumConcurrency ?? DEFAULT_MAPPING_CONCURRENCY;
+    }
+
+    public get name(): string {
+        return `${this.spec.logicalName} → ${this.fn.name}`;
+    }
+
+    public wakeAt(): number | undefined {
+        if (!this.spec.enabled || this.running >= this.maxConcurrency) return undefined;
+        return batchReadyAt(this.sqs.visible(this.spec.sourceArn), this.spec.batchSize, this.spec.windowSeconds);
+    }
+
+    protected async process(received: ReceivedMessage[]): Promise<void> {
         const records = received.map((m) => lambdaRecord(m, this.spec.sourceArn, this.region));
         const crashAtCall = injectCrash(this.crashed, records, this.rng, this.faults.crashRate, 4 * records.length);
         const outcome = await this.fn.invoke({ Records: records }, { crashAtCall });
@@ -180,29 +189,21 @@ export class SqsEventSourceMapping implements Poller {
     }
 }
 
-export class PipeModel implements Poller {
-    private readonly crashed = new Set<string>();
-    public running = 0;
-    public peak = 0;
-    public batches = 0;
-    public readonly failures: BatchFailure[] = [];
-
+export class PipeModel extends BatchPoller implements Poller {
     constructor(
         public readonly spec: PipeSpec,
         private readonly enrichment: SimFunction | undefined,
         private readonly bus: EventBusModel,
-        private readonly sqs: SqsModel,
+        sqs: SqsModel,
         private readonly clock: VirtualClock,
         private readonly rng: Rng,
         private readonly options: { concurrency: number; crashRate: number; region: string },
-    ) {}
+    ) {
+        super(sqs, spec);
+    }
 
     public get name(): string {
         return `pipe ${this.spec.name}`;
-    }
-
-    public get sourceArn(): string {
-        return this.spec.sourceArn;
     }
 
     public wakeAt(): number | undefined {
@@ -210,16 +211,7 @@ export class PipeModel implements Poller {
         return batchReadyAt(this.sqs.visible(this.spec.sourceArn), this.spec.batchSize, this.spec.windowSeconds);
     }
 
-    public startBatch(): Promise<void> | undefined {
-        const received = this.sqs.receive(this.spec.sourceArn, Math.min(this.spec.batchSize, 10));
-        if (received.length === 0) return undefined;
-        this.running += 1;
-        this.peak = Math.max(this.peak, this.running);
-        this.batches += 1;
-        return this.process(received).finally(() => (this.running -= 1));
-    }
-
-    private async process(received: ReceivedMessage[]): Promise<void> {
+    protected async process(received: ReceivedMessage[]): Promise<void> {
         const records = received.map((m) => lambdaRecord(m, this.spec.sourceArn, this.options.region));
         const fail = (reason: string) => {
             this.failures.push({ at: this.clock.now(), poller: this.name, reason, messageIds: records.map((r) => r.messageId) });
