@@ -173,8 +173,9 @@ export function smtpCredentialAlarms(env: string, namespace = `SESMail/${env}`):
     return [
         {
             name: `ses-mail-smtp-credential-failures-${env}`, tier: "CRITICAL",
-            description: "SMTP users not reconciled with their records (IAM errors) for 30 minutes: see last_error on the SMTP_USER# items and the manager's error log",
-            metric: metric("SMTPCredentialReconcileFailed", "Sum"), threshold: 0, comparison: "GreaterThanThreshold", periodSeconds: 900, evaluationPeriods: 2, treatMissingData: "notBreaching",
+            // Failures come in bursts (the stream's retries, then the hourly sweep's), so any failure in an hour pages.
+            description: "SMTP users not reconciled with their records (IAM errors) within the hour: see last_error on the SMTP_USER# items and the manager's error log",
+            metric: metric("SMTPCredentialReconcileFailed", "Sum"), threshold: 0, comparison: "GreaterThanThreshold", periodSeconds: 3600, evaluationPeriods: 1, treatMissingData: "notBreaching",
         },
         {
             name: `ses-mail-smtp-credential-refused-${env}`, tier: "WARNING",

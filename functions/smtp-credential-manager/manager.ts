@@ -266,10 +266,17 @@ export async function sweep(context: ManagerContext): Promise<{ touched: number;
     const records = await context.store.all();
     const named = new Set(records.map((r) => r.iamUserName));
     let orphansDeleted = 0;
+    let orphanFailures = 0;
     for (const entry of registered.filter((e) => !named.has(e.iamUser) && now.getTime() - Date.parse(e.registeredAt) >= REGISTRATION_GRACE_SECONDS * 1000)) {
-        await context.iam.deleteUserCompletely(entry.iamUser);
-        await context.store.unregisterUser(entry.username, entry.iamUser);
-        orphansDeleted += 1;
+        // One orphan that cannot be deleted must not stop the sweep (nor silence the stuck count).
+        try {
+            await context.iam.deleteUserCompletely(entry.iamUser);
+            await context.store.unregisterUser(entry.username, entry.iamUser);
+            orphansDeleted += 1;
+        } catch (error) {
+            orphanFailures += 1;
+            context.log("Orphaned SMTP IAM user not deleted; the next sweep tries again", { username: entry.username, iamUser: entry.iamUser, error: String(error) });
+        }
     }
     let touched = 0;
     let stuck = 0;
@@ -280,5 +287,7 @@ export async function sweep(context: ManagerContext): Promise<{ touched: number;
     }
     context.metric("SMTPCredentialsStuck", stuck);
     if (orphansDeleted) context.metric("SMTPCredentialOrphansDeleted", orphansDeleted);
+    // Counted with reconcile failures: the failures alarm pages on it.
+    if (orphanFailures) context.metric("SMTPCredentialReconcileFailed", orphanFailures);
     return { touched, stuck, orphansDeleted };
 }

@@ -73,7 +73,7 @@ describe("Alarms", () => {
         const smtp = alarmSpecs({ env: "test", functions: { "smtp-credential-manager": "fn" } }).filter((s) => s.name.includes("smtp-credential-") && s.metric?.namespace === "SESMail/test");
         expect(smtp).to.deep.equal(smtpCredentialAlarms("test"));
         expect(smtp.map((s) => [s.name, s.metric!.metricName, s.metric!.dimensions, s.metric!.stat, s.threshold, s.periodSeconds, s.evaluationPeriods])).to.deep.equal([
-            ["ses-mail-smtp-credential-failures-test", "SMTPCredentialReconcileFailed", { service: "smtp-credential-manager" }, "Sum", 0, 900, 2],
+            ["ses-mail-smtp-credential-failures-test", "SMTPCredentialReconcileFailed", { service: "smtp-credential-manager" }, "Sum", 0, 3600, 1],
             ["ses-mail-smtp-credential-refused-test", "SMTPCredentialFailed", { service: "smtp-credential-manager" }, "Sum", 0, 300, 1],
             ["ses-mail-smtp-credential-stuck-test", "SMTPCredentialsStuck", { service: "smtp-credential-manager" }, "Maximum", 0, 3600, 1],
         ]);

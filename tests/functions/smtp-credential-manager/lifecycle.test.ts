@@ -321,6 +321,19 @@ describe("SMTP credential lifecycle (fake IAM, mocked KMS, dynalite table from S
         expect(await store().registeredUsers()).to.deep.equal([]);
     });
 
+    it("an orphan that cannot be deleted does not stop the sweep: it is counted as a failure and tried again", async () => {
+        await operator("lost", pending("lost"));
+        iam.failNext.set("ListAccessKeys", throttled());
+        await operator("lost", "delete").catch(() => undefined);
+        clock += 900_000;
+        metrics.length = 0;
+        iam.failNext.set("ListAccessKeys", Object.assign(new Error("denied"), { name: "AccessDenied" }));
+        expect(await sweepAndDeliver()).to.deep.include({ orphansDeleted: 0 });
+        expect(metrics).to.include.members(["SMTPCredentialsStuck", "SMTPCredentialReconcileFailed"]);
+        expect(await sweepAndDeliver()).to.deep.include({ orphansDeleted: 1 });
+        expect(iam.users.size).to.equal(0);
+    });
+
     it("a stream record delivered twice changes nothing the second time", async () => {
         await operator("twice", pending("twice"));
         expect(await handleChange("INSERT", undefined, parseSmtpRecord(pending("twice")), context)).to.deep.equal([]);
