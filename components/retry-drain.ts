@@ -73,6 +73,26 @@ const LATE = `{% $graceDone ? [] : [$map([$filter($states.result.Messages, funct
 const BATCH = `{% [$map($filter([$filter($states.result.Messages, function($m) { ${ELIGIBLE} })], function($m, $i) { $i < $movesLeft }), function($m) { {"Body": $m.Body, "ReceiptHandle": $m.ReceiptHandle} })] %}`;
 
 /**
+ * A Choice that, while `condition` holds (and the drain has not waited its maximum), goes to a Wait
+ * of one step that returns to `again`; otherwise on to `then`.
+ */
+function waitWhile(condition: string, names: { check: string; wait: string; again: string; then: string }): Record<string, unknown> {
+    return {
+        [names.check]: {
+            Type: "Choice",
+            Choices: [{ Condition: `{% ${condition} and $waited < ${DRAIN_MAX_WAIT_SECONDS} %}`, Next: names.wait }],
+            Default: names.then,
+        },
+        [names.wait]: {
+            Type: "Wait",
+            Seconds: DRAIN_WAIT_STEP_SECONDS,
+            Assign: { waited: `{% $waited + ${DRAIN_WAIT_STEP_SECONDS} %}` },
+            Next: names.again,
+        },
+    };
+}
+
+/**
  * The state machine definition (JSONata). Count the parked messages → loop: receive up to 10 (each
  * hidden for 15 minutes) → move the eligible ones (send to the target queue, then delete — only after
  * the send succeeded) → until a receive comes back empty or the budget is spent. The budget makes it
@@ -114,17 +134,7 @@ export function retryDrainDefinition(sourceQueueUrl: string, targetQueueUrl: str
                 Output: {},
                 Next: "Another drain first?",
             },
-            "Another drain first?": {
-                Type: "Choice",
-                Choices: [{ Condition: `{% $earlier > 0 and $waited < ${DRAIN_MAX_WAIT_SECONDS} %}`, Next: "Wait for the earlier drain" }],
-                Default: "Count parked",
-            },
-            "Wait for the earlier drain": {
-                Type: "Wait",
-                Seconds: DRAIN_WAIT_STEP_SECONDS,
-                Assign: { waited: `{% $waited + ${DRAIN_WAIT_STEP_SECONDS} %}` },
-                Next: "Earlier drains",
-            },
+            ...waitWhile("$earlier > 0", { check: "Another drain first?", wait: "Wait for the earlier drain", again: "Earlier drains", then: "Count parked" }),
             "Count parked": {
                 Type: "Task",
                 Resource: "arn:aws:states:::aws-sdk:sqs:getQueueAttributes",
@@ -137,17 +147,7 @@ export function retryDrainDefinition(sourceQueueUrl: string, targetQueueUrl: str
                 Output: {},
                 Next: "Hidden by another drain?",
             },
-            "Hidden by another drain?": {
-                Type: "Choice",
-                Choices: [{ Condition: `{% $hidden > 0 and $waited < ${DRAIN_MAX_WAIT_SECONDS} %}`, Next: "Wait for them" }],
-                Default: "Set budget",
-            },
-            "Wait for them": {
-                Type: "Wait",
-                Seconds: DRAIN_WAIT_STEP_SECONDS,
-                Assign: { waited: `{% $waited + ${DRAIN_WAIT_STEP_SECONDS} %}` },
-                Next: "Count parked",
-            },
+            ...waitWhile("$hidden > 0", { check: "Hidden by another drain?", wait: "Wait for them", again: "Count parked", then: "Set budget" }),
             "Set budget": {
                 Type: "Pass",
                 Assign: {

@@ -138,7 +138,8 @@ interface Session {
 // token again and a revoked token is noticed at once.
 const ACCESS_TOKEN_SECONDS = 60;
 
-function readBody(request: IncomingMessage): Promise<Buffer> {
+/** The whole request body. */
+export function readBody(request: IncomingMessage): Promise<Buffer> {
     return new Promise((resolve, reject) => {
         const chunks: Buffer[] = [];
         request.on("data", (chunk: Buffer) => chunks.push(chunk));

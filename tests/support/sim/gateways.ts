@@ -3,17 +3,8 @@
 // contact 127.0.0.1.
 import { createServer, IncomingMessage, request as httpRequest, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { FakeGoogle } from "../fake-google";
+import { type FakeGoogle, readBody } from "../fake-google";
 import type { Rng, VirtualClock } from "./clock";
-
-function readBody(request: IncomingMessage): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-        const chunks: Buffer[] = [];
-        request.on("data", (chunk: Buffer) => chunks.push(chunk));
-        request.on("end", () => resolve(Buffer.concat(chunks)));
-        request.on("error", reject);
-    });
-}
 
 interface Upstream {
     status: number;
