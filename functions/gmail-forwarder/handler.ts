@@ -159,4 +159,7 @@ function messageIdOf(body: string): string | undefined {
     }
 }
 
-export const handler = pacedIdempotentHandler(batchHandler(EventType.SQS, handleRecord, { logger, metrics }), idempotency, pacer);
+// Records one at a time: imports are paced anyway, and a crash (timeout, OOM) then cuts at most one
+// import on the wire. Gmail's import has no idempotency key: an import Gmail took whose answer never
+// arrived would be imported again on the retry.
+export const handler = pacedIdempotentHandler(batchHandler(EventType.SQS, handleRecord, { logger, metrics }, true), idempotency, pacer);
