@@ -2,6 +2,10 @@
 // concurrently, batches of 10 processed in parallel as Powertools' BatchProcessor does), against
 // feedback_baseline_per_s: the same notifications with every item written in its own sequential
 // round trip. Same run, same dynalite process, fresh tables for each.
+//
+// feedback_ddb_requests.<case> / feedback_ddb_round_trips.<case>: DynamoDB requests one notification
+// of each kind makes, and how many of them run one after another (tests/support/round-trips.ts):
+// counted, not timed, so the figures are exact and the same on every machine.
 import { FeedbackPipeline } from "../components/feedback-pipeline";
 import { SuppressionStore } from "../components/suppression-store";
 import { DEFAULT_FEEDBACK_SETTINGS } from "../functions/feedback-worker/logic";
@@ -11,8 +15,9 @@ import { FeedbackEvents } from "../functions/shared/feedback-events";
 import { SenderReputation } from "../functions/shared/sender-reputation";
 import { SuppressionClient } from "../functions/shared/suppression-client";
 import * as ses from "../tests/fixtures/ses-feedback";
-import { createTableFrom, LocalDynamo, startDynaliteProcess } from "../tests/support/dynalite";
+import { createTableFrom, LocalDynamo, startDynalite, startDynaliteProcess } from "../tests/support/dynalite";
 import { runUnderMocks } from "../tests/support/mocks";
+import { RoundTripCounter } from "../tests/support/round-trips";
 
 const NOTIFICATIONS = 600;
 const BATCH = 10;
@@ -50,7 +55,7 @@ function ports(local: LocalDynamo, tables: Record<string, string>): FeedbackPort
         suppressions: new SuppressionClient({ tableName: tables.suppression, client: local.client }),
         senders: new SenderReputation({ tableName: tables["feedback-senders"], client: local.client }),
         announce: async () => undefined,
-        metric: () => undefined,
+        metrics: () => undefined,
         now: Date.now,
     };
 }
@@ -99,6 +104,45 @@ export async function feedback(): Promise<Record<string, number>> {
             feedback_baseline_per_s: events.length / baselineSeconds,
             feedback_speedup: baselineSeconds / batchSeconds,
         };
+    } finally {
+        await local.close();
+    }
+}
+
+/** One notification of each kind, in an order that makes each case happen (a sender reaching 3 complaints, an address 3 transient bounces). */
+function requestCases(now: string): [string, unknown][] {
+    const complaint = (i: number, format: "event" | "notification" = "event") => ses.complaint(format, [`angry${i}@example.com`], { complaintFeedbackType: "abuse" }, { messageId: `c${i}`, tags: { account: ["acme"] } }, now);
+    const soft = (i: number) => ses.bounce("event", "Transient", "MailboxFull", [ses.softRecipient("full@example.com")], { messageId: `t${i}` }, now);
+    return [
+        ["delivery", ses.delivery("event", ["d@example.com"], { messageId: "d" })],
+        ["send_10_recipients", ses.send(Array.from({ length: 10 }, (_, i) => `s${i}@example.com`), { messageId: "s" })],
+        ["bounce_permanent", ses.bounce("event", "Permanent", "General", [ses.hardRecipient("gone@example.com")], { messageId: "p" }, now)],
+        ["bounce_transient_first", soft(1)],
+        ["bounce_transient", soft(2)],
+        ["bounce_transient_threshold", soft(3)],
+        ["complaint_first_of_sender", complaint(1)],
+        ["complaint", complaint(2)],
+        ["complaint_flags_sender", complaint(3)],
+        ["complaint_identity_copy", complaint(4, "notification")],
+        ["complaint_event_copy_after_identity", complaint(4)],
+    ];
+}
+
+export async function feedbackRequests(): Promise<Record<string, number>> {
+    const local = await startDynalite();
+    try {
+        const counter = new RoundTripCounter(local.client);
+        const p = ports(local, await tablesFor(local, "benchrequests"));
+        const settings = { ...DEFAULT_FEEDBACK_SETTINGS, senderTag: "account" };
+        const results: Record<string, number> = {};
+        for (const [name, message] of requestCases(new Date().toISOString())) {
+            const parsed = parseFeedbackMessage(JSON.stringify(ses.sns(message)));
+            if (parsed.kind !== "event") throw new Error(parsed.reason);
+            const counted = await counter.count(() => processFeedback(parsed.event, settings, p));
+            results[`feedback_ddb_requests.${name}`] = counted.total;
+            results[`feedback_ddb_round_trips.${name}`] = counted.sequential;
+        }
+        return results;
     } finally {
         await local.close();
     }

@@ -13,8 +13,23 @@ export interface Loopback {
     close(): Promise<void>;
 }
 
+const HTML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;" };
+
+/** Text as HTML character data: any page can send the browser here with an `error` of its choosing. */
+export function escapeHtml(text: string): string {
+    return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
+}
+
 const page = (title: string, text: string) =>
-    `<!doctype html><meta charset="utf-8"><title>${title}</title><body style="font-family:sans-serif"><h1>${title}</h1><p>${text}</p></body>`;
+    `<!doctype html><meta charset="utf-8"><title>${escapeHtml(title)}</title><body style="font-family:sans-serif"><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p></body>`;
+
+/** The page runs nothing and loads nothing, whatever ends up in it. */
+const PAGE_HEADERS = {
+    "content-type": "text/html; charset=utf-8",
+    "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",
+    "x-content-type-options": "nosniff",
+    connection: "close",
+};
 
 export async function startLoopback(port: number): Promise<Loopback> {
     let deliver: ((result: { code?: string; error?: string; state: string }) => void) | undefined;
@@ -28,7 +43,7 @@ export async function startLoopback(port: number): Promise<Loopback> {
         const error = url.searchParams.get("error") ?? undefined;
         const state = url.searchParams.get("state") ?? "";
         const ok = code !== undefined && error === undefined;
-        response.writeHead(ok ? 200 : 400, { "content-type": "text/html; charset=utf-8", connection: "close" });
+        response.writeHead(ok ? 200 : 400, PAGE_HEADERS);
         response.end(ok ? page("ses-mail: access granted", "The refresh token is being stored. You can close this tab.") : page("ses-mail: no access", `Google answered: ${error ?? "no code"}. See the terminal.`));
         deliver?.({ code, error, state });
     });

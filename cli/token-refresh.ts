@@ -158,14 +158,22 @@ async function exchange<T extends { tokens: object }>(call: () => Promise<T>, re
 /** The email in the ID token (OpenID Connect); it came straight from the token endpoint over TLS. */
 function signedInAs(idToken: string | null | undefined): string | undefined {
     if (!idToken) return undefined;
-    const payload = JSON.parse(Buffer.from(idToken.split(".")[1] ?? "", "base64url").toString("utf8")) as { email?: unknown };
-    return typeof payload.email === "string" ? payload.email.toLowerCase() : undefined;
+    try {
+        const payload = JSON.parse(Buffer.from(idToken.split(".")[1] ?? "", "base64url").toString("utf8")) as { email?: unknown };
+        return typeof payload.email === "string" ? payload.email.toLowerCase() : undefined;
+    } catch {
+        return undefined;
+    }
 }
 
 function checkGrant(tokens: { refresh_token?: string | null; id_token?: string | null; scope?: string }, account: string): void {
     const email = signedInAs(tokens.id_token);
-    // Storing another mailbox's token under this account would import its mail into the wrong inbox.
-    if (email !== undefined && email !== account) {
+    // Storing another mailbox's token under this account would import its mail into the wrong inbox,
+    // so a grant that does not say whose it is is refused too.
+    if (email === undefined) {
+        throw new CliError(`Google did not say which account signed in (no ID token with an email; the openid and email scopes were requested), so it cannot be checked to be ${account}; nothing was stored. Run the command again.`);
+    }
+    if (email !== account) {
         throw new CliError(`You signed in as ${email}, not ${account}; nothing was stored. Run again and choose ${account} in Google's account chooser.`);
     }
     if (!tokens.refresh_token) {

@@ -92,17 +92,18 @@ export class Alarms extends pulumi.ComponentResource {
         super("ses-mail:index:Alarms", name, {}, opts);
         const tags = standardTags(args.env, "Alarms", args.tags);
         const common = { env: args.env, namePrefix: args.namePrefix, component: "Alarms", tags: args.tags };
+        const specs = alarmSpecs(args);
         if (args.alarmTopicArn) {
             this.topicArn = pulumi.output(args.alarmTopicArn);
         } else {
             const topic = alarmTopic(name, {
-                ...common, purpose: "alarms", description: `ses-mail alarms (${args.env})`, alarmNamePattern: "*",
+                ...common, purpose: "alarms", description: `ses-mail alarms (${args.env})`, alarmNames: specs.map((spec) => spec.name),
                 emailSubscriptions: args.alarmEmails,
                 httpsSubscriptions: args.alarmHttpsEndpoints,
             }, this);
             this.topicArn = topic.arn;
         }
-        this.alarms = alarmSpecs(args).map((spec) => metricAlarm(`${name}-${spec.name}`, spec, this.topicArn, tags, this));
+        this.alarms = specs.map((spec) => metricAlarm(`${name}-${spec.name}`, spec, this.topicArn, tags, this));
         this.registerOutputs({ topicArn: this.topicArn });
     }
 }

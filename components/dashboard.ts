@@ -86,6 +86,12 @@ export interface OperationsDashboardArgs {
     gmailAccounts?: string[];
 }
 
+/** The AWS console's origin for a partition: GovCloud and China have consoles of their own. */
+export function consoleOrigin(partition: string, region: string): string {
+    const own: Record<string, string> = { "aws-us-gov": "https://console.amazonaws-us-gov.com", "aws-cn": "https://console.amazonaws.cn" };
+    return own[partition] ?? `https://${region}.console.aws.amazon.com`;
+}
+
 /** `ses-mail-dashboard-<env>`: the system on one page. */
 export class OperationsDashboard extends pulumi.ComponentResource {
     public readonly dashboard: aws.cloudwatch.Dashboard;
@@ -98,7 +104,8 @@ export class OperationsDashboard extends pulumi.ComponentResource {
         const body = pulumi.all([region, pulumi.output(args.functions), pulumi.output(args.queues), pulumi.output(args.deadLetterQueues)]).apply(([r, functions, queues, deadLetterQueues]) =>
             JSON.stringify(dashboardBody({ env: args.env, region: r, functions, queues, deadLetterQueues, gmailAccounts: args.gmailAccounts ?? [] })));
         this.dashboard = new aws.cloudwatch.Dashboard(name, { dashboardName, dashboardBody: body }, { parent: this });
-        this.url = pulumi.interpolate`https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#dashboards:name=${dashboardName}`;
+        const partition = aws.getPartitionOutput({}, { parent: this }).partition;
+        this.url = pulumi.interpolate`${pulumi.all([partition, region]).apply(([p, r]) => consoleOrigin(p, r))}/cloudwatch/home?region=${region}#dashboards:name=${dashboardName}`;
         this.registerOutputs({ url: this.url });
     }
 }

@@ -8,10 +8,8 @@ import { physicalName, standardTags } from "./naming";
 export interface TopicPublisher {
     /** e.g. `ses.amazonaws.com`, `cloudwatch.amazonaws.com`. */
     service: string;
-    /** `aws:SourceArn` values: the configuration set, identities or alarms that publish. */
+    /** `aws:SourceArn` values (exact): the configuration set, identities or alarms that publish. */
     sourceArns: pulumi.Input<string>[];
-    /** Match the source ARNs as patterns. @default false */
-    pattern?: boolean;
 }
 
 export interface EncryptedTopicArgs {
@@ -51,7 +49,7 @@ export class EncryptedTopic extends pulumi.ComponentResource {
             arn: this.topic.arn,
             policy: policyDocument([
                 denyInsecureTransport("sns", [this.topic.arn]),
-                ...(args.publishers ?? []).map((p) => allowServicePrincipal(p.service, ["sns:Publish"], [this.topic.arn], p.sourceArns, p.pattern ? "ArnLike" : "ArnEquals")),
+                ...(args.publishers ?? []).map((p) => allowServicePrincipal(p.service, ["sns:Publish"], [this.topic.arn], p.sourceArns)),
             ]),
         }, { parent: this });
         const subscribe = (protocol: "email" | "https", endpoints: string[] = []) => endpoints.forEach((endpoint, i) =>
@@ -78,8 +76,11 @@ export interface AlarmTopicArgs {
     namePrefix?: string;
     purpose: string;
     description: string;
-    /** Alarm names that may publish, e.g. `ses-mail-gmail-token-*`. */
-    alarmNamePattern: string;
+    /**
+     * The alarms that may publish, by exact name: this stack's own, never another stack's in the
+     * same account (a name pattern would let a test alarm page prod's operators, or the reverse).
+     */
+    alarmNames: string[];
     emailSubscriptions?: string[];
     httpsSubscriptions?: string[];
     component: string;
@@ -88,12 +89,13 @@ export interface AlarmTopicArgs {
 
 /**
  * A topic CloudWatch alarms publish to: encrypted with a key of its own that CloudWatch may use
- * (it cannot publish to a topic under the AWS-managed key), publishers scoped to this account's
- * alarms by name. Creates `<name>-key` and `<name>-topic`.
+ * (it cannot publish to a topic under the AWS-managed key), publishers limited to the named alarms
+ * of this account and region. Creates `<name>-key` and `<name>-topic`.
  */
 export function alarmTopic(name: string, args: AlarmTopicArgs, parent: pulumi.Resource): EncryptedTopic {
     const accountId = aws.getCallerIdentityOutput({}, { parent }).accountId;
     const region = aws.getRegionOutput({}, { parent }).region;
+    const partition = aws.getPartitionOutput({}, { parent }).partition;
     const common = { env: args.env, namePrefix: args.namePrefix, component: args.component, tags: args.tags };
     const key = new KmsKey(`${name}-key`, {
         ...common, purpose: args.purpose, description: args.description,
@@ -101,7 +103,7 @@ export function alarmTopic(name: string, args: AlarmTopicArgs, parent: pulumi.Re
     }, { parent });
     return new EncryptedTopic(`${name}-topic`, {
         ...common, purpose: args.purpose, kmsKeyArn: key.arn,
-        publishers: [{ service: "cloudwatch.amazonaws.com", sourceArns: [pulumi.interpolate`arn:aws:cloudwatch:${region}:${accountId}:alarm:${args.alarmNamePattern}`], pattern: true }],
+        publishers: [{ service: "cloudwatch.amazonaws.com", sourceArns: args.alarmNames.map((alarm) => pulumi.interpolate`arn:${partition}:cloudwatch:${region}:${accountId}:alarm:${alarm}`) }],
         emailSubscriptions: args.emailSubscriptions,
         httpsSubscriptions: args.httpsSubscriptions,
     }, { parent });

@@ -1,12 +1,13 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_FEEDBACK_SETTINGS, FeedbackSettings } from "../functions/feedback-worker/logic";
+import { FEEDBACK_INDEXES } from "../functions/shared/feedback-events";
 import { EncryptedTopic } from "./encrypted-topic";
 import { allow, policyDocument, PolicyStatement } from "./iam";
 import { KmsKey, KeyServiceUser } from "./kms-key";
 import { LambdaFunction } from "./lambda-function";
 import { MailDomain } from "./mail-domain";
-import { physicalName, standardTags } from "./naming";
+import { globalPhysicalName, physicalName, standardTags } from "./naming";
 import { QueueWithDlq } from "./queue-with-dlq";
 import { secureTableSettings } from "./table-settings";
 import { SuppressionStore } from "./suppression-store";
@@ -30,6 +31,8 @@ export interface FeedbackPipelineArgs {
     env: string;
     /** @default "ses-mail" */
     namePrefix?: string;
+    /** Region whose IAM role names have no region part (see `globalPhysicalName`). @default every region's names have one */
+    homeRegion?: string;
     /** Where suppressions go. */
     suppressionStore: SuppressionStore;
     /** Sending domains: each becomes a MailDomain with this configuration set as its default. @default none */
@@ -52,6 +55,8 @@ export interface FeedbackPipelineArgs {
     identityNotifications?: boolean;
     /** @default 90 */
     eventRetentionDays?: number;
+    /** Deletion protection of the events and sender-reputation tables (operator data). @default true */
+    deletionProtection?: boolean;
     /** @default 3 */
     transientThreshold?: number;
     /** @default 7 */
@@ -161,7 +166,8 @@ export class FeedbackPipeline extends pulumi.ComponentResource {
         }, child);
 
         const identityArns = this.mailDomains.map((d) => d.identityArn);
-        const sesSources = [pulumi.interpolate`arn:aws:ses:${region}:${accountId}:configuration-set/${configurationSetName}`, ...identityArns];
+        const partition = aws.getPartitionOutput({}, child).partition;
+        const sesSources = [pulumi.interpolate`arn:${partition}:ses:${region}:${accountId}:configuration-set/${configurationSetName}`, ...identityArns];
         const topic = (suffix: string, purpose: string, sourceArns: pulumi.Input<string>[]) => new EncryptedTopic(`${name}-${suffix}`, {
             env, purpose, namePrefix: prefix, kmsKeyArn: this.key.arn, component: "FeedbackPipeline", tags: args.tags,
             publishers: sourceArns.length > 0 ? [{ service: "ses.amazonaws.com", sourceArns }] : [],
@@ -212,7 +218,7 @@ export class FeedbackPipeline extends pulumi.ComponentResource {
                 { name: "complaint-sender-index", keySchemas: [{ attributeName: "complaint_sender", keyType: "HASH" }, { attributeName: "event_at", keyType: "RANGE" }], projectionType: "KEYS_ONLY" },
             ],
             ttl: { attributeName: "expires_at", enabled: true },
-            ...secureTableSettings({ env }),
+            ...secureTableSettings({ deletionProtection: args.deletionProtection }),
             tags,
         }, child);
         this.sendersTable = new aws.dynamodb.Table(`${name}-senders`, {
@@ -220,7 +226,7 @@ export class FeedbackPipeline extends pulumi.ComponentResource {
             hashKey: "pk",
             rangeKey: "sk",
             attributes: [{ name: "pk", type: "S" }, { name: "sk", type: "S" }],
-            ...secureTableSettings({ env }),
+            ...secureTableSettings({ deletionProtection: args.deletionProtection }),
             tags,
         }, child);
 
@@ -230,11 +236,11 @@ export class FeedbackPipeline extends pulumi.ComponentResource {
         }, child);
 
         if (args.builtInWorker ?? true) {
-            const tableAndIndexes = (table: aws.dynamodb.Table) => [table.arn, pulumi.interpolate`${table.arn}/index/*`];
             this.worker = new LambdaFunction(`${name}-worker`, {
                 code: "feedback-worker",
                 env,
                 namePrefix: prefix,
+                homeRegion: args.homeRegion,
                 component: "FeedbackPipeline",
                 description: "Turns SES feedback into suppressions, metrics, stored events and sender states",
                 metricsNamespace: `SESMail/${env}`,
@@ -256,7 +262,9 @@ export class FeedbackPipeline extends pulumi.ComponentResource {
                 },
                 policyStatements: [
                     ...this.queue.consumerStatements(),
-                    allow(["dynamodb:PutItem", "dynamodb:Query"], tableAndIndexes(this.eventsTable)),
+                    // Records and counters; a counter is created from the records the two indexes show.
+                    allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], [this.eventsTable.arn]),
+                    allow(["dynamodb:Query"], [FEEDBACK_INDEXES.recipient, FEEDBACK_INDEXES.complaintSender].map((index) => pulumi.interpolate`${this.eventsTable.arn}/index/${index}`)),
                     allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"], [this.sendersTable.arn]),
                     ...args.suppressionStore.suppressStatements(),
                     ...this.notificationsTopic.publishStatements(),
@@ -274,7 +282,7 @@ export class FeedbackPipeline extends pulumi.ComponentResource {
         }
 
         if (args.externalConsumer) {
-            this.externalConsumerRole = this.externalConsumer(name, args.externalConsumer, env, prefix, tags);
+            this.externalConsumerRole = this.externalConsumer(name, args.externalConsumer, { env, prefix, homeRegion: args.homeRegion, region }, tags);
         }
 
         this.registerOutputs({
@@ -289,7 +297,7 @@ export class FeedbackPipeline extends pulumi.ComponentResource {
     }
 
     /** An IRSA role for one ServiceAccount that may only receive, delete and change visibility on the queue. */
-    private externalConsumer(name: string, consumer: ExternalConsumerArgs, env: string, prefix: string | undefined, tags: Record<string, string>): aws.iam.Role {
+    private externalConsumer(name: string, consumer: ExternalConsumerArgs, naming: { env: string; prefix?: string; homeRegion?: string; region: pulumi.Output<string> }, tags: Record<string, string>): aws.iam.Role {
         // The condition keys are named after the provider's issuer (the ARN without its prefix).
         const trust = pulumi.output(consumer.oidcProviderArn).apply((providerArn) => {
             const issuer = providerArn.replace(/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\//, "");
@@ -306,7 +314,7 @@ export class FeedbackPipeline extends pulumi.ComponentResource {
             }]);
         });
         const role = new aws.iam.Role(`${name}-external-consumer`, {
-            name: physicalName("iamRole", { purpose: "feedback-consumer", env, prefix }),
+            name: naming.region.apply((region) => globalPhysicalName("iamRole", { purpose: "feedback-consumer", env: naming.env, prefix: naming.prefix, region, homeRegion: naming.homeRegion })),
             assumeRolePolicy: trust,
             tags,
         }, { parent: this });

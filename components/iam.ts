@@ -136,9 +136,28 @@ export function allowServicePrincipal(
     };
 }
 
-/** Trust policy letting one AWS service assume a role. */
-export function assumeRolePolicy(service: string): pulumi.Output<string> {
-    return policyDocument([{ Effect: "Allow", Principal: { Service: service }, Action: ["sts:AssumeRole"] }]);
+/** On whose behalf a service may assume a role (IAM User Guide, "The confused deputy problem"). */
+export interface AssumeRoleSource {
+    /** `aws:SourceAccount`: the account whose resources act through the role. */
+    account: pulumi.Input<string>;
+    /** `aws:SourceArn` (ArnLike, so `…:automation-execution/*` works; any of a list) where the service documents it. @default not checked */
+    arn?: pulumi.Input<string> | pulumi.Input<string>[];
+}
+
+/**
+ * Trust policy letting one AWS service assume a role, only for resources of `source.account` (and
+ * `source.arn`): another account cannot make the service act with this role.
+ */
+export function assumeRolePolicy(service: string, source: AssumeRoleSource): pulumi.Output<string> {
+    return policyDocument([{
+        Effect: "Allow",
+        Principal: { Service: service },
+        Action: ["sts:AssumeRole"],
+        Condition: {
+            StringEquals: { "aws:SourceAccount": source.account },
+            ...(source.arn !== undefined ? { ArnLike: { "aws:SourceArn": source.arn } } : {}),
+        },
+    }]);
 }
 
 /** Serialises statements (with nested Inputs) into a JSON policy document. */
@@ -146,17 +165,40 @@ export function policyDocument(statements: pulumi.Input<pulumi.Input<PolicyState
     return pulumi.output(statements).apply((resolved) => JSON.stringify({ Version: "2012-10-17", Statement: resolved }));
 }
 
+/** The account principal (`arn:<partition>:iam::<account>:root`): in a Principal, the whole account; as aws:PrincipalArn, its root user. */
+export function accountRootArn(accountId: pulumi.Input<string>, partition: pulumi.Input<string>): pulumi.Output<string> {
+    return pulumi.interpolate`arn:${partition}:iam::${accountId}:root`;
+}
+
 /**
  * Key-policy statement letting the account administer its key through IAM. Every key policy needs
  * it (without it the key becomes unmanageable), which is why `kms:*` appears here and nowhere else.
  */
-export function accountKeyAdministration(accountId: pulumi.Input<string>): PolicyStatement {
+export function accountKeyAdministration(accountId: pulumi.Input<string>, partition: pulumi.Input<string>): PolicyStatement {
     return {
         Sid: "AccountAdministersKeyThroughIam",
         Effect: "Allow",
-        Principal: { AWS: pulumi.interpolate`arn:aws:iam::${accountId}:root` },
+        Principal: { AWS: accountRootArn(accountId, partition) },
         Action: ["kms:*"],
         Resource: "*",
+    };
+}
+
+/**
+ * Key-policy statement denying `actions` on the key to every principal but `exempt` (to everyone
+ * when there is none), whatever their IAM policies allow: an explicit Deny wins. Principals are
+ * matched on aws:PrincipalArn, which for an assumed-role session is the IAM role's ARN (path
+ * included), never the sts assumed-role ARN ("AWS global condition context keys").
+ */
+export function denyKeyActionsExcept(sid: string, actions: string[], exempt: pulumi.Input<string>[]): PolicyStatement {
+    assertNoWildcardAction(actions);
+    return {
+        Sid: sid,
+        Effect: "Deny",
+        Principal: "*",
+        Action: actions,
+        Resource: "*",
+        ...(exempt.length ? { Condition: { ArnNotEquals: { "aws:PrincipalArn": exempt } } } : {}),
     };
 }
 
@@ -171,4 +213,19 @@ export function allowServiceKeyUse(service: string, actions: string[], accountId
         Resource: "*",
         Condition: { StringEquals: { "aws:SourceAccount": accountId } },
     };
+}
+
+/** What Powertools Idempotency's DynamoDB persistence layer calls: get, put (conditional), update, delete. */
+export const IDEMPOTENCY_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"];
+
+/**
+ * The idempotency table's item actions on one function's records only. Powertools keys a record
+ * `<function name>#<hash>` (the persistence layer's prefix is AWS_LAMBDA_FUNCTION_NAME unless a
+ * keyPrefix is given), and `dynamodb:LeadingKeys` is the partition key value of the request ("Using
+ * IAM policy conditions for fine-grained access control", DynamoDB Developer Guide). Functions that
+ * share a table then cannot read, complete or delete each other's records. Every granted action
+ * names its key, so ForAllValues never meets an empty key set.
+ */
+export function idempotencyStatement(tableArn: pulumi.Input<string>, functionName: string): PolicyStatement {
+    return allow(IDEMPOTENCY_ACTIONS, [tableArn], { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${functionName}#*`] } });
 }

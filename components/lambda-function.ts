@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { bundleFunction, LAMBDA_RUNTIME } from "./bundle";
 import { allow, allowOnAnyResource, assumeRolePolicy, policyDocument, PolicyStatement } from "./iam";
-import { physicalName, standardTags } from "./naming";
+import { DEFAULT_PREFIX, globalPhysicalName, physicalName, standardTags } from "./naming";
 
 export interface LambdaFunctionArgs {
     /** The folder under `functions/` whose `handler.ts` is bundled. */
@@ -13,6 +13,12 @@ export interface LambdaFunctionArgs {
     purpose?: string;
     /** @default "ses-mail" */
     namePrefix?: string;
+    /**
+     * The region whose IAM role name keeps its region-free form (`<prefix>-<purpose>-fn-<env>`); in
+     * any other region the name ends with the region, so the env can run in two regions.
+     * @default none: the role name always ends with the region
+     */
+    homeRegion?: string;
     /** Component tag value. @default "LambdaFunction" */
     component?: string;
     description?: pulumi.Input<string>;
@@ -34,6 +40,12 @@ export interface LambdaFunctionArgs {
     metricsNamespace: string;
     /** @default "INFO" */
     logLevel?: "DEBUG" | "INFO" | "WARN" | "ERROR";
+    /**
+     * Log mail addresses as keyed hashes (`h:<16 hex>`, the same in every function of the stack, so
+     * Logs Insights still groups by address) instead of in the clear. See docs/DATA.md.
+     * @default false
+     */
+    hashAddressesInLogs?: boolean;
     /** Reserved concurrency; unreserved when unset. */
     reservedConcurrency?: pulumi.Input<number>;
     tags?: Record<string, string>;
@@ -74,9 +86,14 @@ export class LambdaFunction extends pulumi.ComponentResource {
             tags,
         }, { parent: this });
 
+        const region = aws.getRegionOutput({}, { parent: this }).region;
+        const accountId = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
         this.role = new aws.iam.Role(`${name}-role`, {
-            name: physicalName("iamRole", { purpose: `${args.purpose ?? args.code}-fn`, env: args.env, prefix: args.namePrefix }),
-            assumeRolePolicy: assumeRolePolicy("lambda.amazonaws.com"),
+            name: region.apply((r) => globalPhysicalName("iamRole", { purpose: `${args.purpose ?? args.code}-fn`, env: args.env, prefix: args.namePrefix, region: r, homeRegion: args.homeRegion })),
+            // aws:SourceAccount only: the Lambda guide allows both keys in the trust policy ("Working
+            // with AWS managed policies in the execution role") but does not say which ARN Lambda
+            // presents as aws:SourceArn (function, version, alias); a wrong guess stops every invocation.
+            assumeRolePolicy: assumeRolePolicy("lambda.amazonaws.com", { account: accountId }),
             tags,
         }, { parent: this });
 
@@ -103,10 +120,12 @@ export class LambdaFunction extends pulumi.ComponentResource {
             tracingConfig: { mode: "Active" },
             loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name },
             environment: {
-                variables: pulumi.output(args.environment ?? {}).apply((extra) => ({
+                variables: pulumi.all([args.environment ?? {}, accountId]).apply(([extra, account]) => ({
                     POWERTOOLS_SERVICE_NAME: args.code,
                     POWERTOOLS_METRICS_NAMESPACE: args.metricsNamespace,
                     POWERTOOLS_LOG_LEVEL: args.logLevel ?? LAMBDA_DEFAULTS.logLevel,
+                    // The salt is per stack and not a secret: operators hash an address to find it (docs/DATA.md).
+                    ...(args.hashAddressesInLogs ? { LOG_ADDRESSES: "hashed", LOG_ADDRESS_SALT: `${account}/${args.namePrefix ?? DEFAULT_PREFIX}-${args.env}` } : {}),
                     ...extra,
                 })),
             },

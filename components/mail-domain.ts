@@ -10,6 +10,18 @@ export interface DnsRecord {
     ttl: number;
 }
 
+/**
+ * A record the domain may already have, so MailDomain does not create it (Route 53 refuses a second
+ * record of a name and type, and a domain has at most one SPF and one DMARC record): publish `value`
+ * if the domain has none, otherwise do what `merge` says.
+ */
+export interface MailDomainMerge {
+    name: string;
+    type: "TXT";
+    value: string;
+    merge: string;
+}
+
 export interface MailDomainArgs {
     /** The domain, e.g. `example.com`. */
     domain: string;
@@ -20,9 +32,18 @@ export interface MailDomainArgs {
     mailFromSubdomain?: string;
     /** SPF qualifier for unlisted senders. @default "~all" */
     spfAll?: "~all" | "-all";
-    /** Publish the domain's own SPF record (turn off if the domain already has one to merge by hand). @default true */
+    /**
+     * Publish SPF for the domain itself (`v=spf1 include:amazonses.com <spfAll>`). SES does not need
+     * it: with a custom MAIL FROM, receivers check SPF on the MAIL FROM domain, whose record is always
+     * published. Most domains already have one (another mail provider's), so by default `dnsMerges`
+     * says what to add to it instead. @default false
+     */
     publishDomainSpf?: boolean;
-    /** DMARC policy. @default "none" (monitor first; tighten once reports show all senders aligned) */
+    /**
+     * Publish a `_dmarc` record with this policy. Unset: none is published (the domain may have one
+     * already) and `dnsMerges` suggests `p=none` (monitor first; tighten once reports show all senders
+     * aligned). @default none published
+     */
     dmarcPolicy?: "none" | "quarantine" | "reject";
     /** Address for aggregate DMARC reports (rua). @default none */
     dmarcReportAddress?: string;
@@ -57,8 +78,10 @@ export class MailDomain extends pulumi.ComponentResource {
     public readonly identity: aws.sesv2.EmailIdentity;
     public readonly identityArn: pulumi.Output<string>;
     public readonly mailFromDomain: string;
-    /** Every record to publish: DKIM CNAMEs, MAIL FROM MX and SPF, domain SPF, DMARC. */
+    /** Every record to publish: DKIM CNAMEs, MAIL FROM MX and SPF, and the domain's SPF and DMARC when opted in. */
     public readonly dnsRecords: pulumi.Output<DnsRecord[]>;
+    /** The domain's SPF and DMARC when not published here: what to merge into the records it has. */
+    public readonly dnsMerges: pulumi.Output<MailDomainMerge[]>;
 
     constructor(name: string, args: MailDomainArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ses-mail:index:MailDomain", name, {}, opts);
@@ -83,6 +106,8 @@ export class MailDomain extends pulumi.ComponentResource {
 
         const spf = `v=spf1 include:amazonses.com ${args.spfAll ?? "~all"}`;
         const dmarc = `v=DMARC1; p=${args.dmarcPolicy ?? "none"}${args.dmarcReportAddress ? `; rua=mailto:${args.dmarcReportAddress}` : ""}`;
+        const publishSpf = args.publishDomainSpf ?? false;
+        const publishDmarc = args.dmarcPolicy !== undefined;
         const tokens = this.identity.dkimSigningAttributes.apply((attributes) => attributes?.tokens ?? []);
         const record = (name: pulumi.Input<string>, type: DnsRecord["type"], value: pulumi.Input<string>) =>
             pulumi.all([name, value]).apply(([n, v]): DnsRecord => ({ name: n, type, value: v, ttl }));
@@ -94,10 +119,20 @@ export class MailDomain extends pulumi.ComponentResource {
             })),
             { label: "mail-from-mx", record: record(this.mailFromDomain, "MX", pulumi.interpolate`10 feedback-smtp.${region}.amazonses.com`) },
             { label: "mail-from-spf", record: record(this.mailFromDomain, "TXT", spf) },
-            ...(args.publishDomainSpf ?? true ? [{ label: "spf", record: record(args.domain, "TXT", spf) }] : []),
-            { label: "dmarc", record: record(`_dmarc.${args.domain}`, "TXT", dmarc) },
+            ...(publishSpf ? [{ label: "spf", record: record(args.domain, "TXT", spf) }] : []),
+            ...(publishDmarc ? [{ label: "dmarc", record: record(`_dmarc.${args.domain}`, "TXT", dmarc) }] : []),
         ];
         this.dnsRecords = pulumi.all(records.map((r) => r.record));
+        this.dnsMerges = pulumi.output([
+            ...(publishSpf ? [] : [{
+                name: args.domain, type: "TXT" as const, value: spf,
+                merge: `add "include:amazonses.com" to the domain's existing "v=spf1" record (before its "all" term); a domain may have only one SPF record`,
+            }]),
+            ...(publishDmarc ? [] : [{
+                name: `_dmarc.${args.domain}`, type: "TXT" as const, value: dmarc,
+                merge: "keep the domain's existing DMARC record if it has one (one per domain); it covers SES mail too, which is DKIM-signed and aligned through the MAIL FROM subdomain",
+            }]),
+        ]);
 
         if (args.hostedZoneId) {
             for (const { label, record: r } of records) {
@@ -110,6 +145,6 @@ export class MailDomain extends pulumi.ComponentResource {
                 }, { parent: this });
             }
         }
-        this.registerOutputs({ identityArn: this.identityArn, dnsRecords: this.dnsRecords });
+        this.registerOutputs({ identityArn: this.identityArn, dnsRecords: this.dnsRecords, dnsMerges: this.dnsMerges });
     }
 }

@@ -3,29 +3,62 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { MailDomain } from "./mail-domain";
 import { GMAIL_IMPORT_LIMIT_BYTES } from "../functions/gmail-forwarder/limits";
 import { DLQ_RETENTION_SECONDS, MINIMUM_MAIL_RETENTION_DAYS, RETRY_QUEUE_RETENTION_SECONDS } from "./retention";
-import { accountSlug } from "./naming";
+import { accountSlug, domainSlug, nameClash } from "./naming";
 import type { SuppressionStore } from "./suppression-store";
+
+/** How MailIngest's receipt rule gets into the account's active rule set; see `MailIngestArgs.ruleSetMode`. */
+export type ReceiptRuleSetMode = "join" | "own" | "takeover";
+
+/**
+ * Receipt rule SET names as SES accepts them (SES API Reference, "CreateReceiptRuleSet": only ASCII
+ * letters, digits, `_` and `-`; start and end with a letter or digit; 64 characters or fewer).
+ */
+export const SES_RECEIPT_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,62}[A-Za-z0-9])?$/;
+export const SES_RECEIPT_NAME_RULE = "use 1-64 letters, digits, '_' or '-', starting and ending with a letter or digit";
+/** Receipt RULE names: the same, but periods are allowed too (SES API Reference, "ReceiptRule": `Name`). */
+export const SES_RECEIPT_RULE_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9])?$/;
+export const SES_RECEIPT_RULE_NAME_RULE = "use 1-64 letters, digits, '_', '-' or '.', starting and ending with a letter or digit";
 
 export interface MailIngestArgs {
     env: string;
     /** @default "ses-mail" */
     namePrefix?: string;
+    /**
+     * The region whose global names (IAM roles, the mail bucket) keep their region-free form; in any
+     * other region they end with the region (`globalPhysicalName`). @default none: they always do
+     */
+    homeRegion?: string;
     /** Domains to receive mail for. */
     domains: string[];
     /** Identities created elsewhere (e.g. FeedbackPipeline's); domains without one get a MailDomain here. @default none */
     mailDomains?: MailDomain[];
     /** Route 53 zone for the MX (and, for domains created here, the identity) records. */
     hostedZoneId?: pulumi.Input<string>;
-    /** Receipt rule set to create, or to join when `createRuleSet` is false. @default "ses-mail-receipt-rules-<env>" */
+    /**
+     * How the receipt rule gets into the account's one active rule set (activating a set deactivates
+     * the one before: other systems' mail would stop).
+     * - `join`: add the rule to the set active at deploy time, which this stack does not own; with
+     *   `ruleSetName`, that set must be the active one (the deploy fails, naming the fix, when it is
+     *   not, when none is, or when the active set is this stack's own old one).
+     * - `own`: create `ruleSetName` and activate it; the deploy fails instead when another set is active.
+     * - `takeover`: create and activate it even if that deactivates another set (explicit opt-in).
+     * @default "join"
+     */
+    ruleSetMode?: ReceiptRuleSetMode;
+    /** `join`: the set to add the rule to, checked to be the active one (@default the active one); `own`/`takeover`: the set to create. @default "ses-mail-receipt-rules-<env>" */
     ruleSetName?: string;
-    /** Create and activate the rule set; false joins an existing active set owned elsewhere. @default true */
-    createRuleSet?: boolean;
+    /** Place the rule right after this rule of the set (SES evaluates rules in order). @default first in the set */
+    ruleAfter?: string;
     /** @default true */
     scanEnabled?: boolean;
     /** @default true */
     tlsRequired?: boolean;
     /** Days raw mail is kept in S3. @default 90 */
     mailRetentionDays?: number;
+    /** Roles that may read raw mail besides the forwarder (the bucket policy denies everyone else), e.g. a break-glass role. @default none */
+    mailReaderRoleArns?: pulumi.Input<string>[];
+    /** Deletion protection of the routing table (rules, SMTP users) and the idempotency table. @default true */
+    deletionProtection?: boolean;
     /** @default "ses-mail-email-routing-<env>" */
     routingTableName?: string;
     /** Stream the routing table (SmtpCredentials consumes it). @default false */
@@ -70,26 +103,39 @@ export interface MailIngestArgs {
     suppressionStore: SuppressionStore;
     /** @default 30 */
     logRetentionDays?: number;
+    /**
+     * Log mail addresses as keyed hashes instead of in the clear (see docs/DATA.md). @default false
+     */
+    hashAddressesInLogs?: boolean;
     tags?: Record<string, string>;
 }
 
 /** Checks the args that would otherwise fail only at deploy or run time (pure). */
-export function validateMailIngestArgs(args: Pick<MailIngestArgs, "domains" | "gmailAccounts" | "defaultAction" | "mailRetentionDays" | "maxImportBytes" | "forwarderMaxConcurrency" | "gmailImportsPerMinute">): void {
+export function validateMailIngestArgs(args: Pick<MailIngestArgs, "domains" | "gmailAccounts" | "defaultAction" | "mailRetentionDays" | "maxImportBytes" | "forwarderMaxConcurrency" | "gmailImportsPerMinute" | "ruleSetName" | "ruleAfter">): void {
     if (args.domains.length === 0) {
         throw new Error("MailIngest: domains is empty; list the domains to receive mail for.");
+    }
+    const domainClash = nameClash(args.domains, domainSlug);
+    if (domainClash !== undefined) {
+        throw new Error(`MailIngest: domains: ${domainClash}; each domain gets its own MX record and identity, so list each once.`);
     }
     for (const account of args.gmailAccounts ?? []) {
         if (!/^[^@\s]+@[^@\s]+\.[a-z]{2,}$/.test(account) || account !== account.toLowerCase()) {
             throw new Error(`MailIngest: gmailAccounts entry "${account}" is not a lowercase email address.`);
         }
     }
-    const slugs = new Map<string, string>();
-    for (const account of args.gmailAccounts ?? []) {
-        const other = slugs.get(accountSlug(account));
-        if (other !== undefined) {
-            throw new Error(`MailIngest: gmailAccounts "${other}" and "${account}" map to the same resource names ("${accountSlug(account)}"), which their token monitors cannot share.`);
+    const accountClash = nameClash(args.gmailAccounts ?? [], accountSlug);
+    if (accountClash !== undefined) {
+        throw new Error(`MailIngest: gmailAccounts: ${accountClash}, which their token monitors cannot share.`);
+    }
+    const names: [key: string, value: string | undefined, pattern: RegExp, rule: string][] = [
+        ["ruleSetName", args.ruleSetName, SES_RECEIPT_NAME, SES_RECEIPT_NAME_RULE],
+        ["ruleAfter", args.ruleAfter, SES_RECEIPT_RULE_NAME, SES_RECEIPT_RULE_NAME_RULE],
+    ];
+    for (const [key, value, pattern, rule] of names) {
+        if (value !== undefined && !pattern.test(value)) {
+            throw new Error(`MailIngest: ${key} "${value}" is not a name SES accepts: ${rule}.`);
         }
-        slugs.set(accountSlug(account), account);
     }
     if (args.defaultAction === "forward-to-gmail") {
         throw new Error("MailIngest: defaultAction forward-to-gmail has no target; use a ROUTE#* rule with a target instead.");

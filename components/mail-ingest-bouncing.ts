@@ -1,12 +1,14 @@
 // MailIngest, bouncing: the bouncer's queue and function, paced to SendBounce's rate.
 import * as aws from "@pulumi/aws";
 import { paceIntervalMs } from "../functions/shared/pacing";
-import { allow } from "./iam";
+import { allow, idempotencyStatement, type PolicyStatement } from "./iam";
 import { LambdaFunction } from "./lambda-function";
 import type { MailDomain } from "./mail-domain";
 import type { IngestScope } from "./mail-ingest-scope";
 import { type Routing, routingTarget, sentByRule } from "./mail-ingest-routing";
+import { physicalName } from "./naming";
 import { QueueWithDlq } from "./queue-with-dlq";
+import type { SuppressionStore } from "./suppression-store";
 
 /** SendBounce: one call per second ("Amazon SES API v1 SendBounce"). */
 export const SEND_BOUNCE_PER_SECOND = 1;
@@ -18,7 +20,17 @@ export interface Bouncing {
     bouncer: LambdaFunction;
 }
 
-/** `idempotencyTable` (the forwarder's; Powertools keys records by function) keeps each DSN to one send. */
+/**
+ * The suppression store's read statements, narrowed to the one call `SuppressionClient.isSuppressed`
+ * makes: a Query on the table's partition (no GetItem, no reason index). KMS statements stay.
+ */
+function suppressionLookupStatements(store: SuppressionStore): PolicyStatement[] {
+    return store.readStatements().map((statement) => statement.Action.some((action) => action.startsWith("dynamodb:"))
+        ? allow(["dynamodb:Query"], [store.tableArn])
+        : statement);
+}
+
+/** `idempotencyTable` (the forwarder's, shared) keeps each DSN to one send; the bouncer reaches only its own records. */
 export function createBouncing(scope: IngestScope, routing: Routing, mailDomains: MailDomain[], idempotencyTable: aws.dynamodb.Table): Bouncing {
     const { name, args, tags, child, common } = scope;
     const bouncerTimeout = 60;
@@ -28,8 +40,9 @@ export function createBouncing(scope: IngestScope, routing: Routing, mailDomains
     }, child);
     // No reserved concurrency: the trigger's pollers would be throttled and push bounces to the DLQ.
     // The mapping caps concurrency instead, and each instance paces its calls (functions/shared/pacing.ts).
+    const purpose = "bouncer";
     const bouncer = new LambdaFunction(`${name}-bouncer`, {
-        ...common, code: "bouncer", purpose: "bouncer", timeout: bouncerTimeout, metricsNamespace: scope.metricsNamespace, logRetentionDays: args.logRetentionDays,
+        ...common, code: "bouncer", purpose, timeout: bouncerTimeout, metricsNamespace: scope.metricsNamespace, logRetentionDays: args.logRetentionDays, hashAddressesInLogs: args.hashAddressesInLogs,
         description: "Bounces mail for unknown recipients, never as backscatter",
         environment: {
             SUPPRESSION_TABLE_NAME: args.suppressionStore.tableName,
@@ -41,8 +54,9 @@ export function createBouncing(scope: IngestScope, routing: Routing, mailDomains
         policyStatements: [
             ...bouncerQueue.consumerStatements(),
             allow(["ses:SendBounce"], mailDomains.map((d) => d.identityArn)),
-            ...args.suppressionStore.readStatements(),
-            allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"], [idempotencyTable.arn]),
+            ...suppressionLookupStatements(args.suppressionStore),
+            // The name LambdaFunction gives it (a test checks they agree): the policy cannot wait for the function.
+            idempotencyStatement(idempotencyTable.arn, physicalName("lambda", { purpose, env: scope.env, prefix: scope.prefix })),
         ],
     }, child);
     new aws.lambda.EventSourceMapping(`${name}-bouncer-source`, {

@@ -6,7 +6,7 @@ import { GMAIL_IMPORT_LIMIT_BYTES } from "../functions/gmail-forwarder/limits";
 import { clientCredentialsName, refreshTokenName } from "../functions/shared/gmail-oauth";
 import { paceIntervalMs } from "../functions/shared/pacing";
 import { alarmTopic } from "./encrypted-topic";
-import { allow } from "./iam";
+import { allow, idempotencyStatement } from "./iam";
 import { LambdaFunction } from "./lambda-function";
 import type { IngestScope } from "./mail-ingest-scope";
 import { INBOUND_PREFIX } from "./mail-ingest-receiving";
@@ -16,7 +16,7 @@ import { QueueWithDlq } from "./queue-with-dlq";
 import { RETRY_QUEUE_RETENTION_SECONDS } from "./retention";
 import { RetryDrain } from "./retry-drain";
 import { secureTableSettings } from "./table-settings";
-import { TokenMonitor } from "./token-monitor";
+import { resolveTokenMonitorSettings, tokenAlarmNames, TokenMonitor } from "./token-monitor";
 
 /**
  * Gmail's per-mailbox quota for Cloud projects created since May 2026: 6,000 units a minute at 25 an
@@ -61,7 +61,7 @@ export function createGmailDelivery(scope: IngestScope, routing: Routing, bucket
         hashKey: "id",
         attributes: [{ name: "id", type: "S" }],
         ttl: { attributeName: "expiration", enabled: true },
-        ...secureTableSettings({ env }),
+        ...secureTableSettings({ deletionProtection: args.deletionProtection }),
         tags,
     }, child);
     const accounts = args.gmailAccounts ?? [];
@@ -69,7 +69,7 @@ export function createGmailDelivery(scope: IngestScope, routing: Routing, bucket
     const parameterArn = (parameter: string) => pulumi.interpolate`arn:${scope.partition}:ssm:${scope.region}:${scope.accountId}:parameter${parameter}`;
     const maxConcurrency = args.forwarderMaxConcurrency ?? DEFAULT_FORWARDER_MAX_CONCURRENCY;
     const forwarder = new LambdaFunction(`${name}-forwarder`, {
-        ...common, code: "gmail-forwarder", purpose: "gmail-forwarder", timeout: forwarderTimeout, memorySize: 512, metricsNamespace: scope.metricsNamespace, logRetentionDays: args.logRetentionDays,
+        ...common, code: "gmail-forwarder", purpose: "gmail-forwarder", timeout: forwarderTimeout, memorySize: 512, metricsNamespace: scope.metricsNamespace, logRetentionDays: args.logRetentionDays, hashAddressesInLogs: args.hashAddressesInLogs,
         description: "Imports routed mail into Gmail (users.messages.import)",
         environment: {
             FORWARDER_QUEUE_URL: forwarderQueue.url,
@@ -90,7 +90,8 @@ export function createGmailDelivery(scope: IngestScope, routing: Routing, bucket
             allow(["sqs:SendMessage"], [forwarderQueue.arn, retryQueue.arn, forwarderQueue.dlq.arn]),
             allow(["s3:GetObject"], [pulumi.interpolate`${bucket.arn}/${INBOUND_PREFIX}*`]),
             allow(["ssm:GetParameter"], [parameterArn(clientCredentialsName(parameterPrefix)), ...accounts.map((a) => parameterArn(refreshTokenName(parameterPrefix, a)))]),
-            allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"], [idempotencyTable.arn]),
+            // The bouncer shares the table: each function reaches only its own records.
+            idempotencyStatement(idempotencyTable.arn, physicalName("lambda", { purpose: "gmail-forwarder", env, prefix })),
         ],
     }, child);
     new aws.lambda.EventSourceMapping(`${name}-forwarder-source`, {
@@ -111,16 +112,16 @@ export function createGmailDelivery(scope: IngestScope, routing: Routing, bucket
 function tokenMonitoring(scope: IngestScope, accounts: string[], parameterPrefix: string): Pick<GmailDelivery, "tokenMonitors" | "tokenAlertTopicArn"> {
     const { name, args, env, prefix, child, common } = scope;
     if (accounts.length === 0 || !(args.tokenMonitoring ?? true)) return { tokenMonitors: [] };
+    const monitorArgs = { env, namePrefix: prefix, parameterPrefix, warningHours: args.tokenWarningHours, criticalHours: args.tokenCriticalHours };
     const tokenAlertTopicArn = args.tokenAlertTopicArn !== undefined
         ? pulumi.output(args.tokenAlertTopicArn)
         : alarmTopic(`${name}-token-alerts`, {
             ...common, purpose: "gmail-forwarder-token-alerts", description: `ses-mail Gmail token alerts (${env})`,
-            alarmNamePattern: `${prefix ?? "ses-mail"}-gmail-token-*`,
+            alarmNames: accounts.flatMap((account) => tokenAlarmNames(resolveTokenMonitorSettings({ ...monitorArgs, account }))),
             emailSubscriptions: args.tokenAlertEmails, httpsSubscriptions: args.tokenAlertHttpsEndpoints,
         }, child.parent).arn;
     const tokenMonitors = accounts.map((account) => new TokenMonitor(`${name}-token-${accountSlug(account)}`, {
-        env, namePrefix: prefix, account, parameterPrefix, alertTopicArn: tokenAlertTopicArn,
-        warningHours: args.tokenWarningHours, criticalHours: args.tokenCriticalHours, logRetentionDays: args.logRetentionDays, tags: args.tags,
+        ...monitorArgs, account, homeRegion: args.homeRegion, hashAddressesInLogs: args.hashAddressesInLogs, alertTopicArn: tokenAlertTopicArn, logRetentionDays: args.logRetentionDays, tags: args.tags,
     }, child));
     return { tokenMonitors, tokenAlertTopicArn };
 }

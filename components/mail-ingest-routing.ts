@@ -8,7 +8,7 @@ import type { EncryptedTopic } from "./encrypted-topic";
 import { allow, assumeRolePolicy, policyDocument } from "./iam";
 import { LambdaFunction } from "./lambda-function";
 import type { IngestScope } from "./mail-ingest-scope";
-import { physicalName } from "./naming";
+import { globalPhysicalName, physicalName } from "./naming";
 import { QueueWithDlq } from "./queue-with-dlq";
 import { ROUTING_EVENT_MAX_AGE_SECONDS } from "./retention";
 import { secureTableSettings } from "./table-settings";
@@ -43,7 +43,7 @@ export function createRouting(scope: IngestScope, topic: EncryptedTopic): Routin
         attributes: [{ name: "PK", type: "S" }, { name: "SK", type: "S" }],
         streamEnabled: args.routingTableStream ?? false,
         streamViewType: args.routingTableStream ? "NEW_AND_OLD_IMAGES" : undefined,
-        ...secureTableSettings({ env }),
+        ...secureTableSettings({ deletionProtection: args.deletionProtection }),
         tags,
     }, child);
     const eventBus = new aws.cloudwatch.EventBus(`${name}-bus`, { name: physicalName("eventBus", { purpose: "email-routing", env, prefix }), tags }, child);
@@ -65,7 +65,7 @@ export function createRouting(scope: IngestScope, topic: EncryptedTopic): Routin
     new aws.sns.TopicSubscription(`${name}-input-subscription`, { topic: topic.arn, protocol: "sqs", endpoint: inputQueue.arn }, child);
 
     const router = new LambdaFunction(`${name}-router`, {
-        ...common, code: "router", purpose: "router", timeout: routerTimeout, metricsNamespace: scope.metricsNamespace, logRetentionDays: args.logRetentionDays,
+        ...common, code: "router", purpose: "router", timeout: routerTimeout, metricsNamespace: scope.metricsNamespace, logRetentionDays: args.logRetentionDays, hashAddressesInLogs: args.hashAddressesInLogs,
         description: "Routes received mail by DynamoDB rules (EventBridge Pipes enrichment)",
         environment: {
             ROUTING_TABLE_NAME: routingTable.name,
@@ -104,9 +104,15 @@ export function routingTarget(scope: IngestScope, suffix: string, rule: aws.clou
 /** Input queue → router (enrichment) → event bus, logging errors to its own log group. */
 function routingPipe(scope: IngestScope, parts: Pick<Routing, "inputQueue" | "router" | "eventBus" | "pipeLogGroup">): aws.pipes.Pipe {
     const { name, env, prefix, tags, child } = scope;
+    const pipeName = physicalName("pipe", { purpose: "email-router", env, prefix });
     const role = new aws.iam.Role(`${name}-pipe-role`, {
-        name: physicalName("iamRole", { purpose: "email-router-pipe", env, prefix }),
-        assumeRolePolicy: assumeRolePolicy("pipes.amazonaws.com"),
+        name: scope.region.apply((region) => globalPhysicalName("iamRole", { purpose: "email-router-pipe", env, prefix, region, homeRegion: scope.args.homeRegion })),
+        // Pipes assumes the role for this pipe only ("Amazon EventBridge Pipes permissions": the
+        // execution role's trust names the pipe as aws:SourceArn); built from its name, no cycle.
+        assumeRolePolicy: assumeRolePolicy("pipes.amazonaws.com", {
+            account: scope.accountId,
+            arn: pulumi.interpolate`arn:${scope.partition}:pipes:${scope.region}:${scope.accountId}:pipe/${pipeName}`,
+        }),
         tags,
     }, child);
     const policy = new aws.iam.RolePolicy(`${name}-pipe-policy`, {
@@ -119,7 +125,7 @@ function routingPipe(scope: IngestScope, parts: Pick<Routing, "inputQueue" | "ro
         ]),
     }, child);
     return new aws.pipes.Pipe(`${name}-pipe`, {
-        name: physicalName("pipe", { purpose: "email-router", env, prefix }),
+        name: pipeName,
         roleArn: role.arn,
         source: parts.inputQueue.arn,
         sourceParameters: { sqsQueueParameters: { batchSize: PIPE_BATCH_SIZE, maximumBatchingWindowInSeconds: 1 } },

@@ -15,7 +15,7 @@ export interface IngestScope {
     /** Standard tags of MailIngest's resources. */
     tags: Record<string, string>;
     /** Args every sub-component (queues, functions) takes. */
-    common: { env: string; namePrefix?: string; component: string; tags?: Record<string, string> };
+    common: { env: string; namePrefix?: string; homeRegion?: string; component: string; tags?: Record<string, string> };
     accountId: pulumi.Output<string>;
     region: pulumi.Output<string>;
     partition: pulumi.Output<string>;
@@ -29,7 +29,7 @@ export function ingestScope(name: string, args: MailIngestArgs, parent: pulumi.R
         env: args.env,
         prefix: args.namePrefix,
         tags: standardTags(args.env, "MailIngest", args.tags),
-        common: { env: args.env, namePrefix: args.namePrefix, component: "MailIngest", tags: args.tags },
+        common: { env: args.env, namePrefix: args.namePrefix, homeRegion: args.homeRegion, component: "MailIngest", tags: args.tags },
         accountId: aws.getCallerIdentityOutput({}, child).accountId,
         region: aws.getRegionOutput({}, child).region,
         partition: aws.getPartitionOutput({}, child).partition,

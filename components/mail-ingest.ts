@@ -2,11 +2,11 @@ import type * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { EncryptedTopic } from "./encrypted-topic";
 import type { LambdaFunction } from "./lambda-function";
-import type { DnsRecord, MailDomain } from "./mail-domain";
+import type { DnsRecord, MailDomain, MailDomainMerge } from "./mail-domain";
 import { type MailIngestArgs, validateMailIngestArgs } from "./mail-ingest-args";
 import { createBouncing } from "./mail-ingest-bouncing";
 import { createGmailDelivery } from "./mail-ingest-gmail";
-import { createReceiptRule, createReceiving, receivingDnsRecords } from "./mail-ingest-receiving";
+import { createMailBucketPolicy, createReceiptRule, createReceiving, receivingDnsMerges, receivingDnsRecords } from "./mail-ingest-receiving";
 import { createRouting } from "./mail-ingest-routing";
 import { ingestScope } from "./mail-ingest-scope";
 import type { DeadLetterQueue } from "./dead-letter-queue";
@@ -14,9 +14,9 @@ import type { QueueWithDlq } from "./queue-with-dlq";
 import type { RetryDrain } from "./retry-drain";
 import type { TokenMonitor } from "./token-monitor";
 
-export type { MailIngestArgs } from "./mail-ingest-args";
-export { validateMailIngestArgs } from "./mail-ingest-args";
-export { INBOUND_PREFIX } from "./mail-ingest-receiving";
+export type { MailIngestArgs, ReceiptRuleSetMode } from "./mail-ingest-args";
+export { SES_RECEIPT_NAME, validateMailIngestArgs } from "./mail-ingest-args";
+export { INBOUND_PREFIX, MAIL_READ_ACTIONS, receiptRuleSetTarget } from "./mail-ingest-receiving";
 export { ROUTING_DETAIL_TYPE, ROUTING_EVENT_SOURCE } from "../functions/shared/routing-event";
 
 /**
@@ -51,6 +51,8 @@ export class MailIngest extends pulumi.ComponentResource {
     public readonly mailDomains: MailDomain[];
     /** MX records for the receiving domains, plus the identity records of domains created here. */
     public readonly dnsRecords: pulumi.Output<DnsRecord[]>;
+    /** Records the receiving-only domains may already have (apex SPF, DMARC): what to merge into them. */
+    public readonly dnsMerges: pulumi.Output<MailDomainMerge[]>;
 
     constructor(name: string, args: MailIngestArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ses-mail:index:MailIngest", name, {}, opts);
@@ -61,8 +63,11 @@ export class MailIngest extends pulumi.ComponentResource {
         const routing = createRouting(scope, receiving.topic);
         const gmail = createGmailDelivery(scope, routing, receiving.bucket);
         const bouncing = createBouncing(scope, routing, receiving.mailDomains, gmail.idempotencyTable);
-        this.receiptRule = createReceiptRule(scope, receiving);
+        // Only the forwarder reads mail (the router and bouncer work from SES's notification).
+        const bucketPolicy = createMailBucketPolicy(scope, receiving, [gmail.forwarder.role.arn, ...(args.mailReaderRoleArns ?? [])]);
+        this.receiptRule = createReceiptRule(scope, receiving, bucketPolicy);
         this.dnsRecords = receivingDnsRecords(scope, receiving);
+        this.dnsMerges = receivingDnsMerges(receiving);
 
         ({ bucket: this.bucket, topic: this.topic, mailDomains: this.mailDomains } = receiving);
         ({

@@ -2,7 +2,7 @@ import type * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { allow } from "./iam";
 import { standardTags } from "./naming";
-import { stateMachineWithRole } from "./state-machine";
+import { serviceIntegration, stateMachineWithRole } from "./state-machine";
 
 /** Receives before the execution hands over to a fresh one (Step Functions keeps 25,000 history events; one receive of 10 costs about 135). */
 export const DRAIN_ITERATIONS_PER_EXECUTION = 100;
@@ -99,9 +99,11 @@ function waitWhile(condition: string, names: { check: string; wait: string; agai
  * finish even while the forwarder parks again what it moved (another account's token is still bad):
  * it moves at most the messages parked at the start, never one parked after the start, and receives
  * at most twice that many (each parked message plus one re-park of each message it moved).
+ * `partition` names the task resources (`arn:<partition>:states:::aws-sdk:…`).
  * `iterationsPerExecution` (receives before handing over) is for tests of long chains.
  */
-export function retryDrainDefinition(sourceQueueUrl: string, targetQueueUrl: string, iterationsPerExecution = DRAIN_ITERATIONS_PER_EXECUTION): Record<string, unknown> {
+export function retryDrainDefinition(partition: string, sourceQueueUrl: string, targetQueueUrl: string, iterationsPerExecution = DRAIN_ITERATIONS_PER_EXECUTION): Record<string, unknown> {
+    const task = (integration: string) => serviceIntegration(partition, integration);
     const retry = [{ ErrorEquals: ["States.ALL"], IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2 }];
     const summary = { account: "{% $account %}", moved: "{% $moved %}", skipped: "{% $skipped %}", executions: "{% $executions %}" };
     return {
@@ -127,7 +129,7 @@ export function retryDrainDefinition(sourceQueueUrl: string, targetQueueUrl: str
             Start: { Type: "Pass", Assign: { account: INPUT_ACCOUNT, waited: 0 }, Next: "Earlier drains" },
             "Earlier drains": {
                 Type: "Task",
-                Resource: "arn:aws:states:::aws-sdk:sfn:listExecutions",
+                Resource: task("aws-sdk:sfn:listExecutions"),
                 Arguments: { StateMachineArn: "{% $states.context.StateMachine.Id %}", StatusFilter: "RUNNING", MaxResults: 100 },
                 Retry: retry,
                 Assign: { earlier: EARLIER_RUNNING },
@@ -137,7 +139,7 @@ export function retryDrainDefinition(sourceQueueUrl: string, targetQueueUrl: str
             ...waitWhile("$earlier > 0", { check: "Another drain first?", wait: "Wait for the earlier drain", again: "Earlier drains", then: "Count parked" }),
             "Count parked": {
                 Type: "Task",
-                Resource: "arn:aws:states:::aws-sdk:sqs:getQueueAttributes",
+                Resource: task("aws-sdk:sqs:getQueueAttributes"),
                 Arguments: { QueueUrl: sourceQueueUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] },
                 Retry: retry,
                 Assign: {
@@ -191,7 +193,7 @@ export function retryDrainDefinition(sourceQueueUrl: string, targetQueueUrl: str
             },
             Receive: {
                 Type: "Task",
-                Resource: "arn:aws:states:::aws-sdk:sqs:receiveMessage",
+                Resource: task("aws-sdk:sqs:receiveMessage"),
                 Arguments: {
                     QueueUrl: sourceQueueUrl,
                     MaxNumberOfMessages: "{% $min([10, $receivesLeft]) %}",
@@ -227,7 +229,7 @@ export function retryDrainDefinition(sourceQueueUrl: string, targetQueueUrl: str
             "Wait for late parks": { Type: "Wait", Seconds: LATE_PARK_GRACE_SECONDS, Next: "Count late parks" },
             "Count late parks": {
                 Type: "Task",
-                Resource: "arn:aws:states:::aws-sdk:sqs:getQueueAttributes",
+                Resource: task("aws-sdk:sqs:getQueueAttributes"),
                 Arguments: { QueueUrl: sourceQueueUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] },
                 Retry: retry,
                 Assign: {
@@ -249,7 +251,7 @@ export function retryDrainDefinition(sourceQueueUrl: string, targetQueueUrl: str
                     States: {
                         Send: {
                             Type: "Task",
-                            Resource: "arn:aws:states:::aws-sdk:sqs:sendMessage",
+                            Resource: task("aws-sdk:sqs:sendMessage"),
                             // The body only: the forwarder reads nothing else, and sets `account` and `reason` anew if it parks it again.
                             Arguments: { QueueUrl: targetQueueUrl, MessageBody: "{% $states.input.Body %}" },
                             Retry: retry,
@@ -258,7 +260,7 @@ export function retryDrainDefinition(sourceQueueUrl: string, targetQueueUrl: str
                         },
                         Delete: {
                             Type: "Task",
-                            Resource: "arn:aws:states:::aws-sdk:sqs:deleteMessage",
+                            Resource: task("aws-sdk:sqs:deleteMessage"),
                             Arguments: { QueueUrl: sourceQueueUrl, ReceiptHandle: "{% $states.input.ReceiptHandle %}" },
                             Retry: retry,
                             Output: {},
@@ -289,7 +291,7 @@ export function retryDrainDefinition(sourceQueueUrl: string, targetQueueUrl: str
                     States: {
                         "Hide until the late-park pass": {
                             Type: "Task",
-                            Resource: "arn:aws:states:::aws-sdk:sqs:changeMessageVisibility",
+                            Resource: task("aws-sdk:sqs:changeMessageVisibility"),
                             Arguments: { QueueUrl: sourceQueueUrl, ReceiptHandle: "{% $states.input %}", VisibilityTimeout: LATE_PARK_GRACE_SECONDS - 30 },
                             Retry: retry,
                             Output: {},
@@ -302,7 +304,7 @@ export function retryDrainDefinition(sourceQueueUrl: string, targetQueueUrl: str
             },
             ContinueAsNew: {
                 Type: "Task",
-                Resource: "arn:aws:states:::states:startExecution",
+                Resource: task("states:startExecution"),
                 Arguments: {
                     StateMachineArn: "{% $states.context.StateMachine.Id %}",
                     Input: {
@@ -338,6 +340,8 @@ export interface RetryDrainArgs {
     namePrefix?: string;
     /** Purpose part of the state machine name. */
     purpose: string;
+    /** Region whose IAM role name has no region part (see `globalPhysicalName`). @default every region's name has one */
+    homeRegion?: string;
     sourceQueueArn: pulumi.Input<string>;
     sourceQueueUrl: pulumi.Input<string>;
     targetQueueArn: pulumi.Input<string>;
@@ -359,6 +363,7 @@ export class RetryDrain extends pulumi.ComponentResource {
             env: args.env,
             namePrefix: args.namePrefix,
             purpose: args.purpose,
+            homeRegion: args.homeRegion,
             logRetentionDays: args.logRetentionDays,
             tags: standardTags(args.env, args.component ?? "RetryDrain", args.tags),
             statements: (selfArn) => [
@@ -367,7 +372,7 @@ export class RetryDrain extends pulumi.ComponentResource {
                 allow(["sqs:SendMessage"], [args.targetQueueArn]),
                 allow(["states:StartExecution", "states:ListExecutions"], [selfArn]),
             ],
-            definition: () => pulumi.all([args.sourceQueueUrl, args.targetQueueUrl]).apply(([source, target]) => JSON.stringify(retryDrainDefinition(source, target))),
+            definition: (_, partition) => pulumi.all([partition, args.sourceQueueUrl, args.targetQueueUrl]).apply(([p, source, target]) => JSON.stringify(retryDrainDefinition(p, source, target))),
         }, this);
         this.arn = this.stateMachine.arn;
         this.registerOutputs({ arn: this.arn });

@@ -4,7 +4,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { packageRoot } from "./bundle";
 import { allow, allowOnAnyResource, assumeRolePolicy, policyDocument } from "./iam";
-import { physicalName, standardTags } from "./naming";
+import { globalPhysicalName, standardTags } from "./naming";
 
 /** A queue of the stack and its DLQ (either may be absent for the health check). */
 export interface RunbookQueue {
@@ -76,6 +76,8 @@ export interface RunbooksArgs {
     env: string;
     /** @default "ses-mail" */
     namePrefix?: string;
+    /** Region whose IAM role name has no region part (see `globalPhysicalName`). @default every region's name has one */
+    homeRegion?: string;
     /** label → queue and DLQ. */
     queues: Record<string, RunbookQueue>;
     tags?: Record<string, string>;
@@ -92,9 +94,17 @@ export class Runbooks extends pulumi.ComponentResource {
         const tags = standardTags(args.env, "Runbooks", args.tags);
         const entries = Object.entries(args.queues);
         const sources = entries.filter(([, q]) => q.queueArn !== undefined);
+        const region = aws.getRegionOutput({}, { parent: this }).region;
+        const accountId = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
+        const partition = aws.getPartitionOutput({}, { parent: this }).partition;
         this.role = new aws.iam.Role(`${name}-role`, {
-            name: physicalName("iamRole", { purpose: "runbooks", env: args.env, prefix: args.namePrefix }),
-            assumeRolePolicy: assumeRolePolicy("ssm.amazonaws.com"),
+            name: region.apply((r) => globalPhysicalName("iamRole", { purpose: "runbooks", env: args.env, prefix: args.namePrefix, region: r, homeRegion: args.homeRegion })),
+            // Automation assumes the role for executions in this account and region only (Systems
+            // Manager User Guide, "Cross-service confused deputy prevention": automation-execution ARNs).
+            assumeRolePolicy: assumeRolePolicy("ssm.amazonaws.com", {
+                account: accountId,
+                arn: pulumi.interpolate`arn:${partition}:ssm:${region}:${accountId}:automation-execution/*`,
+            }),
             tags,
         }, { parent: this });
         new aws.iam.RolePolicy(`${name}-policy`, {

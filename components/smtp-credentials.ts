@@ -1,10 +1,11 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { userBoundaryPolicy } from "../functions/smtp-credential-manager/logic";
 import { DeadLetterQueue, queueSenderStatements } from "./dead-letter-queue";
-import { allow, policyDocument, PolicyStatement } from "./iam";
+import { allow, policyDocument } from "./iam";
 import { KmsKey } from "./kms-key";
 import { LambdaFunction } from "./lambda-function";
-import { physicalName, standardTags } from "./naming";
+import { globalEnv, physicalName, standardTags } from "./naming";
 import { secureTableSettings } from "./table-settings";
 
 export const SMTP_PORTS = [587, 465];
@@ -19,7 +20,10 @@ export interface SmtpCredentialsArgs {
      * must stream NEW_AND_OLD_IMAGES). Without one, the component creates its own.
      */
     table?: aws.dynamodb.Table;
-    /** This stack's SES identities: the only ones SMTP users may send through. */
+    /**
+     * This stack's SES identities: the only ones SMTP users may send through, and (their domains and
+     * addresses, from the ARNs) the only senders `allowed_senders` may name.
+     */
     identityArns: pulumi.Input<string>[];
     /**
      * The configuration sets the users' mail goes through (FeedbackPipeline's, the identities'
@@ -27,16 +31,36 @@ export interface SmtpCredentialsArgs {
      * policy lists them. @default FeedbackPipeline's default configuration set, `<namePrefix>-outbound-<env>` in this account and region
      */
     configurationSetArns?: pulumi.Input<string>[];
-    /** Principals allowed to decrypt stored credentials (everyone else is denied). @default none */
+    /**
+     * Principals allowed to decrypt stored credentials: everyone else is denied kms:Decrypt,
+     * kms:ReEncryptFrom and kms:CreateGrant on the key, whatever their IAM policies. @default none
+     */
     adminPrincipalArns?: pulumi.Input<string>[];
+    /**
+     * Principals that may replace the key's policy (kms:PutKeyPolicy), as aws:PrincipalArn names
+     * them: an IAM role's ARN, never an sts assumed-role ARN. @default the deploying principal; the account root user may too (see KmsKey)
+     */
+    deployerPrincipalArns?: pulumi.Input<string>[];
     /** Attempts before a record is marked failed. @default 3 */
     maxAttempts?: number;
     /** How long a rotated-out key stays Active next to the new one; the sweep then deactivates and deletes it. @default 24 */
     rotationOverlapHours?: number;
     /** A record out of sync with IAM for longer than this raises SMTPCredentialsStuck. @default 2 */
     stuckAfterHours?: number;
+    /** Deletion protection of the table created here (SMTP users). @default true */
+    deletionProtection?: boolean;
     /** @default 30 */
     logRetentionDays?: number;
+    /**
+     * Log mail addresses as keyed hashes instead of in the clear (see docs/DATA.md). @default false
+     */
+    hashAddressesInLogs?: boolean;
+    /**
+     * The region whose global names (IAM roles, the SMTP users' IAM path) carry no region suffix;
+     * elsewhere they gain `-<region>`, so one env in two regions never shares (or sweeps) users.
+     * @default unset: every region's names carry the region
+     */
+    homeRegion?: string;
     tags?: Record<string, string>;
 }
 
@@ -54,6 +78,8 @@ export class SmtpCredentials extends pulumi.ComponentResource {
     public readonly table: aws.dynamodb.Table;
     public readonly tableName: pulumi.Output<string>;
     public readonly key: KmsKey;
+    /** The permissions boundary every SMTP user carries. */
+    public readonly userBoundary: aws.iam.Policy;
     public readonly kmsKeyArn: pulumi.Output<string>;
     public readonly manager: LambdaFunction;
     public readonly failures: DeadLetterQueue;
@@ -68,10 +94,12 @@ export class SmtpCredentials extends pulumi.ComponentResource {
         const prefix = args.namePrefix;
         const tags = standardTags(env, "SmtpCredentials", args.tags);
         const child = { parent: this };
-        const common = { env, namePrefix: prefix, component: "SmtpCredentials", tags: args.tags };
+        const common = { env, namePrefix: prefix, homeRegion: args.homeRegion, component: "SmtpCredentials", tags: args.tags };
         const accountId = aws.getCallerIdentityOutput({}, child).accountId;
         const region = aws.getRegionOutput({}, child).region;
-        const iamPath = smtpIamPath(env, prefix);
+        // IAM is global: a second region of the same env gets its own path, or its sweep would
+        // take the first region's users for orphans.
+        const iamPath = region.apply((r) => smtpIamPath(globalEnv(env, r, args.homeRegion), prefix));
         const maxAttempts = args.maxAttempts ?? 3;
         const partition = aws.getPartitionOutput({}, child).partition;
         const configurationSetArns = args.configurationSetArns
@@ -84,7 +112,7 @@ export class SmtpCredentials extends pulumi.ComponentResource {
             attributes: [{ name: "PK", type: "S" }, { name: "SK", type: "S" }],
             streamEnabled: true,
             streamViewType: "NEW_AND_OLD_IMAGES",
-            ...secureTableSettings({ env }),
+            ...secureTableSettings({ deletionProtection: args.deletionProtection }),
             tags,
         }, child);
         this.tableName = this.table.name;
@@ -92,9 +120,18 @@ export class SmtpCredentials extends pulumi.ComponentResource {
         this.failures = new DeadLetterQueue(`${name}-failures`, { ...common, purpose: "smtp-credential-manager-dlq" }, child);
         const keyAlias = `alias/${physicalName("kmsAlias", { purpose: "smtp-credentials", env, prefix })}`;
         const usersArn = pulumi.interpolate`arn:${partition}:iam::${accountId}:user${iamPath}*`;
+        // Every SMTP user carries this boundary, so whatever policy the manager gives a user (or
+        // anything running as its role), the user can at most send through this stack.
+        this.userBoundary = new aws.iam.Policy(`${name}-user-boundary`, {
+            namePrefix: `${physicalName("iamRole", { purpose: "smtp-user-boundary", env, prefix })}-`,
+            path: iamPath,
+            description: `Permissions boundary of the ses-mail SMTP users (${env}): send through this stack's identities only`,
+            policy: pulumi.all([args.identityArns, configurationSetArns]).apply(([identities, sets]) => JSON.stringify(userBoundaryPolicy(identities, sets))),
+            tags,
+        }, child);
         this.manager = new LambdaFunction(`${name}-manager`, {
             ...common, code: "smtp-credential-manager", purpose: "smtp-credential-manager", timeout: 60,
-            metricsNamespace: `SESMail/${env}`, logRetentionDays: args.logRetentionDays,
+            metricsNamespace: `SESMail/${env}`, logRetentionDays: args.logRetentionDays, hashAddressesInLogs: args.hashAddressesInLogs,
             description: "Creates, disables, rotates and deletes SES SMTP users from SMTP_USER# records",
             environment: {
                 TABLE_NAME: this.table.name,
@@ -102,6 +139,7 @@ export class SmtpCredentials extends pulumi.ComponentResource {
                 IAM_PATH: iamPath,
                 IDENTITY_ARNS: pulumi.output(args.identityArns).apply((arns) => arns.join(",")),
                 CONFIGURATION_SET_ARNS: pulumi.output(configurationSetArns).apply((arns) => arns.join(",")),
+                PERMISSIONS_BOUNDARY_ARN: this.userBoundary.arn,
                 STUCK_AFTER_SECONDS: String((args.stuckAfterHours ?? 2) * 3600),
                 MAX_ATTEMPTS: String(maxAttempts),
                 ROTATION_OVERLAP_SECONDS: String((args.rotationOverlapHours ?? 24) * 3600),
@@ -109,10 +147,20 @@ export class SmtpCredentials extends pulumi.ComponentResource {
             },
             policyStatements: [
                 allow([
-                    "iam:CreateUser", "iam:DeleteUser", "iam:GetUser", "iam:TagUser",
-                    "iam:GetUserPolicy", "iam:PutUserPolicy", "iam:DeleteUserPolicy", "iam:ListUserPolicies",
+                    "iam:DeleteUser", "iam:GetUser", "iam:TagUser", "iam:GetUserPolicy", "iam:DeleteUserPolicy", "iam:ListUserPolicies",
                     "iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey", "iam:ListAccessKeys",
                 ], [usersArn]),
+                // Users come into being with the boundary and their policy changes only while they
+                // carry it (iam:PermissionsBoundary is the request's for CreateUser and
+                // PutUserPermissionsBoundary, the user's for PutUserPolicy).
+                allow(["iam:CreateUser", "iam:PutUserPolicy", "iam:PutUserPermissionsBoundary"], [usersArn], { StringEquals: { "iam:PermissionsBoundary": this.userBoundary.arn } }),
+                // The same as explicit denies, so that nothing granted to the role later can undo them;
+                // and never a managed policy, nor a user rid of its boundary.
+                {
+                    Sid: "NoUserWithoutTheBoundary", Effect: "Deny", Action: ["iam:CreateUser", "iam:PutUserPolicy", "iam:PutUserPermissionsBoundary"], Resource: "*",
+                    Condition: { StringNotEquals: { "iam:PermissionsBoundary": this.userBoundary.arn } },
+                },
+                { Sid: "NoManagedPoliciesNorBoundaryRemoval", Effect: "Deny", Action: ["iam:AttachUserPolicy", "iam:DeleteUserPermissionsBoundary"], Resource: "*" },
                 allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Scan"], [this.table.arn]),
                 allow(["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"], [this.table.streamArn]),
                 ...queueSenderStatements(this.failures.arn),
@@ -120,20 +168,11 @@ export class SmtpCredentials extends pulumi.ComponentResource {
         }, child);
         this.functionName = this.manager.functionName;
 
-        const decryptOnlyByAdmins: PolicyStatement = {
-            Sid: "DecryptOnlyByAdmins",
-            Effect: "Deny",
-            Principal: "*",
-            Action: ["kms:Decrypt"],
-            Resource: "*",
-            ...(args.adminPrincipalArns?.length ? { Condition: { ArnNotEquals: { "aws:PrincipalArn": args.adminPrincipalArns } } } : {}),
-        };
         this.key = new KmsKey(`${name}-key`, {
             ...common, purpose: "smtp-credentials", description: `ses-mail SMTP credentials (${env})`,
-            statements: [
-                { Sid: "ManagerEncrypts", Effect: "Allow", Principal: { AWS: this.manager.role.arn }, Action: ["kms:Encrypt"], Resource: "*" },
-                decryptOnlyByAdmins,
-            ],
+            statements: [{ Sid: "ManagerEncrypts", Effect: "Allow", Principal: { AWS: this.manager.role.arn }, Action: ["kms:Encrypt"], Resource: "*" }],
+            decryptPrincipalArns: args.adminPrincipalArns ?? [],
+            deployerPrincipalArns: args.deployerPrincipalArns,
         }, { parent: this, dependsOn: [this.manager.role] });
         this.kmsKeyArn = this.key.arn;
         const kmsPolicy = new aws.iam.RolePolicy(`${name}-manager-kms`, {

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DeadLetterQueue, queueSenderStatements } from "./dead-letter-queue";
 import { allow, allowOnAnyResource, PolicyStatement } from "./iam";
 import { LambdaFunction } from "./lambda-function";
-import { standardTags } from "./naming";
+import { physicalName, standardTags } from "./naming";
 import { secureTableSettings } from "./table-settings";
 
 /** The name operators' runbooks use (`aws dynamodb scan --table-name ses-email-suppression-list`). */
@@ -17,13 +17,17 @@ export interface SuppressionStoreArgs {
     tableName?: string;
     /** @default "ses-mail" */
     namePrefix?: string;
+    /** The region whose global names (the mirror's IAM role) keep their region-free form (`globalPhysicalName`). @default none: they end with the region */
+    homeRegion?: string;
     /** Customer-managed KMS key for the table; the AWS-managed `aws/dynamodb` key when unset. */
     kmsKeyArn?: pulumi.Input<string>;
-    /** @default true when env is "prod", else false */
+    /** Deletion protection of the table (and the mirror's claims table): operator data. @default true */
     deletionProtection?: boolean;
     /**
      * Mirror every entry into the SES account-level suppression list (SESv2), so SES itself refuses
-     * suppressed addresses; removals propagate too. @default false
+     * suppressed addresses. That list is shared by everything in the account and region: a removal
+     * deletes only entries this stack put (recorded in a claims table) and nobody wrote since, and
+     * only one stack per account and region should mirror. @default false
      */
     mirrorToSes?: boolean;
     /** Stream attempts before a failed batch goes to the mirror's DLQ. @default 5 */
@@ -32,6 +36,10 @@ export interface SuppressionStoreArgs {
     streamEnabled?: boolean;
     /** Log retention of the mirror function. @default 30 */
     logRetentionDays?: number;
+    /**
+     * Log mail addresses as keyed hashes instead of in the clear (see docs/DATA.md). @default false
+     */
+    hashAddressesInLogs?: boolean;
     tags?: Record<string, string>;
 }
 
@@ -48,6 +56,8 @@ export class SuppressionStore extends pulumi.ComponentResource {
     public readonly streamArn?: pulumi.Output<string>;
     public readonly mirror?: LambdaFunction;
     public readonly mirrorDlq?: DeadLetterQueue;
+    /** Which entries of SES's list this stack put (the mirror removes only those). */
+    public readonly mirrorClaims?: aws.dynamodb.Table;
     private readonly kmsKeyArn?: pulumi.Input<string>;
 
     constructor(name: string, args: SuppressionStoreArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -77,7 +87,7 @@ export class SuppressionStore extends pulumi.ComponentResource {
                 },
             ],
             ttl: { attributeName: "expires_at", enabled: true },
-            ...secureTableSettings({ env: args.env, kmsKeyArn: args.kmsKeyArn, deletionProtection: args.deletionProtection }),
+            ...secureTableSettings({ kmsKeyArn: args.kmsKeyArn, deletionProtection: args.deletionProtection }),
             streamEnabled,
             streamViewType: streamEnabled ? "NEW_AND_OLD_IMAGES" : undefined,
             tags,
@@ -95,21 +105,31 @@ export class SuppressionStore extends pulumi.ComponentResource {
                 tags: args.tags,
             }, { parent: this });
             const streamArn = this.table.streamArn;
+            this.mirrorClaims = new aws.dynamodb.Table(`${name}-mirror-claims`, {
+                name: physicalName("dynamodbTable", { purpose: "suppression-mirror-claims", env: args.env, prefix: args.namePrefix }),
+                hashKey: "email",
+                attributes: [{ name: "email", type: "S" }],
+                ...secureTableSettings({ kmsKeyArn: args.kmsKeyArn, deletionProtection: args.deletionProtection }),
+                tags,
+            }, { parent: this });
             this.mirror = new LambdaFunction(`${name}-mirror`, {
                 code: "suppression-mirror",
                 env: args.env,
                 namePrefix: args.namePrefix,
+                homeRegion: args.homeRegion,
                 component: "SuppressionStore",
                 description: "Mirrors the suppression table into the SES account-level suppression list",
                 metricsNamespace: `SESMail/${args.env}`,
                 logRetentionDays: args.logRetentionDays,
-                environment: { SUPPRESSION_TABLE_NAME: this.table.name },
+                hashAddressesInLogs: args.hashAddressesInLogs,
+                environment: { SUPPRESSION_TABLE_NAME: this.table.name, CLAIMS_TABLE_NAME: this.mirrorClaims.name },
                 policyStatements: [
                     allow(["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"], [streamArn]),
-                    // On REMOVE the mirror reads what is left for the address before deleting it from SES.
+                    // For every record the mirror reads what is left for the address.
                     allow(["dynamodb:Query"], [this.table.arn]),
-                    ...this.kmsStatements(["kms:Decrypt"]),
-                    allowOnAnyResource(["ses:PutSuppressedDestination", "ses:DeleteSuppressedDestination"]),
+                    allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"], [this.mirrorClaims.arn]),
+                    ...this.kmsStatements(["kms:Decrypt", "kms:GenerateDataKey"]),
+                    allowOnAnyResource(["ses:GetSuppressedDestination", "ses:PutSuppressedDestination", "ses:DeleteSuppressedDestination"]),
                     // The stream's on-failure destination is written with the function's own role.
                     ...queueSenderStatements(this.mirrorDlq.arn),
                 ],

@@ -5,13 +5,15 @@ import type { AlarmSpec } from "./alarm-specs";
 import { metricAlarm } from "./alarms";
 import { allow, allowPutMetricData, assumeRolePolicy, policyDocument } from "./iam";
 import { LambdaFunction } from "./lambda-function";
-import { accountSlug, gmailParameterPrefix, physicalName, standardTags } from "./naming";
-import { stateMachineWithRole } from "./state-machine";
+import { accountSlug, globalPhysicalName, gmailParameterPrefix, physicalName, standardTags } from "./naming";
+import { serviceIntegration, stateMachineWithRole } from "./state-machine";
 
 export interface TokenMonitorArgs {
     env: string;
     /** @default "ses-mail" */
     namePrefix?: string;
+    /** Region whose IAM role names have no region part (see `globalPhysicalName`). @default every region's names have one */
+    homeRegion?: string;
     /** The Gmail account whose refresh token is watched. */
     account: string;
     /** Alarms notify this topic (MailIngest's `…-gmail-forwarder-token-alerts-<env>`). */
@@ -28,6 +30,10 @@ export interface TokenMonitorArgs {
     probeScheduleExpression?: string;
     /** @default 30 */
     logRetentionDays?: number;
+    /**
+     * Log mail addresses as keyed hashes instead of in the clear (see docs/DATA.md). @default false
+     */
+    hashAddressesInLogs?: boolean;
     tags?: Record<string, string>;
 }
 
@@ -67,15 +73,19 @@ export function resolveTokenMonitorSettings(args: Omit<TokenMonitorArgs, "alertT
     };
 }
 
+/** The tags the probe writes on the refresh-token parameter: the only ones it may write. */
+export const PROBE_TAG_KEYS = [TOKEN_TAGS.lastProbeAt, TOKEN_TAGS.lastProbeResult];
+
 const refreshCommand = (s: TokenMonitorSettings) => `npx ses-mail token refresh --stack ${s.env} --account ${s.account}`;
 
 /**
  * The monitor (JSONata): the refresh-token parameter's tags → seconds until `expires_at_epoch`,
  * counted from the execution's start → `TokenSecondsUntilExpiration`. It reads tags only, so the
  * token never appears in execution data. No parameter or no usable tag fails the execution; the
- * metric then goes missing, which the expiry alarms treat as breaching.
+ * metric then goes missing, which the expiry alarms treat as breaching. `partition` names the task
+ * resources (`arn:<partition>:states:::aws-sdk:…`).
  */
-export function tokenMonitorDefinition(s: TokenMonitorSettings): Record<string, unknown> {
+export function tokenMonitorDefinition(s: TokenMonitorSettings, partition: string): Record<string, unknown> {
     return {
         Comment: `Publishes ${TOKEN_METRICS.secondsUntilExpiration} for ${s.account} from the ${TOKEN_TAGS.expiresAtEpoch} tag of ${s.parameterName}.`,
         QueryLanguage: "JSONata",
@@ -84,7 +94,7 @@ export function tokenMonitorDefinition(s: TokenMonitorSettings): Record<string, 
         States: {
             "Read token tags": {
                 Type: "Task",
-                Resource: "arn:aws:states:::aws-sdk:ssm:listTagsForResource",
+                Resource: serviceIntegration(partition, "aws-sdk:ssm:listTagsForResource"),
                 Arguments: { ResourceType: "Parameter", ResourceId: s.parameterName },
                 Assign: { expiry: `{% ($tag := $states.result.TagList[Key = '${TOKEN_TAGS.expiresAtEpoch}'].Value; $exists($tag) ? $tag : '') %}` },
                 Retry: [{ ErrorEquals: ["Ssm.InternalServerErrorException", "Ssm.SsmException", "States.Timeout"], IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2 }],
@@ -107,7 +117,7 @@ export function tokenMonitorDefinition(s: TokenMonitorSettings): Record<string, 
             },
             Publish: {
                 Type: "Task",
-                Resource: "arn:aws:states:::aws-sdk:cloudwatch:putMetricData",
+                Resource: serviceIntegration(partition, "aws-sdk:cloudwatch:putMetricData"),
                 Arguments: {
                     Namespace: s.namespace,
                     MetricData: [{ MetricName: TOKEN_METRICS.secondsUntilExpiration, Dimensions: [{ Name: "account", Value: s.account }], Unit: "Seconds", Value: "{% $seconds %}" }],
@@ -158,6 +168,12 @@ export function tokenAlarmSpecs(s: TokenMonitorSettings, stateMachineArn: pulumi
     ];
 }
 
+/** The account's alarm names: the token-alerts topic lets exactly these publish. */
+export function tokenAlarmNames(s: TokenMonitorSettings): string[] {
+    // Only the monitor-failed alarm's dimension uses the state machine's ARN, never a name.
+    return tokenAlarmSpecs(s, "").map((spec) => spec.name);
+}
+
 /**
  * Watches one Gmail account's refresh token so operators hear of its end in advance: every 5 minutes
  * an Express state machine publishes the seconds until it expires; every hour a probe exchanges it
@@ -179,14 +195,16 @@ export class TokenMonitor extends pulumi.ComponentResource {
         const tags = standardTags(s.env, "TokenMonitor", args.tags);
         const slug = accountSlug(s.account);
         const child = { parent: this };
-        const common = { env: s.env, namePrefix: args.namePrefix, component: "TokenMonitor", tags: args.tags };
+        const common = { env: s.env, namePrefix: args.namePrefix, homeRegion: args.homeRegion, component: "TokenMonitor", tags: args.tags };
         const region = aws.getRegionOutput({}, child).region;
         const accountId = aws.getCallerIdentityOutput({}, child).accountId;
-        const parameterArn = (parameterName: string) => pulumi.interpolate`arn:aws:ssm:${region}:${accountId}:parameter${parameterName}`;
+        const partition = aws.getPartitionOutput({}, child).partition;
+        const parameterArn = (parameterName: string) => pulumi.interpolate`arn:${partition}:ssm:${region}:${accountId}:parameter${parameterName}`;
 
         this.stateMachine = stateMachineWithRole(`${name}-monitor`, {
             env: s.env,
             namePrefix: args.namePrefix,
+            homeRegion: args.homeRegion,
             purpose: `gmail-token-monitor-${slug}`,
             // Short and frequent: Express costs a fraction of Standard, and its data holds no secret.
             type: "EXPRESS",
@@ -194,23 +212,34 @@ export class TokenMonitor extends pulumi.ComponentResource {
             logRetentionDays: args.logRetentionDays,
             tags,
             statements: () => [allow(["ssm:ListTagsForResource"], [parameterArn(s.parameterName)]), allowPutMetricData(s.namespace)],
-            definition: () => JSON.stringify(tokenMonitorDefinition(s)),
+            definition: (_, p) => p.apply((resolved) => JSON.stringify(tokenMonitorDefinition(s, resolved))),
         }, this);
 
         this.probe = new LambdaFunction(`${name}-probe`, {
-            ...common, code: "token-probe", purpose: `gmail-token-probe-${slug}`, timeout: 60, metricsNamespace: s.namespace, logRetentionDays: args.logRetentionDays,
+            ...common, code: "token-probe", purpose: `gmail-token-probe-${slug}`, timeout: 60, metricsNamespace: s.namespace, logRetentionDays: args.logRetentionDays, hashAddressesInLogs: args.hashAddressesInLogs,
             description: `Exchanges the Gmail refresh token of ${s.account} hourly and publishes TokenValid`,
             environment: { ACCOUNT: s.account, SSM_PREFIX: args.parameterPrefix ?? gmailParameterPrefix(s.env, s.namePrefix) },
             policyStatements: [
                 allow(["ssm:GetParameter"], [parameterArn(s.clientCredentialsName), parameterArn(s.parameterName)]),
-                allow(["ssm:AddTagsToResource"], [parameterArn(s.parameterName)]),
+                // Only its own tags: never the expiry the refresh command stores, which the monitor reads
+                // (SSM authorizes AddTagsToResource on aws:TagKeys; ForAllValues alone would also pass
+                // a request without the key, hence the Null check).
+                allow(["ssm:AddTagsToResource"], [parameterArn(s.parameterName)], {
+                    "ForAllValues:StringEquals": { "aws:TagKeys": PROBE_TAG_KEYS },
+                    Null: { "aws:TagKeys": "false" },
+                }),
             ],
         }, child);
 
         // EventBridge Scheduler starts both, through one role that may start exactly these two.
         const schedulerRole = new aws.iam.Role(`${name}-scheduler-role`, {
-            name: physicalName("iamRole", { purpose: `gmail-token-${slug}-scheduler`, env: s.env, prefix: args.namePrefix }),
-            assumeRolePolicy: assumeRolePolicy("scheduler.amazonaws.com"),
+            name: region.apply((r) => globalPhysicalName("iamRole", { purpose: `gmail-token-${slug}-scheduler`, env: s.env, prefix: args.namePrefix, region: r, homeRegion: args.homeRegion })),
+            // Scheduler presents the schedule group's ARN: our schedules are in the default group
+            // ("Set up the execution role", EventBridge Scheduler User Guide).
+            assumeRolePolicy: assumeRolePolicy("scheduler.amazonaws.com", {
+                account: accountId,
+                arn: pulumi.interpolate`arn:${partition}:scheduler:${region}:${accountId}:schedule-group/default`,
+            }),
             tags,
         }, child);
         const schedulerPolicy = new aws.iam.RolePolicy(`${name}-scheduler-policy`, {

@@ -68,4 +68,21 @@ export function findQueue(resources: PolicyResource[], urlOrArn: unknown): Polic
     return ofType(resources, "aws:sqs/queue:Queue").find((queue) => queue.props.url === urlOrArn || queue.props.arn === urlOrArn);
 }
 
+// Attachments of managed policies, by resource type: where their policy ARNs are.
+const ATTACHED_POLICY_ARNS: Record<string, (props: Record<string, any>) => unknown[]> = {
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": (props) => [props.policyArn],
+    "aws:iam/userPolicyAttachment:UserPolicyAttachment": (props) => [props.policyArn],
+    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment": (props) => [props.policyArn],
+    "aws:iam/policyAttachment:PolicyAttachment": (props) => [props.policyArn],
+    "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive": (props) => asArray(props.policyArns),
+    "aws:iam/userPolicyAttachmentsExclusive:UserPolicyAttachmentsExclusive": (props) => asArray(props.policyArns),
+    "aws:iam/groupPolicyAttachmentsExclusive:GroupPolicyAttachmentsExclusive": (props) => asArray(props.policyArns),
+    "aws:iam/role:Role": (props) => asArray(props.managedPolicyArns),
+};
+
+/** ARNs of the managed policies a resource attaches to a role, user or group (none for other resources). */
+export function attachedPolicyArns(resource: PolicyResource): string[] {
+    return (ATTACHED_POLICY_ARNS[resource.type]?.(resource.props) ?? []).filter((arn): arn is string => typeof arn === "string");
+}
+
 export { asArray };

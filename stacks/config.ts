@@ -1,4 +1,6 @@
 import * as z from "zod/mini";
+import { SES_RECEIPT_NAME, SES_RECEIPT_NAME_RULE, SES_RECEIPT_RULE_NAME, SES_RECEIPT_RULE_NAME_RULE } from "../components/mail-ingest-args";
+import { accountSlug, domainSlug, nameClash, reservedBucketPrefix, S3_RESERVED_BUCKET_PREFIXES } from "../components/naming";
 import { MINIMUM_MAIL_RETENTION_DAYS } from "../components/retention";
 import { GMAIL_IMPORT_LIMIT_BYTES } from "../functions/gmail-forwarder/limits";
 
@@ -45,11 +47,18 @@ const feedbackSchema = z.strictObject({
     })),
 });
 
+// IAM's ARN operators read `*` and `?` as wildcards ("IAM JSON policy elements: Condition
+// operators", ARN): in an exemption list they would exempt whole families of principals.
+const EXACT_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
+const EXACT_PRINCIPAL_ARN = /^arn:aws[a-z-]*:iam::\d{12}:((role|user)\/[\w+=,.@/-]+|root)$/;
+
 const ingestSchema = z.strictObject({
     domains: z._default(z.array(domainName), []),
     hostedZoneId: z.optional(z.string().check(z.regex(/^Z[A-Z0-9]{1,32}$/))),
-    ruleSetName: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_.-]{1,64}$/))),
-    createRuleSet: z.optional(z.boolean()),
+    ruleSetMode: z.optional(z.enum(["join", "own", "takeover"])),
+    ruleSetName: z.optional(z.string().check(z.regex(SES_RECEIPT_NAME))),
+    ruleAfter: z.optional(z.string().check(z.regex(SES_RECEIPT_RULE_NAME))),
+    mailReaderRoleArns: z.optional(z.array(z.string().check(z.regex(EXACT_ROLE_ARN)))),
     scanEnabled: z.optional(z.boolean()),
     tlsRequired: z.optional(z.boolean()),
     mailRetentionDays: z.optional(z.int().check(z.gte(MINIMUM_MAIL_RETENTION_DAYS))),
@@ -74,7 +83,8 @@ const ingestSchema = z.strictObject({
 
 const smtpSchema = z.strictObject({
     enabled: z._default(z.boolean(), false),
-    adminPrincipalArns: z.optional(z.array(z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:(role|user|root)/)))),
+    adminPrincipalArns: z.optional(z.array(z.string().check(z.regex(EXACT_PRINCIPAL_ARN)))),
+    deployerPrincipalArns: z.optional(z.array(z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:(role|user|root)/)))),
     maxAttempts: positiveInt,
     rotationOverlapHours: positiveInt,
     stuckAfterHours: positiveInt,
@@ -93,7 +103,11 @@ const alarmsSchema = z.strictObject({
 
 export const stackConfigSchema = z.strictObject({
     environment: nameSegment,
-    namePrefix: z._default(nameSegment, "ses-mail"),
+    // The mail bucket is named `<namePrefix>-email-…`: S3 refuses some name starts.
+    namePrefix: z._default(nameSegment.check(z.refine((prefix) => reservedBucketPrefix(prefix) === undefined)), "ses-mail"),
+    homeRegion: z.optional(z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/))),
+    deletionProtection: z.optional(z.boolean()),
+    hashAddressesInLogs: z.optional(z.boolean()),
     logRetentionDays: z._default(z.union(LOG_RETENTION_DAYS.map((days) => z.literal(days))), 30),
     suppression: z._default(suppressionSchema, {}),
     feedback: z._default(feedbackSchema, { domains: [] }),
@@ -110,8 +124,11 @@ export const CONFIG_KEYS = Object.keys(stackConfigSchema.def.shape);
 /** How to fix each key, quoted in errors. */
 const FIXES: Record<string, string> = {
     environment: "set ses-mail:environment to a short lowercase name such as test or prod",
-    namePrefix: "use lowercase letters, digits and hyphens (at most 16 characters), e.g. ses-mail",
+    namePrefix: `use lowercase letters, digits and hyphens (at most 16 characters), e.g. ses-mail; "<namePrefix>-" must not start with ${S3_RESERVED_BUCKET_PREFIXES.join(", ")} (S3 refuses bucket names starting so, and the mail bucket's name starts with it)`,
     logRetentionDays: `use one of CloudWatch's retention periods: ${LOG_RETENTION_DAYS.join(", ")}`,
+    homeRegion: "give the region this env was deployed to first, e.g. us-east-1 (its global names keep their region-free form)",
+    deletionProtection: "set it to true or false (false only for throwaway stacks: the tables hold suppressions, rules, SMTP users and feedback)",
+    hashAddressesInLogs: "set it to true (functions log keyed hashes of addresses, see docs/DATA.md) or false",
     "suppression.tableName": "use 3-255 letters, digits, '_', '-' or '.', e.g. ses-email-suppression-list",
     "suppression.mirrorToSes": "set it to true or false",
     "suppression.deletionProtection": "set it to true or false",
@@ -132,8 +149,10 @@ const FIXES: Record<string, string> = {
     "feedback.externalConsumer.serviceAccount": "give the Kubernetes ServiceAccount name of the consumer",
     "ingest.domains": "list lowercase receiving domains, e.g. [mail.example.com]",
     "ingest.hostedZoneId": "give the Route 53 hosted zone id (Z...), or leave it out to publish the MX record yourself",
-    "ingest.ruleSetName": "use 1-64 letters, digits, '_', '-' or '.'",
-    "ingest.createRuleSet": "set it to false to join an existing active rule set named by ruleSetName",
+    "ingest.ruleSetMode": "use join (add the rule to the active set, which ruleSetName, if given, must name), own (create and activate this stack's set; refused while another is active) or takeover",
+    "ingest.ruleSetName": `${SES_RECEIPT_NAME_RULE} (SES's rule for receipt rule set names)`,
+    "ingest.ruleAfter": `give the name of a rule of the set: ${SES_RECEIPT_RULE_NAME_RULE}`,
+    "ingest.mailReaderRoleArns": "list exact IAM role ARNs (arn:aws:iam::<account>:role/..., no * or ?) that may read raw mail besides the forwarder",
     "ingest.defaultAction": "use bounce, store or drop (forward with a ROUTE#* rule instead)",
     "ingest.spamAction": "use drop or label",
     "ingest.gmailAccounts": "list the lowercase Gmail addresses rules forward to",
@@ -148,7 +167,8 @@ const FIXES: Record<string, string> = {
     "ingest.tokenAlertHttpsEndpoints": "list https:// URLs",
     "ingest.tokenCriticalHours": "use a positive whole number below tokenWarningHours (defaults 6 and 24)",
     "smtp.enabled": "set it to true or false",
-    "smtp.adminPrincipalArns": "list IAM role or user ARNs allowed to decrypt SMTP credentials",
+    "smtp.adminPrincipalArns": "list exact IAM role or user ARNs (no * or ?) allowed to decrypt SMTP credentials",
+    "smtp.deployerPrincipalArns": "list the IAM role or user ARNs (not sts assumed-role ARNs) that run pulumi up for this stack: CI's role and operators' roles (IAM wildcards allowed, e.g. for SSO roles: role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Admin_*)",
     "alarms.topicArn": "give an SNS topic ARN, or leave it out to create one",
     "alarms.emails": "list email addresses for alarm notifications",
     "alarms.httpsEndpoints": "list https:// URLs (e.g. a paging service's SNS endpoint)",
@@ -185,7 +205,8 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
             const unknownKeys = issue.code === "unrecognized_keys" ? issue.keys : [];
             if (unknownKeys.length > 0) {
                 for (const key of unknownKeys) {
-                    problems.push(`${CONFIG_NAMESPACE}:${[...path, key].join(".")}: unknown key. Fix: remove it or check its spelling.`);
+                    const name = [...path, key].join(".");
+                    problems.push(`${CONFIG_NAMESPACE}:${name}: unknown key. Fix: ${REPLACED_KEYS[name] ?? "remove it or check its spelling"}.`);
                 }
                 continue;
             }
@@ -195,10 +216,42 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
             problems.push(`${CONFIG_NAMESPACE}:${key}: ${got === undefined ? "missing" : `invalid value ${JSON.stringify(got)}`}. Fix: ${fix}.`);
         }
     }
+    if (result.success) {
+        problems.push(...clashProblems(result.data));
+    }
     if (problems.length > 0) {
         throw new StackConfigError(problems, stack);
     }
     return (result as { data: StackConfig }).data;
+}
+
+/** Keys that were replaced, and what replaces them. */
+const REPLACED_KEYS: Record<string, string> = {
+    "ingest.createRuleSet": "use ingest.ruleSetMode instead: join (what createRuleSet: false did), or own (createRuleSet: true, but refused while another system's set is active)",
+};
+
+/**
+ * List entries that would become one resource twice (a duplicate URN fails `pulumi up`) or one
+ * subscription, principal or reason twice.
+ */
+function clashProblems(config: StackConfig): string[] {
+    const lists: [key: string, values: readonly string[] | undefined, segment?: (value: string) => string][] = [
+        ["feedback.domains", config.feedback.domains, domainSlug],
+        ["feedback.notificationEmails", config.feedback.notificationEmails],
+        ["feedback.sesSuppressedReasons", config.feedback.sesSuppressedReasons],
+        ["ingest.domains", config.ingest.domains, domainSlug],
+        ["ingest.gmailAccounts", config.ingest.gmailAccounts, accountSlug],
+        ["ingest.tokenAlertEmails", config.ingest.tokenAlertEmails],
+        ["ingest.tokenAlertHttpsEndpoints", config.ingest.tokenAlertHttpsEndpoints],
+        ["ingest.mailReaderRoleArns", config.ingest.mailReaderRoleArns],
+        ["smtp.adminPrincipalArns", config.smtp.adminPrincipalArns],
+        ["alarms.emails", config.alarms.emails],
+        ["alarms.httpsEndpoints", config.alarms.httpsEndpoints],
+    ];
+    return lists.flatMap(([key, values, segment]) => {
+        const clash = nameClash(values ?? [], segment);
+        return clash === undefined ? [] : [`${CONFIG_NAMESPACE}:${key}: ${clash}. Fix: list each once (each entry becomes its own resource or subscription).`];
+    });
 }
 
 /** Decodes a config value the way Pulumi stores it: structured values as JSON, scalars as text. */
@@ -219,4 +272,69 @@ export function stackConfigFrom(all: Record<string, string>, stack: string): Sta
             .map(([key, value]) => [key.slice(prefix.length), decodeConfigValue(value)]),
     );
     return parseStackConfig({ environment: stack, ...raw }, stack);
+}
+
+/** A stack's validated config and where its stack file says it deploys. */
+export interface StackSettings {
+    stack: string;
+    config: StackConfig;
+    /** `aws:region`; undefined when the environment decides. */
+    region?: string;
+    /** `aws:allowedAccountIds`; undefined when the file does not pin the account. */
+    accountIds?: string[];
+}
+
+/** A stack's settings from its config as the engine hands it (JSON text values). */
+export function stackSettingsFrom(all: Record<string, string>, stack: string): StackSettings {
+    const accountIds = all["aws:allowedAccountIds"] === undefined ? undefined : decodeConfigValue(all["aws:allowedAccountIds"]);
+    return {
+        stack,
+        config: stackConfigFrom(all, stack),
+        region: all["aws:region"],
+        accountIds: Array.isArray(accountIds) ? accountIds.map(String) : undefined,
+    };
+}
+
+/** Could the two stacks deploy into one account and region? Only their files can say they cannot. */
+function mayShareAccount(a: StackSettings, b: StackSettings): boolean {
+    if (a.region !== undefined && b.region !== undefined && a.region !== b.region) return false;
+    return a.accountIds === undefined || b.accountIds === undefined || a.accountIds.some((id) => b.accountIds!.includes(id));
+}
+
+const ownsRuleSet = (settings: StackSettings) => settings.config.ingest.domains.length > 0 && (settings.config.ingest.ruleSetMode ?? "join") !== "join";
+
+/**
+ * What `stack` and the other stacks of the repository would do to each other through what an
+ * account and region share: the one active receipt rule set, recipient domains, identities, the
+ * account-level suppression list and physical names. Two stacks count as sharing unless their
+ * `aws:region` or `aws:allowedAccountIds` differ. Pure.
+ */
+export function sharedAccountProblems(stack: StackSettings, others: StackSettings[]): string[] {
+    const problems: string[] = [];
+    for (const other of others.filter((o) => o.stack !== stack.stack && mayShareAccount(stack, o))) {
+        const both = `stacks ${stack.stack} and ${other.stack}`;
+        const where = `one account and region (${stack.region ?? other.region ?? "the default region"}; set aws:allowedAccountIds in both stack files if they deploy into different accounts)`;
+        const common = (a: readonly string[], b: readonly string[]) => a.filter((value) => b.includes(value));
+        const received = common(stack.config.ingest.domains, other.config.ingest.domains);
+        if (received.length > 0) {
+            problems.push(`${CONFIG_NAMESPACE}:ingest.domains: ${received.join(", ")} received by ${both} in ${where}: SES runs every matching rule of the active set, so each mail would reach both. Fix: give each stack its own receiving domains.`);
+        }
+        const sending = common(stack.config.feedback.domains, other.config.feedback.domains);
+        if (sending.length > 0) {
+            problems.push(`${CONFIG_NAMESPACE}:feedback.domains: ${sending.join(", ")} configured by ${both} in ${where}: an account has one identity per domain, so the second stack's \`pulumi up\` fails. Fix: give each stack its own sending domains.`);
+        }
+        if (ownsRuleSet(stack) && ownsRuleSet(other)) {
+            problems.push(`${CONFIG_NAMESPACE}:ingest.ruleSetMode: ${both} both own a receipt rule set in ${where}, and only one set can be active. Fix: let one own it and the other join (ruleSetMode: join, ruleSetName: the owner's set).`);
+        }
+        if (stack.config.suppression.mirrorToSes && other.config.suppression.mirrorToSes) {
+            problems.push(
+                `${CONFIG_NAMESPACE}:suppression.mirrorToSes: ${both} both mirror into the account-level suppression list of ${where}. It is one list: an address both stacks suppress ` +
+                "is put by the first and left alone by the second, so a removal in the first stack's table deletes it while the second still relies on it. Fix: mirror from one stack only.",
+            );
+        }
+        if (stack.config.environment === other.config.environment && stack.config.namePrefix === other.config.namePrefix) {
+            problems.push(`${CONFIG_NAMESPACE}:environment: ${both} both deploy "${stack.config.namePrefix}-…-${stack.config.environment}" into ${where}: every physical name collides. Fix: give each stack its own environment or namePrefix.`);
+        }
+    }
+    return problems;
 }

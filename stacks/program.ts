@@ -1,3 +1,4 @@
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { Alarms } from "../components/alarms";
 import { OperationsDashboard } from "../components/dashboard";
@@ -7,11 +8,25 @@ import { FeedbackPipeline } from "../components/feedback-pipeline";
 import { MailIngest } from "../components/mail-ingest";
 import { SmtpCredentials } from "../components/smtp-credentials";
 import { SuppressionStore } from "../components/suppression-store";
-import { StackConfig, stackConfigFrom } from "./config";
+import { sharedAccountProblems, StackConfig, StackConfigError, stackSettingsFrom } from "./config";
+import { listStacks, readStackFile } from "./stack-file";
 
-/** Reads and validates this stack's `ses-mail:*` config. */
+/** Where Pulumi.yaml and the Pulumi.<stack>.yaml files live. */
+const PROJECT_DIR = path.resolve(__dirname, "..");
+
+/**
+ * Reads and validates this stack's `ses-mail:*` config, and refuses it when it would fight another
+ * stack of this project over what their account shares (see `sharedAccountProblems`).
+ */
 export function readStackConfig(): StackConfig {
-    return stackConfigFrom(pulumi.runtime.allConfig(), pulumi.getStack());
+    const stack = pulumi.getStack();
+    const settings = stackSettingsFrom(pulumi.runtime.allConfig(), stack);
+    const others = listStacks(PROJECT_DIR).filter((other) => other !== stack).map((other) => stackSettingsFrom(readStackFile(other, PROJECT_DIR)!, other));
+    const problems = sharedAccountProblems(settings, others);
+    if (problems.length > 0) {
+        throw new StackConfigError(problems, stack);
+    }
+    return settings.config;
 }
 
 /** The whole system for one environment. Each component joins here as it lands. */
@@ -19,13 +34,17 @@ export function createStack(config: StackConfig) {
     const suppression = new SuppressionStore("suppression", {
         env: config.environment,
         namePrefix: config.namePrefix,
+        homeRegion: config.homeRegion,
         logRetentionDays: config.logRetentionDays,
+        deletionProtection: config.deletionProtection,
         ...config.suppression,
     });
     const feedback = new FeedbackPipeline("feedback", {
         env: config.environment,
         namePrefix: config.namePrefix,
+        homeRegion: config.homeRegion,
         logRetentionDays: config.logRetentionDays,
+        deletionProtection: config.deletionProtection,
         suppressionStore: suppression,
         ...config.feedback,
     });
@@ -33,7 +52,9 @@ export function createStack(config: StackConfig) {
         ? new MailIngest("ingest", {
             env: config.environment,
             namePrefix: config.namePrefix,
+            homeRegion: config.homeRegion,
             logRetentionDays: config.logRetentionDays,
+            deletionProtection: config.deletionProtection,
             suppressionStore: suppression,
             // Sending and receiving share identities: one per domain, whoever creates it.
             mailDomains: feedback.mailDomains,
@@ -52,6 +73,8 @@ export function createStack(config: StackConfig) {
             env: config.environment,
             namePrefix: config.namePrefix,
             logRetentionDays: config.logRetentionDays,
+            homeRegion: config.homeRegion,
+            deletionProtection: config.deletionProtection,
             table: ingest?.routingTable,
             identityArns: feedback.mailDomains.map((domain) => domain.identityArn),
             // The identities' default configuration set: SES authorizes a send against it too.
@@ -102,6 +125,7 @@ export function createStack(config: StackConfig) {
     const runbooks = new Runbooks("runbooks", {
         env: config.environment,
         namePrefix: config.namePrefix,
+        homeRegion: config.homeRegion,
         queues: Object.fromEntries(Object.entries(queues).map(([label, q]) => [label, { queueUrl: q.url, queueArn: q.arn, dlqUrl: q.dlq.url, dlqArn: q.dlq.arn }])),
     });
     return {
@@ -127,10 +151,13 @@ export function createStack(config: StackConfig) {
         feedbackWorkerFunction: feedback.worker?.functionName,
         externalConsumerRoleArn: feedback.externalConsumerRole?.arn,
         sendingDnsRecords: pulumi.all(feedback.mailDomains.map((domain) => domain.dnsRecords)).apply((records) => records.flat()),
+        // Apex SPF and DMARC are not created (the domains may have them): what to merge into them.
+        dnsRecordsToMerge: pulumi.all([...feedback.mailDomains.map((domain) => domain.dnsMerges), ...(ingest ? [ingest.dnsMerges] : [])]).apply((merges) => merges.flat()),
         suppressionTableName: suppression.tableName,
         suppressionTableArn: suppression.tableArn,
         suppressionStreamArn: suppression.streamArn,
         suppressionMirrorFunction: suppression.mirror?.functionName,
+        suppressionMirrorClaimsTableName: suppression.mirrorClaims?.name,
     };
 }
 

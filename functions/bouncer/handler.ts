@@ -1,7 +1,6 @@
 import { EventType } from "@aws-lambda-powertools/batch";
 import { IdempotencyConfig, makeIdempotent } from "@aws-lambda-powertools/idempotency";
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
-import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { Tracer } from "@aws-lambda-powertools/tracer";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -10,12 +9,13 @@ import type { SQSRecord } from "aws-lambda";
 import { MINIMUM_MAIL_RETENTION_DAYS } from "../../components/retention";
 import { batchHandler, pacedIdempotentHandler } from "../shared/batch";
 import { requireEnv } from "../shared/env";
+import { createLogger } from "../shared/logging";
 import { countMetric } from "../shared/metrics";
 import { createPacer } from "../shared/pacing";
 import { SuppressionClient } from "../shared/suppression-client";
 import { noBounceReason, parseBounceRequest, recipientsByDomain } from "./logic";
 
-const logger = new Logger();
+const logger = createLogger();
 const metrics = new Metrics();
 const tracer = new Tracer();
 const ses = tracer.captureAWSv3Client(new SESClient({}));

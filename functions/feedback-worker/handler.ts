@@ -1,5 +1,5 @@
 import { EventType } from "@aws-lambda-powertools/batch";
-import { Logger } from "@aws-lambda-powertools/logger";
+import { createLogger } from "../shared/logging";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { Tracer } from "@aws-lambda-powertools/tracer";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -15,7 +15,7 @@ import { parseFeedbackMessage } from "./parse";
 import { FeedbackPorts, processFeedback } from "./process";
 import { settingsFromEnv } from "./settings";
 
-const logger = new Logger();
+const logger = createLogger();
 const metrics = new Metrics();
 const tracer = new Tracer();
 const settings = settingsFromEnv(process.env);
@@ -30,7 +30,11 @@ const ports: FeedbackPorts = {
         await announceTransition(sns, settings.notificationsTopicArn, transition);
         logger.warn("Sender state changed", { sender: transition.sender, from: transition.from, to: transition.to, complaints: transition.complaints });
     },
-    metric: (point) => countMetric(metrics, point.name, point.value, point.dimensions),
+    metrics: (points) => {
+        points.forEach((point) => countMetric(metrics, point.name, point.value, point.dimensions));
+        // At once, not when the batch ends: a crash later must not lose metrics of records already written.
+        if (points.some((point) => !point.dimensions)) metrics.publishStoredMetrics();
+    },
     now: Date.now,
 };
 

@@ -1,5 +1,6 @@
 // What one feedback event means: the records to keep, the suppressions to add, what to count and
 // which metrics to publish. Pure: the handler performs the plan.
+import { Occurrence, occurrenceOf, typeDayPartition } from "../shared/feedback-events";
 import type { SuppressionInput } from "../shared/suppression-client";
 import type { FeedbackEvent, FeedbackRecipient } from "./parse";
 
@@ -34,16 +35,24 @@ export interface MetricPoint {
     dimensions?: Record<string, string>;
 }
 
-/** One row of the feedback events table: one (event type, message, recipient). */
+/**
+ * One row of the feedback events table: one (event type, message, recipient), where a bounce's type
+ * is part of the event type (a Transient and a later Permanent bounce are two records, as SES sent
+ * two) and opens, clicks and subscription changes are one record per occurrence.
+ */
 export interface FeedbackRecord {
     pk: string;
     sk: string;
     event_type: string;
     message_id: string;
-    recipient: string;
+    /** Unset for an open, click or subscription change of a mail with several recipients. */
+    recipient?: string;
     source: string;
     from_address: string;
-    sender: string;
+    /** Unset while only an identity notification told of the event and the sender is a message tag. */
+    sender?: string;
+    /** The record came from an identity notification that cannot name the sender; the event-publishing copy will. */
+    sender_pending?: true;
     event_time: string;
     event_at: number;
     type_day: string;
@@ -65,6 +74,12 @@ export interface FeedbackRecord {
     delay_type?: string;
     reject_reason?: string;
     error_message?: string;
+    link?: string;
+    ip_address?: string;
+    user_agent?: string;
+    contact_list?: string;
+    subscription_source?: string;
+    unsubscribe_all?: boolean;
 }
 
 export interface FeedbackPlan {
@@ -72,10 +87,10 @@ export interface FeedbackPlan {
     records: { record: FeedbackRecord; metrics: MetricPoint[] }[];
     /** Permanent suppressions (hard bounces, complaints). */
     suppressions: SuppressionInput[];
-    /** Recipients of a counted transient bounce: suppress once they reach the threshold. */
-    transientRecipients: FeedbackRecipient[];
-    /** The sender to re-evaluate after a counted complaint. */
-    complainedSender?: string;
+    /** Counted transient bounces, one per recipient: each address is suppressed once it reaches the threshold. */
+    transientBounces: { recipient: FeedbackRecipient; occurrence: Occurrence }[];
+    /** Counted complaints, when this copy may name the sender: re-evaluate the sender with them. */
+    complaints?: { sender: string; occurrences: Occurrence[] };
 }
 
 // SES itself suppressed these; they say nothing new about the address.
@@ -89,9 +104,20 @@ const METRIC_BY_TYPE: Record<FeedbackEvent["type"], string> = {
     Reject: "OutboundReject",
     DeliveryDelay: "OutboundDeliveryDelay",
     RenderingFailure: "OutboundRenderingFailure",
+    Open: "OutboundOpen",
+    Click: "OutboundClick",
+    Subscription: "OutboundSubscription",
 };
 
-export function senderOf(event: FeedbackEvent, settings: FeedbackSettings): string {
+/**
+ * Who sent the mail: the message tag named by `senderTag`, else the From address. Undefined for an
+ * identity notification when a tag names senders: that format carries no tags ("Examples of event
+ * data that Amazon SES publishes to Amazon SNS"), so its From address would charge the wrong sender.
+ */
+export function senderOf(event: FeedbackEvent, settings: FeedbackSettings): string | undefined {
+    if (settings.senderTag && event.format === "identity-notification") {
+        return undefined;
+    }
     const tagged = settings.senderTag ? event.tags[settings.senderTag]?.[0] : undefined;
     return (tagged ?? event.from).trim().toLowerCase();
 }
@@ -124,35 +150,44 @@ export function planFeedback(event: FeedbackEvent, settings: FeedbackSettings): 
     const permanent = event.bounce?.bounceType === "Permanent" && counted;
     const transient = event.bounce?.bounceType === "Transient" && counted;
     const complaint = event.type === "Complaint" && counted;
+    // What tells this record from another of the same message and recipient.
+    const variant = event.bounce?.bounceType ?? event.occurrence;
+    const subjects: (FeedbackRecipient | undefined)[] = event.occurrence && event.recipients.length === 0 ? [undefined] : event.recipients;
 
-    const records = event.recipients.map((recipient) => {
+    const records = subjects.map((recipient) => {
+        const key = { pk: `${event.type}#${event.messageId}`, sk: [recipient?.email ?? "", variant].filter((part) => part !== undefined).join("#") };
         const record: FeedbackRecord = {
-            pk: `${event.type}#${event.messageId}`,
-            sk: recipient.email,
+            ...key,
             event_type: event.type,
             message_id: event.messageId,
-            recipient: recipient.email,
+            ...(recipient ? { recipient: recipient.email } : {}),
             source: event.source,
             from_address: event.from,
-            sender,
+            ...(sender === undefined ? { sender_pending: true as const } : { sender }),
             event_time: new Date(at).toISOString(),
             event_at: at,
-            type_day: `${event.type}#${new Date(at).toISOString().slice(0, 10)}`,
+            type_day: typeDayPartition(event.type, at, key),
             format: event.format,
             counted,
             expires_at: Math.floor(at / 1000) + settings.eventRetentionDays * 86400,
             ...(Object.keys(event.tags).length ? { tags: event.tags } : {}),
             ...(event.feedbackId ? { feedback_id: event.feedbackId } : {}),
-            ...(recipient.status ? { status: recipient.status } : {}),
-            ...(recipient.diagnosticCode ? { diagnostic_code: recipient.diagnosticCode } : {}),
+            ...(recipient?.status ? { status: recipient.status } : {}),
+            ...(recipient?.diagnosticCode ? { diagnostic_code: recipient.diagnosticCode } : {}),
             ...(event.bounce ? { bounce_type: event.bounce.bounceType, bounce_sub_type: event.bounce.bounceSubType } : {}),
             ...(event.complaint?.feedbackType ? { complaint_feedback_type: event.complaint.feedbackType } : {}),
             ...(event.complaint?.subType ? { complaint_sub_type: event.complaint.subType } : {}),
-            ...(complaint ? { complaint_sender: sender } : {}),
+            ...(complaint && sender !== undefined ? { complaint_sender: sender } : {}),
             ...(event.delivery?.smtpResponse ? { smtp_response: event.delivery.smtpResponse } : {}),
             ...(event.delay?.delayType ? { delay_type: event.delay.delayType } : {}),
             ...(event.reject?.reason ? { reject_reason: event.reject.reason } : {}),
             ...(event.failure?.errorMessage ? { error_message: event.failure.errorMessage } : {}),
+            ...(event.engagement?.link ? { link: event.engagement.link } : {}),
+            ...(event.engagement?.ipAddress ? { ip_address: event.engagement.ipAddress } : {}),
+            ...(event.engagement?.userAgent ? { user_agent: event.engagement.userAgent } : {}),
+            ...(event.subscription?.contactList ? { contact_list: event.subscription.contactList } : {}),
+            ...(event.subscription?.source ? { subscription_source: event.subscription.source } : {}),
+            ...(event.subscription?.unsubscribeAll !== undefined ? { unsubscribe_all: event.subscription.unsubscribeAll } : {}),
         };
         const metrics: MetricPoint[] = counted ? [{ name: METRIC_BY_TYPE[event.type], value: 1 }] : [];
         if (permanent) {
@@ -170,12 +205,13 @@ export function planFeedback(event: FeedbackEvent, settings: FeedbackSettings): 
         details: detailsOf(event, recipient),
         sourceMessageId: event.messageId,
     });
+    const occurrence = (recipient: FeedbackRecipient) => occurrenceOf(event.messageId, recipient.email, at);
 
     return {
         records,
         suppressions: permanent || complaint ? event.recipients.map((r) => suppressionOf(r, permanent ? "bounce" : "complaint")) : [],
-        transientRecipients: transient ? event.recipients : [],
-        complainedSender: complaint ? sender : undefined,
+        transientBounces: transient ? event.recipients.map((recipient) => ({ recipient, occurrence: occurrence(recipient) })) : [],
+        complaints: complaint && sender !== undefined ? { sender, occurrences: event.recipients.map(occurrence) } : undefined,
     };
 }
 

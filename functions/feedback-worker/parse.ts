@@ -1,10 +1,13 @@
 // Parses SES feedback in both formats (configuration-set event publishing: `eventType`; identity
-// notifications: `notificationType`), SNS-wrapped or raw, into one normalised event.
+// notifications: `notificationType`), SNS-wrapped or raw, into one normalised event. Every event type
+// SES publishes is known ("Contents of event data that Amazon SES publishes to Amazon SNS"): Open,
+// Click and Subscription come only when a configuration set publishes them, but are never refused.
 import * as z from "zod/mini";
 import { InvalidInputError, normaliseEmail, parseOrThrow } from "../shared/email";
+import { digest } from "../shared/feedback-events";
 import { decodeSqsBody } from "../shared/sqs-body";
 
-export const FEEDBACK_TYPES = ["Send", "Delivery", "Bounce", "Complaint", "Reject", "DeliveryDelay", "RenderingFailure"] as const;
+export const FEEDBACK_TYPES = ["Send", "Delivery", "Bounce", "Complaint", "Reject", "DeliveryDelay", "RenderingFailure", "Open", "Click", "Subscription"] as const;
 export type FeedbackType = (typeof FEEDBACK_TYPES)[number];
 
 export interface FeedbackRecipient {
@@ -27,8 +30,18 @@ export interface FeedbackEvent {
     timestamp: string;
     /** Configuration-set message tags (identity notifications carry none). */
     tags: Record<string, string[]>;
-    /** Who the event is about: bounced, complained, delivered or delayed recipients; all destinations for send-level events. */
+    /**
+     * Who the event is about: bounced, complained, delivered or delayed recipients; all destinations
+     * for send-level events. For opens, clicks and subscription changes the sole destination, or none
+     * when the mail had several (SES cannot tell which recipient acted: "Amazon SES email sending
+     * metrics FAQs", click tracking).
+     */
     recipients: FeedbackRecipient[];
+    /**
+     * Set for the types SES publishes once per occurrence (each open, each click, each subscription
+     * change: FAQs, "each open as a unique open event"): what tells one occurrence from another.
+     */
+    occurrence?: string;
     feedbackId?: string;
     bounce?: { bounceType: "Permanent" | "Transient" | "Undetermined"; bounceSubType: string; reportingMta?: string };
     complaint?: { feedbackType?: string; subType?: string; userAgent?: string };
@@ -36,6 +49,8 @@ export interface FeedbackEvent {
     delay?: { delayType?: string; expirationTime?: string };
     reject?: { reason?: string };
     failure?: { errorMessage?: string; templateName?: string };
+    engagement?: { ipAddress?: string; userAgent?: string; link?: string };
+    subscription?: { contactList?: string; source?: string; unsubscribeAll?: boolean };
 }
 
 export type ParsedFeedback = { kind: "event"; event: FeedbackEvent } | { kind: "ignored"; reason: string };
@@ -88,6 +103,15 @@ const delaySchema = z.looseObject({
     delayedRecipients: z.array(recipientSchema).check(z.minLength(1)),
 });
 
+const engagementSchema = z.looseObject({ timestamp: isoTime, ipAddress: optionalText, userAgent: optionalText });
+const clickSchema = z.extend(engagementSchema, { link: z.string().check(z.minLength(1)) });
+const subscriptionSchema = z.looseObject({
+    timestamp: isoTime,
+    contactList: optionalText,
+    source: optionalText,
+    newTopicPreferences: z.optional(z.looseObject({ unsubscribeAll: z.optional(z.boolean()) })),
+});
+
 /** `Sender Name <sender@example.com>` → `sender@example.com`, normalised. */
 export function addressOf(value: string): string {
     const angle = /<([^<>]+)>\s*$/.exec(value);
@@ -134,6 +158,7 @@ export function parseFeedbackMessage(body: unknown): ParsedFeedback {
         tags: mail.tags ?? {},
     } as const;
     const destinations = () => mail.destination.map((email) => ({ email: normaliseEmail(email) }));
+    const soleDestination = () => (mail.destination.length === 1 ? destinations() : []);
     const recipientOf = (r: z.output<typeof recipientSchema>): FeedbackRecipient => ({
         email: normaliseEmail(r.emailAddress),
         ...(r.status ? { status: r.status } : {}),
@@ -199,5 +224,32 @@ export function parseFeedbackMessage(body: unknown): ParsedFeedback {
         }
         case "Send":
             return { kind: "event", event: { ...base, timestamp: mail.timestamp, recipients: destinations() } };
+        case "Open": {
+            const open = parseOrThrow(engagementSchema, record.open, "open object");
+            return { kind: "event", event: {
+                ...base, timestamp: open.timestamp, recipients: soleDestination(), occurrence: open.timestamp,
+                engagement: { ipAddress: undefinedIfNull(open.ipAddress), userAgent: undefinedIfNull(open.userAgent) },
+            } };
+        }
+        case "Click": {
+            const click = parseOrThrow(clickSchema, record.click, "click object");
+            return { kind: "event", event: {
+                ...base, timestamp: click.timestamp, recipients: soleDestination(),
+                // A link can be longer than a sort key allows (1 KB): its digest tells clicks apart.
+                occurrence: `${click.timestamp}#${digest(click.link)}`,
+                engagement: { ipAddress: undefinedIfNull(click.ipAddress), userAgent: undefinedIfNull(click.userAgent), link: click.link },
+            } };
+        }
+        case "Subscription": {
+            const subscription = parseOrThrow(subscriptionSchema, record.subscription, "subscription object");
+            return { kind: "event", event: {
+                ...base, timestamp: subscription.timestamp, recipients: soleDestination(), occurrence: subscription.timestamp,
+                subscription: {
+                    contactList: undefinedIfNull(subscription.contactList),
+                    source: undefinedIfNull(subscription.source),
+                    unsubscribeAll: subscription.newTopicPreferences?.unsubscribeAll,
+                },
+            } };
+        }
     }
 }

@@ -14,7 +14,7 @@ export class CredentialStore {
         }
         const names = parameterNames(this.options.prefix, account);
         const [client, token] = await Promise.all([this.read(names.clientCredentials, false), this.read(names.refreshToken, true)]);
-        return { client: parseClientCredentials(client), refreshToken: parseRefreshToken(token) };
+        return { client: parseClientCredentials(client), refreshToken: parseRefreshToken(token, names.refreshToken) };
     }
 
     /** Forgets an account's token (after it was rejected), so a refreshed one is read next time. */

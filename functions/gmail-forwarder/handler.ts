@@ -2,7 +2,6 @@ import type { Readable } from "node:stream";
 import { EventType } from "@aws-lambda-powertools/batch";
 import { IdempotencyConfig, makeIdempotent } from "@aws-lambda-powertools/idempotency";
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
-import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { Tracer } from "@aws-lambda-powertools/tracer";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -12,6 +11,7 @@ import { SSMClient } from "@aws-sdk/client-ssm";
 import type { SQSRecord } from "aws-lambda";
 import { MINIMUM_MAIL_RETENTION_DAYS } from "../../components/retention";
 import { batchHandler, pacedIdempotentHandler } from "../shared/batch";
+import { createLogger } from "../shared/logging";
 import { tokenValidityMetric } from "../shared/metrics";
 import { createPacer } from "../shared/pacing";
 import { forwarderConfig } from "./config";
@@ -22,7 +22,7 @@ import { ForwardRequest, forwardToGmail, ForwardResult, parseForwardRequests, sp
 import { GmailImporter } from "./gmail";
 
 const config = forwarderConfig(process.env);
-const logger = new Logger();
+const logger = createLogger();
 const metrics = new Metrics();
 const tracer = new Tracer();
 const sqs = tracer.captureAWSv3Client(new SQSClient({}));

@@ -1,6 +1,6 @@
 // EventBridge Pipes enrichment: receives a batch of SQS messages (SES receipt notifications) and
 // returns one routing event per message, which the pipe puts on the bus as "Email Routing Decision".
-import { Logger } from "@aws-lambda-powertools/logger";
+import { createLogger } from "../shared/logging";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { Tracer } from "@aws-lambda-powertools/tracer";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -11,7 +11,7 @@ import { routerConfig } from "./config";
 import { route } from "./route";
 import { RuleStore } from "./rule-store";
 
-const logger = new Logger();
+const logger = createLogger();
 const metrics = new Metrics();
 const tracer = new Tracer();
 

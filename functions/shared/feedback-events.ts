@@ -1,25 +1,72 @@
+import { createHash, randomUUID } from "node:crypto";
 import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, paginateQuery, PutCommand, QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, GetCommand, paginateQuery, PutCommand, QueryCommandInput, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 
 /** GSIs of the feedback events table (see components/feedback-pipeline.ts). */
 export const FEEDBACK_INDEXES = {
-    /** recipient + event_at: an address's history; transient-bounce counting. */
+    /** recipient + event_at: an address's history. */
     recipient: "recipient-index",
-    /** `<type>#<YYYY-MM-DD>` + event_at: reports by type and time window, one partition per type and day. */
+    /** `<type>#<YYYY-MM-DD>#<shard>` + event_at: reports by type and time window ({@link typeDayPartition}). */
     typeDay: "type-day-index",
     /** complaint_sender + event_at, sparse (counted complaints only): complaints per sender. */
     complaintSender: "complaint-sender-index",
 } as const;
 
+/**
+ * Partitions of `type-day-index` per type and day. One index partition takes about 1,000 write
+ * units a second ("Best practices for designing and using partition keys effectively"), and a
+ * throttled index throttles the table's writes ("GSI write throttling and back pressure"): one
+ * partition per type and day capped every type at ~1,000 records/s; 16 hold ~16,000/s of records up
+ * to 1 KB each (about 8,000/s at 2 KB), while a report reads 16 partitions per day instead of one.
+ */
+export const TYPE_DAY_SHARDS = 16;
+
+/** Most occurrences a counter item holds (~30 bytes each, well inside DynamoDB's 400 KB per item). */
+export const COUNTER_CAP = 10_000;
+
+/** What only the event-publishing copy of a notification knows: who sent the mail (its message tags). */
+const ATTRIBUTION = new Set(["sender", "complaint_sender", "tags"]);
+
 /** A stored feedback event, as written by the feedback worker (snake_case attributes). */
-export type FeedbackEventItem = Record<string, unknown> & { pk: string; sk: string; event_type: string; recipient: string; event_at: number };
+export type FeedbackEventItem = Record<string, unknown> & { pk: string; sk: string; event_type: string; event_at: number; recipient?: string };
+
+/**
+ * What writing a record did: created it; found it already stored; or replaced the copy of an
+ * identity notification that could not name the sender (`sender_pending`) with the authoritative one.
+ */
+export type RecordOutcome = "new" | "duplicate" | "attributed";
+
+/** What is counted per subject: complaints per sender, counted transient bounces per address. */
+export type CounterKind = "complaints" | "transient-bounces";
+
+/** One counted thing: a digest of (message, recipient), and when it happened (epoch ms). */
+export interface Occurrence {
+    id: string;
+    at: number;
+}
+
+/** A short, stable digest of a value, small enough for sort keys and counter members. */
+export function digest(value: string): string {
+    return createHash("sha256").update(value).digest("base64url").slice(0, 16);
+}
+
+/** The same (message, recipient) counts once, whichever copy or redelivery brings it. */
+export function occurrenceOf(messageId: string, recipient: string, at: number): Occurrence {
+    return { id: digest(`${messageId}\n${recipient}`), at };
+}
+
+/** The record's partition in `type-day-index`: its type and UTC day, and a shard fixed by its key (write sharding with a calculated suffix). */
+export function typeDayPartition(type: string, atMs: number, key: { pk: string; sk: string }): string {
+    const shard = createHash("sha256").update(`${key.pk}\n${key.sk}`).digest().readUInt32BE(0) % TYPE_DAY_SHARDS;
+    return `${type}#${new Date(atMs).toISOString().slice(0, 10)}#${shard}`;
+}
 
 export interface FeedbackEventsOptions {
     tableName: string;
     client?: DynamoDBClient;
 }
 
-/** The feedback events table: idempotent writes, counters for thresholds, report queries. */
+/** The feedback events table: idempotent records, consistent counters for thresholds, report queries. */
 export class FeedbackEvents {
     private readonly doc: DynamoDBDocumentClient;
     private readonly tableName: string;
@@ -29,36 +76,70 @@ export class FeedbackEvents {
         this.doc = DynamoDBDocumentClient.from(options.client ?? new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
     }
 
-    /** Writes the event unless it is already stored (same type, message and recipient). True if new. */
-    public async putIfNew(item: { pk: string; sk: string }): Promise<boolean> {
+    /**
+     * Stores one (type, message, recipient) record once, in one conditional write. A record marked
+     * `sender_pending` (an identity notification when the sender is a message tag, which that format
+     * never carries) is only ever created. Any other copy creates the record, or completes such a
+     * pending one with what only it knows ({@link ATTRIBUTION}) and keeps the rest as first stored,
+     * so the event-publishing copy decides the sender whichever copy arrives first, and the record
+     * (and the metrics published for it) stays the one first stored.
+     */
+    public async record(item: { pk: string; sk: string; sender_pending?: boolean }): Promise<RecordOutcome> {
+        const { pk, sk, ...attributes } = item;
         try {
-            await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: "attribute_not_exists(pk)" }));
-            return true;
+            if (item.sender_pending === true) {
+                await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: "attribute_not_exists(pk)" }));
+                return "new";
+            }
+            const entries = Object.entries(attributes).filter(([, value]) => value !== undefined);
+            const { Attributes } = await this.doc.send(new UpdateCommand({
+                TableName: this.tableName,
+                Key: { pk, sk },
+                UpdateExpression: `SET ${entries.map(([name], i) => (ATTRIBUTION.has(name) ? `#a${i} = :a${i}` : `#a${i} = if_not_exists(#a${i}, :a${i})`)).join(", ")} REMOVE sender_pending`,
+                ConditionExpression: "attribute_not_exists(pk) OR attribute_exists(sender_pending)",
+                ExpressionAttributeNames: Object.fromEntries(entries.map(([name], i) => [`#a${i}`, name])),
+                ExpressionAttributeValues: Object.fromEntries(entries.map(([, value], i) => [`:a${i}`, value])),
+                ReturnValues: "ALL_OLD",
+            }));
+            return Attributes ? "attributed" : "new";
         } catch (error) {
             if (error instanceof ConditionalCheckFailedException) {
-                return false;
+                return "duplicate";
             }
             throw error;
         }
     }
 
-    /** Counted transient bounces for an address since `sinceMs`. */
-    public countTransientBounces(recipient: string, sinceMs: number): Promise<number> {
-        return this.count({
-            IndexName: FEEDBACK_INDEXES.recipient,
-            KeyConditionExpression: "recipient = :recipient AND event_at >= :since",
-            FilterExpression: "event_type = :bounce AND bounce_type = :transient AND counted = :yes",
-            ExpressionAttributeValues: { ":recipient": recipient, ":since": sinceMs, ":bounce": "Bounce", ":transient": "Transient", ":yes": true },
-        });
-    }
-
-    /** Counted complaints against a sender since `sinceMs`. */
-    public countComplaints(sender: string, sinceMs: number): Promise<number> {
-        return this.count({
-            IndexName: FEEDBACK_INDEXES.complaintSender,
-            KeyConditionExpression: "complaint_sender = :sender AND event_at >= :since",
-            ExpressionAttributeValues: { ":sender": sender, ":since": sinceMs },
-        });
+    /**
+     * Adds occurrences to the subject's counter and returns the times of all it holds from
+     * `sinceMs` on. The counter is one base-table item (`COUNTER#<kind>#<subject>`) whose string set
+     * is updated atomically and returned by the same request, so the count includes every
+     * occurrence added before — unlike a GSI query, which may miss writes of the last moments ("Read
+     * consistency": reads from global secondary indexes are eventually consistent). Adding is
+     * idempotent (set union), so duplicates and redeliveries count once. A counter that did not exist
+     * is seeded from the stored records (its GSI), which brings in whatever was recorded before it;
+     * writes that GSI does not show yet carry their own occurrences. Occurrences before `sinceMs` are
+     * dropped; an idle counter expires one window after its last use.
+     */
+    public async tally(kind: CounterKind, subject: string, occurrences: Occurrence[], window: { sinceMs: number; nowMs: number }): Promise<number[]> {
+        const key = { pk: `COUNTER#${kind}#${subject}`, sk: "WINDOW" };
+        const expiresAt = Math.ceil((2 * window.nowMs - window.sinceMs) / 1000) + 86_400;
+        const token = randomUUID();
+        let item = await this.add(key, occurrences.map(member), { expiresAt, token });
+        if (item.seed_token === token) {
+            const held = new Set(item.members);
+            const seeds = (await this.stored(kind, subject, window.sinceMs)).map(member).filter((m) => !held.has(m));
+            if (seeds.length > 0) {
+                item = await this.add(key, seeds, { expiresAt, token });
+            }
+        }
+        const stale = item.members.filter((m) => timeOf(m) < window.sinceMs);
+        if (stale.length > 0) {
+            await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: key, UpdateExpression: "DELETE members :stale", ExpressionAttributeValues: { ":stale": new Set(stale) } }));
+        }
+        // One time per occurrence, however its members came to differ in time.
+        const times = new Map(item.members.map((m) => [m.slice(m.indexOf(":") + 1), timeOf(m)]));
+        return [...times.values()].filter((at) => at >= window.sinceMs);
     }
 
     /** An address's events since `sinceMs`, oldest first. */
@@ -70,26 +151,65 @@ export class FeedbackEvents {
         });
     }
 
-    /** Events of one type in [fromMs, toMs), oldest first: one query per UTC day. */
+    /**
+     * Events of one type in [fromMs, toMs), oldest first: every shard of every UTC day, queried in
+     * parallel, plus each day's unsharded partition (`<type>#<day>`) that records written before
+     * the index was sharded still carry until they expire.
+     */
     public async byType(type: string, fromMs: number, toMs: number): Promise<FeedbackEventItem[]> {
-        const days: string[] = [];
+        const partitions: string[] = [];
         for (let day = Date.UTC(...utcDate(fromMs)); day < toMs; day += 86_400_000) {
-            days.push(new Date(day).toISOString().slice(0, 10));
+            const date = new Date(day).toISOString().slice(0, 10);
+            partitions.push(`${type}#${date}`, ...Array.from({ length: TYPE_DAY_SHARDS }, (_, shard) => `${type}#${date}#${shard}`));
         }
-        const perDay = await Promise.all(days.map((day) => this.items({
+        const results = await Promise.all(partitions.map((partition) => this.items({
             IndexName: FEEDBACK_INDEXES.typeDay,
             KeyConditionExpression: "type_day = :typeDay AND event_at BETWEEN :from AND :to",
-            ExpressionAttributeValues: { ":typeDay": `${type}#${day}`, ":from": fromMs, ":to": toMs - 1 },
+            ExpressionAttributeValues: { ":typeDay": partition, ":from": fromMs, ":to": toMs - 1 },
         })));
-        return perDay.flat();
+        return results.flat().sort((a, b) => a.event_at - b.event_at);
     }
 
-    private async count(query: Omit<QueryCommandInput, "TableName">): Promise<number> {
-        let total = 0;
-        for await (const page of paginateQuery({ client: this.doc }, { TableName: this.tableName, Select: "COUNT", ...query })) {
-            total += page.Count ?? 0;
+    /** One atomic ADD; when the counter is full, its current state (read consistently) instead. */
+    private async add(key: { pk: string; sk: string }, members: string[], meta: { expiresAt: number; token: string }): Promise<{ members: string[]; seed_token?: string }> {
+        try {
+            const { Attributes } = await this.doc.send(new UpdateCommand({
+                TableName: this.tableName,
+                Key: key,
+                UpdateExpression: "ADD members :members SET expires_at = :expires, seed_token = if_not_exists(seed_token, :token)",
+                ConditionExpression: "attribute_not_exists(members) OR size(members) < :cap",
+                ExpressionAttributeValues: { ":members": new Set(members), ":expires": meta.expiresAt, ":token": meta.token, ":cap": COUNTER_CAP },
+                ReturnValues: "ALL_NEW",
+            }));
+            return { members: [...(Attributes?.members ?? [])], seed_token: Attributes?.seed_token };
+        } catch (error) {
+            if (!(error instanceof ConditionalCheckFailedException)) {
+                throw error;
+            }
+            // At the cap the count is far above any threshold; stale members are still dropped by the caller.
+            const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+            return { members: [...(Item?.members ?? [])], seed_token: Item?.seed_token };
         }
-        return total;
+    }
+
+    /** The counted occurrences the stored records show for a subject since `sinceMs` (through a GSI). */
+    private async stored(kind: CounterKind, subject: string, sinceMs: number): Promise<Occurrence[]> {
+        if (kind === "complaints") {
+            // complaint-sender-index projects keys only: pk is `Complaint#<messageId>`, sk the recipient.
+            const items = await this.items({
+                IndexName: FEEDBACK_INDEXES.complaintSender,
+                KeyConditionExpression: "complaint_sender = :sender AND event_at >= :since",
+                ExpressionAttributeValues: { ":sender": subject, ":since": sinceMs },
+            });
+            return items.map((i) => occurrenceOf(i.pk.slice(i.pk.indexOf("#") + 1), i.sk, i.event_at));
+        }
+        const items = await this.items({
+            IndexName: FEEDBACK_INDEXES.recipient,
+            KeyConditionExpression: "recipient = :recipient AND event_at >= :since",
+            FilterExpression: "event_type = :bounce AND bounce_type = :transient AND counted = :yes",
+            ExpressionAttributeValues: { ":recipient": subject, ":since": sinceMs, ":bounce": "Bounce", ":transient": "Transient", ":yes": true },
+        });
+        return items.map((i) => occurrenceOf(String(i.message_id), subject, i.event_at));
     }
 
     private async items(query: Omit<QueryCommandInput, "TableName">): Promise<FeedbackEventItem[]> {
@@ -99,6 +219,15 @@ export class FeedbackEvents {
         }
         return items;
     }
+}
+
+/** Counter members are `<epoch ms>:<occurrence id>`, so the window is read from the set itself. */
+function member(occurrence: Occurrence): string {
+    return `${occurrence.at}:${occurrence.id}`;
+}
+
+function timeOf(member: string): number {
+    return Number(member.slice(0, member.indexOf(":")));
 }
 
 function utcDate(ms: number): [number, number, number] {

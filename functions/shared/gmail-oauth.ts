@@ -83,12 +83,24 @@ export interface StoredToken {
     scope: string;
 }
 
-export function parseRefreshToken(value: string): string {
+/**
+ * The refresh token of a parameter value. A value that cannot be read waits for `token refresh`
+ * (TokenUnavailableError: parked, not dead-lettered) with a fixed message: JSON.parse's own error
+ * quotes the text around the fault, which is the secret, and error messages reach logs and SQS
+ * message attributes.
+ */
+export function parseRefreshToken(value: string, parameterName: string): string {
     const trimmed = value.trim();
     if (!trimmed.startsWith("{")) return trimmed;
-    const token = (JSON.parse(trimmed) as { refresh_token?: unknown }).refresh_token;
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(trimmed);
+    } catch {
+        throw new TokenUnavailableError(`${parameterName} is not valid JSON; run: npx ses-mail token refresh`);
+    }
+    const token = (parsed as { refresh_token?: unknown }).refresh_token;
     if (typeof token !== "string" || token === "") {
-        throw new TokenUnavailableError("The refresh-token parameter has no refresh_token; run: npx ses-mail token refresh");
+        throw new TokenUnavailableError(`${parameterName} has no refresh_token; run: npx ses-mail token refresh`);
     }
     return token;
 }

@@ -5,7 +5,8 @@ import { InvalidInputError, parseOrThrow } from "./email";
 
 export const SENDER_STATES = ["ok", "flagged", "restricted"] as const;
 export type SenderState = (typeof SENDER_STATES)[number];
-const RANK: Record<SenderState, number> = { ok: 0, flagged: 1, restricted: 2 };
+/** Order of the states: a sender only ever moves up, except by an operator's lift. */
+export const SENDER_RANK: Record<SenderState, number> = { ok: 0, flagged: 1, restricted: 2 };
 /** How long a worker may hold the right to announce a change before another may take over. */
 const ANNOUNCE_LEASE_MS = 120_000;
 
@@ -25,8 +26,10 @@ export interface SenderTransition {
 export interface SenderStatus {
     sender: string;
     state: SenderState;
-    /** The last state whose change was audited and announced. */
+    /** The state of the last change that was announced and audited. */
     notifiedState: SenderState;
+    /** Whether the last change was announced and audited (or there was none). */
+    settled: boolean;
     complaints?: number;
     /** Epoch ms of the last operator lift: complaints before it no longer count. */
     liftedAt?: number;
@@ -49,9 +52,11 @@ const operatorAction = z.object({
  * Complaint-driven state of each sender (`ok` → `flagged` → `restricted`), in the senders table:
  * `pk = SENDER#<sender>`, `sk = STATE` for the state, `sk = AUDIT#<time>#<state>` per change.
  *
- * A change is written with its transition on the state item first; {@link settle} then writes the
- * audit record (same key on every attempt), announces it and marks it notified. A crash between
- * the steps is repaired by the next attempt, so no change goes unaudited or unannounced.
+ * A change is written with its transition on the state item first, together with a lease on
+ * announcing it; the holder announces it, then writes its audit record (same key on every attempt),
+ * which marks it done: a change is settled when the newest audit record is its own. A crash between
+ * the steps leaves it unsettled, and the next attempt ({@link settle}, once the lease has expired)
+ * finishes it, so no change goes unaudited or unannounced.
  */
 export class SenderReputation {
     private readonly doc: DynamoDBDocumentClient;
@@ -64,50 +69,77 @@ export class SenderReputation {
         this.now = options.now ?? Date.now;
     }
 
+    /** The state item and the newest audit record, both read consistently (two requests in parallel). */
     public async status(sender: string): Promise<SenderStatus> {
         const key = senderKey(sender);
-        const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk: key, sk: "STATE" }, ConsistentRead: true }));
+        const [{ Item }, { Items }] = await Promise.all([
+            this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk: key, sk: "STATE" }, ConsistentRead: true })),
+            this.doc.send(new QueryCommand({
+                TableName: this.tableName,
+                KeyConditionExpression: "pk = :pk AND begins_with(sk, :audit)",
+                ExpressionAttributeValues: { ":pk": key, ":audit": "AUDIT#" },
+                ScanIndexForward: false,
+                Limit: 1,
+                ConsistentRead: true,
+            })),
+        ]);
+        const lastTransition = Item?.last_transition as SenderTransition | undefined;
+        const latestAudit = Items?.[0];
         return {
             sender: normaliseSender(sender),
             state: (Item?.state as SenderState) ?? "ok",
-            notifiedState: (Item?.notified_state as SenderState) ?? "ok",
+            notifiedState: (latestAudit?.to as SenderState) ?? "ok",
+            settled: !lastTransition || latestAudit?.sk === auditKey(lastTransition),
             complaints: Item?.complaints,
             liftedAt: Item?.lifted_at,
-            lastTransition: Item?.last_transition,
+            lastTransition,
         };
     }
 
     /**
      * Moves the sender up to `to` if it is below it; never down (only {@link lift} lowers a state).
-     * Returns the transition, or undefined when the sender was already there.
+     * Returns the transition, or undefined when the sender was already there or a concurrent worker
+     * raised it first (its own announcement covers it). With `current` (a status just read) nothing
+     * is read again, and the write also requires that no lift happened since; with `announce` the
+     * same write claims the announcement, which is made and audited before this returns.
      */
-    public async raise(sender: string, to: SenderState, complaints: number): Promise<SenderTransition | undefined> {
-        const lower = SENDER_STATES.filter((state) => RANK[state] < RANK[to]);
+    public async raise(sender: string, to: SenderState, complaints: number, options: { current?: SenderStatus; announce?: (transition: SenderTransition) => Promise<void> } = {}): Promise<SenderTransition | undefined> {
+        const lower = SENDER_STATES.filter((state) => SENDER_RANK[state] < SENDER_RANK[to]);
         if (lower.length === 0) {
             return undefined;
         }
-        const current = await this.status(sender);
-        if (RANK[current.state] >= RANK[to]) {
+        const current = options.current ?? await this.status(sender);
+        if (SENDER_RANK[current.state] >= SENDER_RANK[to]) {
             return undefined;
         }
-        const transition: SenderTransition = { sender: current.sender, from: current.state, to, at: new Date(this.now()).toISOString(), actor: "feedback-worker", complaints };
+        const now = this.now();
+        const transition: SenderTransition = { sender: current.sender, from: current.state, to, at: new Date(now).toISOString(), actor: "feedback-worker", complaints };
         const placeholders = Object.fromEntries(lower.map((state, i) => [`:lower${i}`, state]));
+        const lifted = current.liftedAt === undefined ? "attribute_not_exists(lifted_at)" : "lifted_at = :liftedAt";
         try {
             await this.doc.send(new UpdateCommand({
                 TableName: this.tableName,
                 Key: { pk: senderKey(sender), sk: "STATE" },
-                UpdateExpression: "SET #state = :to, complaints = :complaints, last_transition = :transition, notified_state = if_not_exists(notified_state, :ok), sender = :sender",
-                ConditionExpression: `attribute_not_exists(#state) OR #state IN (${Object.keys(placeholders).join(", ")})`,
+                // Without `announce` the lease of an older announcement is dropped, so that settle() can claim this one.
+                UpdateExpression: `SET #state = :to, complaints = :complaints, last_transition = :transition, sender = :sender${options.announce ? ", notify_lease = :until" : " REMOVE notify_lease"}`,
+                ConditionExpression: `(attribute_not_exists(#state) OR #state IN (${Object.keys(placeholders).join(", ")})) AND ${lifted}`,
                 ExpressionAttributeNames: { "#state": "state" },
-                ExpressionAttributeValues: { ":to": to, ":complaints": complaints, ":transition": transition, ":ok": "ok", ":sender": current.sender, ...placeholders },
+                ExpressionAttributeValues: {
+                    ":to": to, ":complaints": complaints, ":transition": transition, ":sender": current.sender, ...placeholders,
+                    ...(current.liftedAt === undefined ? {} : { ":liftedAt": current.liftedAt }),
+                    ...(options.announce ? { ":until": now + ANNOUNCE_LEASE_MS } : {}),
+                },
             }));
-            return transition;
         } catch (error) {
             if (error instanceof ConditionalCheckFailedException) {
-                return undefined; // a concurrent worker raised it first; its settle announces it
+                return undefined; // raised or lifted concurrently; whoever did it announces it
             }
             throw error;
         }
+        if (options.announce) {
+            await this.announceAndAudit(transition, now + ANNOUNCE_LEASE_MS, options.announce);
+        }
+        return transition;
     }
 
     /** An operator returns a flagged or restricted sender to `ok`; earlier complaints stop counting. */
@@ -119,10 +151,11 @@ export class SenderReputation {
         }
         const now = this.now();
         const transition: SenderTransition = { sender: current.sender, from: current.state, to: "ok", at: new Date(now).toISOString(), actor: operator, reason };
+        // The lease of an older change's announcement is dropped, so that settle() announces this one at once.
         await this.doc.send(new UpdateCommand({
             TableName: this.tableName,
             Key: { pk: senderKey(sender), sk: "STATE" },
-            UpdateExpression: "SET #state = :ok, complaints = :zero, lifted_at = :now, last_transition = :transition",
+            UpdateExpression: "SET #state = :ok, complaints = :zero, lifted_at = :now, last_transition = :transition REMOVE notify_lease",
             ConditionExpression: "#state = :from",
             ExpressionAttributeNames: { "#state": "state" },
             ExpressionAttributeValues: { ":ok": "ok", ":zero": 0, ":now": now, ":transition": transition, ":from": current.state },
@@ -131,28 +164,30 @@ export class SenderReputation {
     }
 
     /**
-     * Audits and announces the last change if that has not happened yet. Safe to call any number
+     * Announces and audits the last change if that has not happened yet. Safe to call any number
      * of times and concurrently: one caller claims the announcement with a lease; it is released if
-     * announcing fails and expires if the caller dies, so a retry announces instead.
+     * announcing fails and expires if the caller dies, so a retry announces instead. A lease that
+     * announced is kept until it expires, so a caller that read the status before the audit record
+     * was written cannot announce the change a second time. `current`: a status just read.
+     * `takeOver`: claim it even under another caller's lease, because a newer change is about to
+     * supersede it and must not leave it unaudited (its holder may have died; if not, the change is
+     * announced twice and audited once).
      */
-    public async settle(sender: string, announce: (transition: SenderTransition) => Promise<void>): Promise<SenderTransition | undefined> {
-        const status = await this.status(sender);
+    public async settle(sender: string, announce: (transition: SenderTransition) => Promise<void>, options: { current?: SenderStatus; takeOver?: boolean } = {}): Promise<SenderTransition | undefined> {
+        const status = options.current ?? await this.status(sender);
         const transition = status.lastTransition;
-        // notified_state only moves after the audit record and the announcement, so equality means done.
-        if (!transition || (status.state === transition.to && status.notifiedState === transition.to)) {
+        if (!transition || status.settled || status.state !== transition.to) {
             return undefined;
         }
-        const key = { pk: senderKey(sender), sk: "STATE" };
-        const current = { "#state": "state", "#at": "at" };
         const now = this.now();
         try {
             await this.doc.send(new UpdateCommand({
                 TableName: this.tableName,
-                Key: key,
+                Key: { pk: senderKey(sender), sk: "STATE" },
                 UpdateExpression: "SET notify_lease = :until",
-                ConditionExpression: "#state = :to AND last_transition.#at = :at AND notified_state <> :to AND (attribute_not_exists(notify_lease) OR notify_lease < :now)",
-                ExpressionAttributeNames: current,
-                ExpressionAttributeValues: { ":to": transition.to, ":at": transition.at, ":now": now, ":until": now + ANNOUNCE_LEASE_MS },
+                ConditionExpression: `#state = :to AND last_transition.#at = :at${options.takeOver ? "" : " AND (attribute_not_exists(notify_lease) OR notify_lease < :now)"}`,
+                ExpressionAttributeNames: { "#state": "state", "#at": "at" },
+                ExpressionAttributeValues: { ":to": transition.to, ":at": transition.at, ":until": now + ANNOUNCE_LEASE_MS, ...(options.takeOver ? {} : { ":now": now }) },
             }));
         } catch (error) {
             if (error instanceof ConditionalCheckFailedException) {
@@ -160,27 +195,26 @@ export class SenderReputation {
             }
             throw error;
         }
+        await this.announceAndAudit(transition, now + ANNOUNCE_LEASE_MS, announce);
+        return transition;
+    }
+
+    /** Under a held lease: announce, then write the audit record that marks the change settled. */
+    private async announceAndAudit(transition: SenderTransition, lease: number, announce: (transition: SenderTransition) => Promise<void>): Promise<void> {
+        const key = { pk: senderKey(transition.sender), sk: "STATE" };
         try {
-            await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...key, sk: auditKey(transition), ...transition } }));
             await announce(transition);
+            await this.doc.send(new PutCommand({ TableName: this.tableName, Item: { pk: key.pk, sk: auditKey(transition), ...transition } }));
         } catch (error) {
-            await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: key, UpdateExpression: "REMOVE notify_lease" }));
+            // Only our own lease is released: a newer change may have claimed its own meanwhile.
+            await this.doc.send(new UpdateCommand({
+                TableName: this.tableName, Key: key, UpdateExpression: "REMOVE notify_lease",
+                ConditionExpression: "notify_lease = :lease", ExpressionAttributeValues: { ":lease": lease },
+            })).catch((release: unknown) => {
+                if (!(release instanceof ConditionalCheckFailedException)) throw release;
+            });
             throw error;
         }
-        await this.doc.send(new UpdateCommand({
-            TableName: this.tableName,
-            Key: key,
-            UpdateExpression: "SET notified_state = :to REMOVE notify_lease",
-            ConditionExpression: "#state = :to AND last_transition.#at = :at",
-            ExpressionAttributeNames: current,
-            ExpressionAttributeValues: { ":to": transition.to, ":at": transition.at },
-        })).catch((error: unknown) => {
-            // A newer change arrived meanwhile; its own settle announces it.
-            if (!(error instanceof ConditionalCheckFailedException)) {
-                throw error;
-            }
-        });
-        return transition;
     }
 
     /** The sender's audit trail, oldest first. */

@@ -51,6 +51,8 @@ export interface SuppressionClientOptions {
     client?: DynamoDBClient;
     /** Clock in epoch seconds (tests). @default Date.now()/1000 */
     now?: () => number;
+    /** Read the base table strongly consistently (a write a moment ago is seen). @default false */
+    consistentRead?: boolean;
 }
 
 /** Entry fields and their table attributes (snake case, as operators' runbooks query them). */
@@ -67,9 +69,11 @@ export class SuppressionClient {
     private readonly doc: DynamoDBDocumentClient;
     private readonly tableName: string;
     private readonly now: () => number;
+    private readonly consistentRead: boolean;
 
     constructor(options: SuppressionClientOptions) {
         this.tableName = options.tableName;
+        this.consistentRead = options.consistentRead ?? false;
         this.doc = DynamoDBDocumentClient.from(options.client ?? new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
         this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
     }
@@ -87,6 +91,7 @@ export class SuppressionClient {
             TableName: this.tableName,
             KeyConditionExpression: "email = :email",
             ExpressionAttributeValues: { ":email": address },
+            ...(this.consistentRead ? { ConsistentRead: true } : {}),
         }));
         const now = this.now();
         return (result.Items ?? []).map(fromItem).filter((entry) => entry.expiresAt === undefined || entry.expiresAt > now);

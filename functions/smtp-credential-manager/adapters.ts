@@ -1,7 +1,8 @@
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
     CreateAccessKeyCommand, CreateUserCommand, DeleteAccessKeyCommand, DeleteUserCommand, DeleteUserPolicyCommand, GetUserCommand, GetUserPolicyCommand,
-    IAMClient, ListAccessKeysCommand, ListUserPoliciesCommand, NoSuchEntityException, PutUserPolicyCommand, UpdateAccessKeyCommand,
+    IAMClient, ListAccessKeysCommand, ListUserPoliciesCommand, NoSuchEntityException, PutUserPermissionsBoundaryCommand, PutUserPolicyCommand,
+    UpdateAccessKeyCommand,
 } from "@aws-sdk/client-iam";
 import { EncryptCommand, KMSClient } from "@aws-sdk/client-kms";
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
@@ -16,18 +17,24 @@ export function iamPort(iam: IAMClient): IamPort {
         return (AccessKeyMetadata ?? []).map((k) => ({ id: k.AccessKeyId!, status: k.Status as AccessKey["status"] }));
     };
     return {
-        userExists: async (user) => {
+        getUser: async (user) => {
             try {
-                await iam.send(new GetUserCommand({ UserName: user }));
-                return true;
+                // GetUser returns the permissions boundary; ListUsers leaves it out.
+                const { User } = await iam.send(new GetUserCommand({ UserName: user }));
+                return { permissionsBoundaryArn: User?.PermissionsBoundary?.PermissionsBoundaryArn };
             } catch (error) {
-                if (gone(error)) return false;
+                if (gone(error)) return undefined;
                 throw error;
             }
         },
-        createUser: async (user, path, tags) => {
-            const { User } = await iam.send(new CreateUserCommand({ UserName: user, Path: path, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }));
+        createUser: async (user, path, tags, permissionsBoundaryArn) => {
+            const { User } = await iam.send(new CreateUserCommand({
+                UserName: user, Path: path, PermissionsBoundary: permissionsBoundaryArn, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+            }));
             return User!.Arn!;
+        },
+        setPermissionsBoundary: async (user, permissionsBoundaryArn) => {
+            await iam.send(new PutUserPermissionsBoundaryCommand({ UserName: user, PermissionsBoundary: permissionsBoundaryArn }));
         },
         getUserPolicy: async (user, name) => {
             try {
@@ -41,6 +48,13 @@ export function iamPort(iam: IAMClient): IamPort {
         },
         putUserPolicy: async (user, name, document) => {
             await iam.send(new PutUserPolicyCommand({ UserName: user, PolicyName: name, PolicyDocument: document }));
+        },
+        deleteUserPolicy: async (user, name) => {
+            try {
+                await iam.send(new DeleteUserPolicyCommand({ UserName: user, PolicyName: name }));
+            } catch (error) {
+                if (!gone(error)) throw error;
+            }
         },
         createAccessKey: async (user) => {
             const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName: user }));

@@ -1,5 +1,5 @@
 import { EventType } from "@aws-lambda-powertools/batch";
-import { Logger } from "@aws-lambda-powertools/logger";
+import { createLogger } from "../shared/logging";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { Tracer } from "@aws-lambda-powertools/tracer";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -14,7 +14,7 @@ import { iamPort, kmsEncrypt, storePort } from "./adapters";
 import { parseSmtpRecord } from "./logic";
 import { handleChange, ManagerContext, sweep } from "./manager";
 
-const logger = new Logger();
+const logger = createLogger();
 const metrics = new Metrics();
 const tracer = new Tracer();
 const list = (name: string) => (process.env[name] ?? "").split(",").filter(Boolean);
@@ -26,6 +26,7 @@ const context: ManagerContext = {
     region: requireEnv("AWS_REGION"),
     identityArns: requireEnv("IDENTITY_ARNS").split(",").filter(Boolean),
     configurationSetArns: list("CONFIGURATION_SET_ARNS"),
+    permissionsBoundaryArn: requireEnv("PERMISSIONS_BOUNDARY_ARN"),
     iamPath: requireEnv("IAM_PATH"),
     tags: { Service: "ses-mail", Component: "SmtpCredentials", Environment: process.env.ENVIRONMENT ?? "" },
     maxAttempts: Number(process.env.MAX_ATTEMPTS ?? "3"),

@@ -2,10 +2,11 @@
 // rotation request) with IAM (actual: user, policy, key statuses) and applies every difference.
 // Every step is idempotent and every IAM object is named in the record before it matters, so a
 // failure or a crash between two calls is finished by the next run (stream retry, then the sweep).
+import { InvalidInputError } from "../shared/email";
 import { deriveSmtpPassword } from "../shared/smtp-password";
 import {
-    asksForReconcile, desiredFingerprint, iamUserName, needsAttention, recordProblem, rotationRequested, samePolicy, SENDING_POLICY_NAME,
-    sendingPolicy, SmtpRecord,
+    asksForReconcile, desiredFingerprint, iamUserName, needsAttention, recordProblem, rotationRequested, samePolicy, senderValues, SENDING_POLICY_NAME,
+    SendingScope, sendingPolicy, SmtpRecord,
 } from "./logic";
 
 export interface AccessKey {
@@ -14,11 +15,16 @@ export interface AccessKey {
 }
 
 export interface IamPort {
-    userExists(user: string): Promise<boolean>;
-    createUser(user: string, path: string, tags: Record<string, string>): Promise<string>;
+    /** The user's permissions boundary (undefined: none), or undefined when the user does not exist. */
+    getUser(user: string): Promise<{ permissionsBoundaryArn?: string } | undefined>;
+    /** Creates the user with the permissions boundary (the manager's role may create no other); returns its ARN. */
+    createUser(user: string, path: string, tags: Record<string, string>, permissionsBoundaryArn: string): Promise<string>;
+    setPermissionsBoundary(user: string, permissionsBoundaryArn: string): Promise<void>;
     /** The user's inline policy document, or undefined when it has none by that name. */
     getUserPolicy(user: string, name: string): Promise<string | undefined>;
     putUserPolicy(user: string, name: string, document: string): Promise<void>;
+    /** A policy or user already gone is success. */
+    deleteUserPolicy(user: string, name: string): Promise<void>;
     createAccessKey(user: string): Promise<{ id: string; secret: string }>;
     setAccessKeyStatus(user: string, id: string, status: AccessKey["status"]): Promise<void>;
     /** A key already gone is success. */
@@ -48,15 +54,12 @@ export interface StorePort {
     touch(username: string, at: string): Promise<void>;
 }
 
-export interface ManagerContext {
+export interface ManagerContext extends SendingScope {
     iam: IamPort;
     store: StorePort;
     /** KMS-encrypts with the username as encryption context; base64 ciphertext. */
     encrypt(username: string, plaintext: string): Promise<string>;
     region: string;
-    identityArns: string[];
-    /** Configuration sets the users' mail goes through (identities' defaults): SES authorizes against them too. */
-    configurationSetArns: string[];
     iamPath: string;
     tags: Record<string, string>;
     /** Non-retryable failures before a user that was never provisioned is marked failed. */
@@ -111,12 +114,20 @@ export async function reconcile(record: SmtpRecord, context: ManagerContext): Pr
         }
         return steps;
     }
-    const problem = recordProblem(record);
+    const senders = senderValues(record, context.identityArns);
+    const problem = recordProblem(record) ?? senders.problem;
     if (problem && !record.smtpUsername) {
         await markFailed(record, problem, context);
         return ["refuse"];
     }
-    if (problem) throw Object.assign(new Error(problem), { name: "InvalidInputError" });
+    if (problem) {
+        // A provisioned user sends nothing while its record is unacceptable: the policy it has may
+        // allow the very senders refused now (a wildcard from before they were validated).
+        if (record.iamUserName && (await iam.getUserPolicy(record.iamUserName, SENDING_POLICY_NAME)) !== undefined) {
+            await iam.deleteUserPolicy(record.iamUserName, SENDING_POLICY_NAME);
+        }
+        throw new InvalidInputError(problem);
+    }
 
     const needsCredentials = record.status === "pending" || (record.status === "active" && !record.smtpUsername);
     let user = record.iamUserName;
@@ -129,13 +140,19 @@ export async function reconcile(record: SmtpRecord, context: ManagerContext): Pr
         if (!(await store.update(record.username, { iam_user_name: user }, { iam_user_name: undefined }))) return steps;
     }
     let fresh = needsCredentials;
-    if (!(await iam.userExists(user))) {
-        const arn = await iam.createUser(user, context.iamPath, { ...context.tags, SmtpUsername: record.username });
+    const found = await iam.getUser(user);
+    if (!found) {
+        const arn = await iam.createUser(user, context.iamPath, { ...context.tags, SmtpUsername: record.username }, context.permissionsBoundaryArn);
         await store.update(record.username, { iam_user_arn: arn });
         step("create-user");
         fresh = true; // a user that vanished lost its keys too
+    } else if (found.permissionsBoundaryArn !== context.permissionsBoundaryArn) {
+        // A user from before the boundary (or given another one): the role may change its policy
+        // only once it carries this stack's boundary.
+        await iam.setPermissionsBoundary(user, context.permissionsBoundaryArn);
+        step("set-boundary");
     }
-    const policy = JSON.stringify(sendingPolicy(context.identityArns, context.configurationSetArns, record.allowedSenders));
+    const policy = JSON.stringify(sendingPolicy(context.identityArns, context.configurationSetArns, senders.values));
     if (!samePolicy(await iam.getUserPolicy(user, SENDING_POLICY_NAME), policy)) {
         await iam.putUserPolicy(user, SENDING_POLICY_NAME, policy);
         step("update-policy");
@@ -198,7 +215,7 @@ export async function reconcile(record: SmtpRecord, context: ManagerContext): Pr
 
 /** Marks the record in sync (and clears the errors) — written only when something changed. */
 async function finish(record: SmtpRecord, status: SmtpRecord["status"], steps: string[], context: ManagerContext): Promise<string[]> {
-    const fingerprint = desiredFingerprint({ ...record, status });
+    const fingerprint = desiredFingerprint({ ...record, status }, context);
     if (steps.length || record.reconciled !== fingerprint || record.lastError !== undefined || record.provisionAttempts || record.outOfSyncSince !== undefined) {
         await context.store.update(record.username, { reconciled: fingerprint, last_error: null, provision_attempts: null, out_of_sync_since: null, updated_at: context.now().toISOString() });
     }
@@ -280,7 +297,7 @@ export async function sweep(context: ManagerContext): Promise<{ touched: number;
     }
     let touched = 0;
     let stuck = 0;
-    for (const record of records.filter((r) => needsAttention(r, now))) {
+    for (const record of records.filter((r) => needsAttention(r, now, context))) {
         if (record.status !== "failed" && record.outOfSyncSince && now.getTime() - Date.parse(record.outOfSyncSince) > context.stuckAfterSeconds * 1000) stuck += 1;
         await context.store.touch(record.username, now.toISOString());
         touched += 1;

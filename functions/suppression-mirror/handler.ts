@@ -1,26 +1,39 @@
 import { EventType } from "@aws-lambda-powertools/batch";
-import { Logger } from "@aws-lambda-powertools/logger";
+import { createLogger } from "../shared/logging";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { Tracer } from "@aws-lambda-powertools/tracer";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DeleteSuppressedDestinationCommand, NotFoundException, PutSuppressedDestinationCommand, SESv2Client } from "@aws-sdk/client-sesv2";
+import { DeleteSuppressedDestinationCommand, GetSuppressedDestinationCommand, NotFoundException, PutSuppressedDestinationCommand, SESv2Client } from "@aws-sdk/client-sesv2";
 import type { DynamoDBRecord } from "aws-lambda";
 import { batchHandler } from "../shared/batch";
 import { requireEnv } from "../shared/env";
 import { SuppressionClient } from "../shared/suppression-client";
-import { mirrorRecord, MirrorPorts } from "./logic";
+import { claimStore } from "./claims";
+import { MirrorAction, mirrorRecord, MirrorPorts, SesSuppressionReason } from "./logic";
 
-const logger = new Logger();
+const logger = createLogger();
 const metrics = new Metrics();
 const tracer = new Tracer();
 const ses = tracer.captureAWSv3Client(new SESv2Client({}));
-const suppressions = new SuppressionClient({
-    tableName: requireEnv("SUPPRESSION_TABLE_NAME"),
-    client: tracer.captureAWSv3Client(new DynamoDBClient({})),
-});
+const dynamo = tracer.captureAWSv3Client(new DynamoDBClient({}));
+// Consistent reads: a record's handler may run right after another write to the same address.
+const suppressions = new SuppressionClient({ tableName: requireEnv("SUPPRESSION_TABLE_NAME"), client: dynamo, consistentRead: true });
 
 const ports: MirrorPorts = {
     entries: (email) => suppressions.entries(email),
+    listed: async (email) => {
+        try {
+            const { SuppressedDestination: entry } = await ses.send(new GetSuppressedDestinationCommand({ EmailAddress: email }));
+            return entry && {
+                reason: entry.Reason as SesSuppressionReason,
+                lastUpdated: new Date(entry.LastUpdateTime!).toISOString(),
+                setBySes: entry.Attributes?.MessageId !== undefined || entry.Attributes?.FeedbackId !== undefined,
+            };
+        } catch (error) {
+            if (error instanceof NotFoundException) return undefined;
+            throw error;
+        }
+    },
     put: async (email, reason) => {
         await ses.send(new PutSuppressedDestinationCommand({ EmailAddress: email, Reason: reason }));
     },
@@ -33,13 +46,26 @@ const ports: MirrorPorts = {
             }
         }
     },
+    ...claimStore(requireEnv("CLAIMS_TABLE_NAME"), dynamo),
+};
+
+const METRIC: Record<MirrorAction["kind"], string> = {
+    put: "SuppressionMirrored",
+    delete: "SuppressionUnmirrored",
+    unchanged: "SuppressionMirrorUnchanged",
+    left: "SuppressionLeftInSes",
 };
 
 async function handleRecord(record: DynamoDBRecord): Promise<void> {
     try {
         const action = await mirrorRecord(record, ports);
-        logger.info("Mirrored suppression to SES", { action: action.kind, recipient: action.email, eventName: record.eventName });
-        metrics.addMetric(action.kind === "put" ? "SuppressionMirrored" : "SuppressionUnmirrored", MetricUnit.Count, 1);
+        if (action.kind === "left") {
+            // Not an error: the entry is someone else's too. Operators remove it by hand if it should go.
+            logger.warn("Left an SES suppression this stack did not put", { action: action.kind, wanted: action.wanted, recipient: action.email, eventName: record.eventName });
+        } else {
+            logger.info("Mirrored suppression to SES", { action: action.kind, recipient: action.email, eventName: record.eventName });
+        }
+        metrics.addMetric(METRIC[action.kind], MetricUnit.Count, 1);
     } catch (error) {
         logger.error("Suppression mirror failed; the stream retries, then sends the batch to the DLQ", { eventId: record.eventID, error });
         metrics.addMetric("SuppressionMirrorFailure", MetricUnit.Count, 1);

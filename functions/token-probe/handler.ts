@@ -1,14 +1,14 @@
-import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { Tracer } from "@aws-lambda-powertools/tracer";
 import { AddTagsToResourceCommand, GetParameterCommand, ParameterNotFound, SSMClient } from "@aws-sdk/client-ssm";
 import { requireEnv } from "../shared/env";
 import { parameterNames, parseClientCredentials, parseRefreshToken, TOKEN_TAGS, TokenUnavailableError } from "../shared/gmail-oauth";
 import { googleOAuthClient } from "../shared/google-client";
+import { createLogger } from "../shared/logging";
 import { tokenValidityMetric } from "../shared/metrics";
 import { probeToken } from "./probe";
 
-const logger = new Logger();
+const logger = createLogger();
 const metrics = new Metrics();
 const tracer = new Tracer();
 const ssm = tracer.captureAWSv3Client(new SSMClient({}));
@@ -38,7 +38,7 @@ export const handler = async (): Promise<{ account: string; outcome: string }> =
             if (client === undefined) return { missing: `no OAuth client credentials at ${names.clientCredentials}` };
             if (token === undefined) return { missing: `no refresh token at ${names.refreshToken}; run: npx ses-mail token refresh` };
             try {
-                return { client: parseClientCredentials(client), refreshToken: parseRefreshToken(token) };
+                return { client: parseClientCredentials(client), refreshToken: parseRefreshToken(token, names.refreshToken) };
             } catch (error) {
                 if (error instanceof TokenUnavailableError) return { missing: error.message };
                 throw error;

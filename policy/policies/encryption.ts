@@ -110,3 +110,20 @@ export const dynamodbPointInTimeRecovery: ResourceValidationPolicy = {
         }
     }),
 };
+
+export const kmsKeyRotation: ResourceValidationPolicy = {
+    name: "kms-key-rotation",
+    description: "Customer-managed symmetric KMS keys rotate their key material automatically.",
+    severity: "medium",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Set enableKeyRotation: true on the key (the KmsKey component does).",
+    validateResource: validateResourceOfType(aws.kms.Key, (key, args, reportViolation) => {
+        // KMS rotates only symmetric encryption keys outside custom key stores (KMS API Reference, EnableKeyRotation).
+        if ((key.customerMasterKeySpec ?? "SYMMETRIC_DEFAULT") !== "SYMMETRIC_DEFAULT" || key.customKeyStoreId) {
+            args.notApplicable("KMS cannot rotate this kind of key");
+        }
+        if (key.enableKeyRotation !== true) {
+            reportViolation("Key material never rotates: set enableKeyRotation to true.");
+        }
+    }),
+};

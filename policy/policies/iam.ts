@@ -1,7 +1,22 @@
 import * as aws from "@pulumi/aws";
-import { ResourceValidationArgs, ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
+import { ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
 import { WILDCARD_RESOURCE_ACTIONS, WILDCARD_RESOURCE_REQUIRED_CONDITIONS } from "../../components/iam";
-import { asArray, conditionKeys, identityPolicies, PolicyDocStatement, servicePrincipals, statementsOf } from "../documents";
+import {
+    actionMatches,
+    allowsAction,
+    ARN_PREFIX,
+    asArray,
+    conditionKeys,
+    identityPolicies,
+    matchesAnyResource,
+    parseArn,
+    PolicyDocStatement,
+    restrictingValues,
+    servicePrincipals,
+    sourceScopeProblem,
+    statementsOf,
+} from "../documents";
+import { attachedPolicyArns, ofType } from "../stack-resources";
 
 function allowStatements(args: ResourceValidationArgs): { where: string; statement: PolicyDocStatement }[] {
     return identityPolicies(args.type, args.props).flatMap(({ where, statements }) =>
@@ -29,7 +44,7 @@ export const iamNoWildcardActions: ResourceValidationPolicy = {
 
 export const iamWildcardResourceExceptions: ResourceValidationPolicy = {
     name: "iam-wildcard-resource-exceptions",
-    description: "IAM policies use `Resource: *` only for actions AWS cannot scope to an ARN, with their required conditions.",
+    description: "IAM policies name the resources they allow actions on: `*` — or an ARN matching every resource of its kind, such as `arn:aws:s3:::*`, `role/*` or account `*` — only for actions AWS cannot scope to an ARN, with their required conditions.",
     severity: "high",
     enforcementLevel: "mandatory",
     remediationSteps: "Scope the statement to resource ARNs; only the actions listed in components/iam.ts (or the pack's extraActions) may use *.",
@@ -37,17 +52,88 @@ export const iamWildcardResourceExceptions: ResourceValidationPolicy = {
     validateResource: (args, reportViolation) => {
         const { extraActions } = args.getConfig<{ extraActions: string[] }>();
         for (const { where, statement } of allowStatements(args)) {
-            if (!asArray(statement.Resource).includes("*") && statement.NotResource === undefined) {
+            const broad = statement.NotResource !== undefined ? "every resource" : asArray(statement.Resource).find(matchesAnyResource);
+            if (broad === undefined) {
                 continue;
             }
             for (const action of asArray(statement.Action)) {
                 if (!(action in WILDCARD_RESOURCE_ACTIONS) && !extraActions.includes(action)) {
-                    reportViolation(`${where} allows ${action} on every resource; scope it to ARNs.`);
+                    reportViolation(`${where} allows ${action} on ${broad === "*" ? "every resource" : broad}; scope it to ARNs.`);
                     continue;
                 }
                 const required = WILDCARD_RESOURCE_REQUIRED_CONDITIONS[action];
                 if (required && !conditionKeys(statement).includes(required.toLowerCase())) {
-                    reportViolation(`${where} allows ${action} on * without a ${required} condition.`);
+                    reportViolation(`${where} allows ${action} on ${broad} without a ${required} condition.`);
+                }
+            }
+        }
+    },
+};
+
+// IAM actions that grant permissions to a user or role: allowed only when the request must set a
+// permissions boundary (the actions that support iam:PermissionsBoundary in the Service
+// Authorization Reference, "Actions, resources, and condition keys for IAM").
+const GRANTS_NEEDING_BOUNDARY = [
+    "iam:CreateUser", "iam:CreateRole", "iam:PutUserPolicy", "iam:PutRolePolicy", "iam:AttachUserPolicy", "iam:AttachRolePolicy",
+    "iam:PutUserPermissionsBoundary", "iam:PutRolePermissionsBoundary", "iam:UpdateAssumeRolePolicy",
+];
+// Grants no boundary condition can contain: they change a group, a managed policy or remove a boundary.
+const UNBOUNDABLE_GRANTS = [
+    "iam:PutGroupPolicy", "iam:AttachGroupPolicy", "iam:AddUserToGroup", "iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion",
+    "iam:DeleteUserPermissionsBoundary", "iam:DeleteRolePermissionsBoundary",
+];
+
+/** Does the statement require the request's permissions boundary to be one named policy? */
+function requiresBoundary(statement: PolicyDocStatement): boolean {
+    const values = restrictingValues(statement, "iam:PermissionsBoundary").flatMap((c) => c.values);
+    return values.length > 0 && values.every((value) => parseArn(value) !== undefined && !/[*?]/.test(value));
+}
+
+export const iamEscalationBounded: ResourceValidationPolicy = {
+    name: "iam-escalation-bounded",
+    description: "IAM policies that let a principal create users or roles or grant them permissions require a permissions boundary (iam:PermissionsBoundary condition), and never allow changing groups, managed policy versions or removing boundaries.",
+    severity: "critical",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Add Condition StringEquals iam:PermissionsBoundary = the boundary policy's ARN to statements allowing CreateUser, PutUserPolicy and the like; drop group, policy-version and boundary-removal actions.",
+    validateResource: (args, reportViolation) => {
+        for (const { where, statement } of allowStatements(args)) {
+            const unboundable = UNBOUNDABLE_GRANTS.filter((action) => allowsAction(statement, action));
+            if (unboundable.length > 0) {
+                reportViolation(`${where} allows ${unboundable.join(", ")}: a path to permissions beyond any boundary.`);
+            }
+            const unbounded = GRANTS_NEEDING_BOUNDARY.filter((action) => allowsAction(statement, action));
+            if (unbounded.length > 0 && !requiresBoundary(statement)) {
+                reportViolation(`${where} allows ${unbounded.join(", ")} without requiring a permissions boundary (iam:PermissionsBoundary): a path to admin.`);
+            }
+        }
+    },
+};
+
+// AWS managed policies that amount to admin: everything, everything but IAM, or IAM itself.
+const ADMIN_MANAGED_POLICY = new RegExp(`^${ARN_PREFIX}iam::aws:policy/(.*/)?(AdministratorAccess|PowerUserAccess|IAMFullAccess)$`);
+
+/** Does a policy document allow every action, or every IAM action (a pattern matching the literal `iam:*` covers them all)? */
+function grantsAdmin(statements: PolicyDocStatement[]): boolean {
+    return statements.some((statement) => statement.Effect === "Allow" && (statement.NotAction !== undefined || asArray(statement.Action).some((action) => actionMatches(action, "iam:*"))));
+}
+
+export const iamManagedPolicyAttachments: StackValidationPolicy = {
+    name: "iam-managed-policy-attachments",
+    description: "Roles, users and groups get no admin-grade managed policy (AdministratorAccess, PowerUserAccess, IAMFullAccess, or one allowing `*` / `iam:*`), and only managed policies the stack defines (so the pack checks them) or that the pack's config lists.",
+    severity: "critical",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Grant the exact actions in an inline policy (components/iam.ts), or define the managed policy in the stack; list a reviewed external policy ARN in allowedPolicyArns.",
+    configSchema: { properties: { allowedPolicyArns: { type: "array", items: { type: "string" }, default: [] } } },
+    validateStack: (args, reportViolation) => {
+        const { allowedPolicyArns } = args.getConfig<{ allowedPolicyArns: string[] }>();
+        const defined = ofType(args.resources, "aws:iam/policy:Policy");
+        for (const resource of args.resources) {
+            for (const arn of attachedPolicyArns(resource)) {
+                const policy = defined.find((p) => p.props.arn === arn);
+                if (ADMIN_MANAGED_POLICY.test(arn) || (policy && grantsAdmin(statementsOf(policy.props.policy)))) {
+                    reportViolation(`${resource.type.split(":").pop()} ${resource.name} attaches ${arn}, which grants admin.`, resource.urn);
+                } else if (!policy && !allowedPolicyArns.includes(arn)) {
+                    reportViolation(`${resource.type.split(":").pop()} ${resource.name} attaches ${arn}, which the stack does not define and the pack's config does not allow.`, resource.urn);
                 }
             }
         }
@@ -78,10 +164,10 @@ const DEFAULT_TRUSTED_SERVICES = [
 
 export const iamRoleTrustScoped: ResourceValidationPolicy = {
     name: "iam-role-trust-scoped",
-    description: "Each role is assumable only by the one service it is for (or, for IRSA, one federated identity with sub and aud conditions).",
+    description: "Each role is assumable only by the one service it is for, on behalf of this account (aws:SourceAccount / aws:SourceArn), or, for IRSA, one federated identity with sub and aud conditions.",
     severity: "critical",
     enforcementLevel: "mandatory",
-    remediationSteps: "Trust a single service principal (assumeRolePolicy in components/iam.ts), or a federated OIDC provider with :sub and :aud conditions.",
+    remediationSteps: "Trust a single service principal with an aws:SourceAccount condition (assumeRolePolicy in components/iam.ts), or a federated OIDC provider with :sub and :aud conditions.",
     configSchema: { properties: { trustedServices: { type: "array", items: { type: "string" }, default: DEFAULT_TRUSTED_SERVICES } } },
     validateResource: validateResourceOfType(aws.iam.Role, (role, args, reportViolation) => {
         const { trustedServices } = args.getConfig<{ trustedServices: string[] }>();
@@ -98,6 +184,10 @@ export const iamRoleTrustScoped: ResourceValidationPolicy = {
                 if (!keys.some((k) => k.endsWith(":sub")) || !keys.some((k) => k.endsWith(":aud"))) {
                     reportViolation("Federated trust without both :sub and :aud conditions lets any identity of the provider assume the role.");
                 }
+            }
+            const problem = servicePrincipals(statement).length > 0 ? sourceScopeProblem(statement) : undefined;
+            if (problem) {
+                reportViolation(`Trust policy lets ${servicePrincipals(statement).join(", ")} assume the role for any account: ${problem}.`);
             }
         }
         for (const service of services) {

@@ -1,11 +1,23 @@
 import type { Policies } from "@pulumi/policy";
 import { dlqHasAlarm } from "./alarms";
-import { dynamodbPointInTimeRecovery, dynamodbTableEncrypted, logGroupKmsEncrypted, s3BucketEncrypted, snsTopicEncrypted, sqsQueueEncrypted, ssmSecretsSecureString } from "./encryption";
-import { iamNoAccessKeys, iamNoWildcardActions, iamRoleTrustScoped, iamWildcardResourceExceptions } from "./iam";
-import { lambdaLogGroupRetention, lambdaNoPlaintextSecrets, lambdaTimeoutWithinVisibility, lambdaXrayTracing } from "./lambda";
+import {
+    dynamodbPointInTimeRecovery,
+    dynamodbTableEncrypted,
+    kmsKeyRotation,
+    logGroupKmsEncrypted,
+    s3BucketEncrypted,
+    snsTopicEncrypted,
+    sqsQueueEncrypted,
+    ssmSecretsSecureString,
+} from "./encryption";
+import { iamEscalationBounded, iamManagedPolicyAttachments, iamNoAccessKeys, iamNoWildcardActions, iamRoleTrustScoped, iamWildcardResourceExceptions } from "./iam";
+import { lambdaLogGroupRetention, lambdaNoPlaintextSecrets, lambdaPermissionScoped, lambdaTimeoutWithinVisibility, lambdaXrayTracing } from "./lambda";
+import { resourcePolicyNotPublic, resourcePolicyServiceScoped } from "./resource-policies";
 import { s3LifecycleExpiry, s3PublicAccessBlocked, s3TlsOnly } from "./s3";
 import { configurationSetTls, receiptRuleScanningTls, smtpSendingFromAddress } from "./ses";
-import { sqsDlqRetention, sqsRedriveToDlq, sqsServicePrincipalScoped, sqsTlsOnly } from "./sqs";
+import { sfnLogGroupRetention, sfnNoExecutionData } from "./sfn";
+import { snsTlsOnly } from "./sns";
+import { sqsDlqRetention, sqsRedriveToDlq, sqsTlsOnly } from "./sqs";
 
 /** Every policy of the ses-mail pack. The pack entry (policy/index.ts) and the offline runner use this list. */
 export const sesMailPolicies: Policies = [
@@ -14,6 +26,7 @@ export const sesMailPolicies: Policies = [
     dynamodbTableEncrypted,
     s3BucketEncrypted,
     logGroupKmsEncrypted,
+    kmsKeyRotation,
     ssmSecretsSecureString,
     s3PublicAccessBlocked,
     s3TlsOnly,
@@ -21,13 +34,20 @@ export const sesMailPolicies: Policies = [
     sqsRedriveToDlq,
     sqsDlqRetention,
     sqsTlsOnly,
-    sqsServicePrincipalScoped,
+    snsTlsOnly,
+    resourcePolicyNotPublic,
+    resourcePolicyServiceScoped,
     lambdaXrayTracing,
     lambdaLogGroupRetention,
     lambdaNoPlaintextSecrets,
     lambdaTimeoutWithinVisibility,
+    lambdaPermissionScoped,
+    sfnLogGroupRetention,
+    sfnNoExecutionData,
     iamNoWildcardActions,
     iamWildcardResourceExceptions,
+    iamEscalationBounded,
+    iamManagedPolicyAttachments,
     iamNoAccessKeys,
     iamRoleTrustScoped,
     receiptRuleScanningTls,
@@ -41,6 +61,9 @@ export * from "./alarms";
 export * from "./encryption";
 export * from "./iam";
 export * from "./lambda";
+export * from "./resource-policies";
 export * from "./s3";
 export * from "./ses";
+export * from "./sfn";
+export * from "./sns";
 export * from "./sqs";

@@ -1,5 +1,7 @@
 import * as aws from "@pulumi/aws";
 import { ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
+import { sourceScopeProblem } from "../documents";
+import { credentialIn } from "../secrets";
 import { findQueue, ofType } from "../stack-resources";
 
 export const lambdaXrayTracing: ResourceValidationPolicy = {
@@ -38,11 +40,10 @@ export const lambdaLogGroupRetention: StackValidationPolicy = {
 // Names that announce a secret, unless they point at where the secret is kept.
 const SECRET_NAME = /(token|secret|password|passwd|credential|private_?key|api_?key|access_?key)/i;
 const REFERENCE_SUFFIX = /(_PARAMETER|_PARAM|_PARAMETER_NAME|_ARN|_NAME|_PATH|_ID|_PREFIX)$/i;
-const SECRET_VALUE = [/\b(AKIA|ASIA)[0-9A-Z]{16}\b/, /-----BEGIN [A-Z ]*PRIVATE KEY-----/, /\b1\/\/[0-9A-Za-z_-]{20,}/, /\bya29\.[0-9A-Za-z_-]{20,}/];
 
 export const lambdaNoPlaintextSecrets: ResourceValidationPolicy = {
     name: "lambda-no-plaintext-secrets",
-    description: "Lambda environment variables hold no plaintext secrets (tokens, passwords, keys); secrets live in SSM SecureString.",
+    description: "Lambda environment variables hold no plaintext secrets: no variable named like one, and no value shaped like a credential (AWS keys, private keys, OAuth client secrets and tokens, Slack/GitHub tokens, long random strings) whatever its name; secrets live in SSM SecureString.",
     severity: "critical",
     enforcementLevel: "mandatory",
     remediationSteps: "Store the secret in an SSM SecureString parameter and pass its name (e.g. TOKEN_PARAMETER) instead.",
@@ -51,8 +52,11 @@ export const lambdaNoPlaintextSecrets: ResourceValidationPolicy = {
             const text = String(value);
             if (SECRET_NAME.test(key) && !REFERENCE_SUFFIX.test(key) && text !== "") {
                 reportViolation(`Environment variable ${key} looks like a plaintext secret.`);
-            } else if (SECRET_VALUE.some((pattern) => pattern.test(text))) {
-                reportViolation(`Environment variable ${key} holds a value shaped like a credential.`);
+            } else {
+                const credential = credentialIn(text);
+                if (credential) {
+                    reportViolation(`Environment variable ${key} holds ${credential}.`);
+                }
             }
         }
     }),
@@ -79,4 +83,37 @@ export const lambdaTimeoutWithinVisibility: StackValidationPolicy = {
             }
         }
     },
+};
+
+export const lambdaPermissionScoped: ResourceValidationPolicy = {
+    name: "lambda-permission-scoped",
+    description: "Lambda permissions name who may invoke: never Principal *, and an AWS service only with a sourceArn of this account (plus sourceAccount for S3, whose ARNs carry no account).",
+    severity: "high",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Set sourceArn to the rule, topic or bucket ARN that invokes the function (and sourceAccount for S3).",
+    validateResource: validateResourceOfType(aws.lambda.Permission, (permission, _args, reportViolation) => {
+        const principal = String(permission.principal);
+        if (principal.includes("*")) {
+            reportViolation(`Anyone may call ${permission.action} on the function.`);
+            return;
+        }
+        if (!/\.amazonaws\.com(\.cn)?$/.test(principal)) {
+            return;
+        }
+        if (permission.sourceArn === undefined) {
+            reportViolation(`${principal} may invoke the function on behalf of any resource of any account: set sourceArn.`);
+            return;
+        }
+        // AddPermission turns sourceArn / sourceAccount into aws:SourceArn / aws:SourceAccount conditions.
+        const problem = sourceScopeProblem({
+            Effect: "Allow",
+            Condition: {
+                ArnLike: { "aws:SourceArn": String(permission.sourceArn) },
+                ...(permission.sourceAccount === undefined ? {} : { StringEquals: { "aws:SourceAccount": String(permission.sourceAccount) } }),
+            },
+        });
+        if (problem) {
+            reportViolation(`${principal} may invoke the function for any account: ${problem}.`);
+        }
+    }),
 };

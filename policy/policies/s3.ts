@@ -21,17 +21,18 @@ export const s3PublicAccessBlocked: StackValidationPolicy = {
 
 export const s3TlsOnly: StackValidationPolicy = {
     name: "s3-tls-only",
-    description: "Every S3 bucket policy denies requests not made over TLS.",
+    description: "Every S3 bucket policy denies everyone every S3 action on the bucket and all its objects when the request is not made over TLS.",
     severity: "high",
     enforcementLevel: "mandatory",
-    remediationSteps: "Add a bucket policy statement: Deny, Principal *, Action s3:*, Condition Bool aws:SecureTransport false.",
+    remediationSteps: "Add a bucket policy statement: Deny, Principal *, Action s3:*, Resource the bucket ARN and ARN/*, Condition Bool aws:SecureTransport false (and no other condition).",
     validateStack: (args, reportViolation) => {
         for (const bucket of ofType(args.resources, "aws:s3/bucket:Bucket")) {
+            // A deny narrowed to some actions, some keys or some principals leaves the rest open.
             const denies = bucketCompanions(args.resources, "aws:s3/bucketPolicy:BucketPolicy", bucket)
                 .flatMap((policy) => statementsOf(policy.props.policy))
-                .some(deniesInsecureTransport);
+                .some((statement) => deniesInsecureTransport(statement, "s3", [bucket.props.arn, `${bucket.props.arn}/*`]));
             if (!denies) {
-                reportViolation(`Bucket ${bucket.props.bucket} has no policy denying non-TLS access.`, bucket.urn);
+                reportViolation(`Bucket ${bucket.props.bucket} has no policy denying every non-TLS request (s3:* on the bucket and ${bucket.props.arn}/*, Principal *).`, bucket.urn);
             }
         }
     },

@@ -1,6 +1,5 @@
-import * as aws from "@pulumi/aws";
-import { ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
-import { conditionKeys, deniesInsecureTransport, servicePrincipals, statementsOf } from "../documents";
+import type { StackValidationPolicy } from "@pulumi/policy";
+import { deniesInsecureTransport, statementsOf } from "../documents";
 import { deadLetterQueueArns, findQueue, ofType } from "../stack-resources";
 
 const SQS_DEFAULT_RETENTION_SECONDS = 345600;
@@ -43,35 +42,19 @@ export const sqsDlqRetention: StackValidationPolicy = {
 
 export const sqsTlsOnly: StackValidationPolicy = {
     name: "sqs-tls-only",
-    description: "Every SQS queue has a policy denying requests not made over TLS.",
+    description: "Every SQS queue has a policy denying everyone every SQS action on it when the request is not made over TLS.",
     severity: "high",
     enforcementLevel: "mandatory",
-    remediationSteps: "Attach a QueuePolicy with Deny, Principal *, Action sqs:*, Condition Bool aws:SecureTransport false (QueueWithDlq does).",
+    remediationSteps: "Attach a QueuePolicy with Deny, Principal *, Action sqs:*, Resource the queue ARN, Condition Bool aws:SecureTransport false (QueueWithDlq does).",
     validateStack: (args, reportViolation) => {
         const policies = ofType(args.resources, "aws:sqs/queuePolicy:QueuePolicy");
         for (const queue of ofType(args.resources, "aws:sqs/queue:Queue")) {
             const inline = statementsOf(queue.props.policy);
             const attached = policies.filter((p) => findQueue(args.resources, p.props.queueUrl) === queue).flatMap((p) => statementsOf(p.props.policy));
-            const denies = [...inline, ...attached].some(deniesInsecureTransport);
+            const denies = [...inline, ...attached].some((statement) => deniesInsecureTransport(statement, "sqs", [queue.props.arn]));
             if (!denies) {
-                reportViolation(`Queue ${queue.props.name} accepts requests without TLS: add a deny on aws:SecureTransport false.`, queue.urn);
+                reportViolation(`Queue ${queue.props.name} accepts requests without TLS: add a deny of sqs:* on aws:SecureTransport false.`, queue.urn);
             }
         }
     },
-};
-
-export const sqsServicePrincipalScoped: ResourceValidationPolicy = {
-    name: "sqs-service-principal-scoped",
-    description: "Queue policies that let an AWS service send scope it with aws:SourceArn (confused-deputy protection).",
-    severity: "high",
-    enforcementLevel: "mandatory",
-    remediationSteps: "Add Condition ArnEquals aws:SourceArn = the topic, rule or pipe ARN (QueueWithDlq's allowedSenders does).",
-    validateResource: validateResourceOfType(aws.sqs.QueuePolicy, (policy, _args, reportViolation) => {
-        for (const statement of statementsOf(policy.policy)) {
-            const services = servicePrincipals(statement);
-            if (statement.Effect === "Allow" && services.length > 0 && !conditionKeys(statement).includes("aws:sourcearn")) {
-                reportViolation(`Statement lets ${services.join(", ")} act without an aws:SourceArn condition.`);
-            }
-        }
-    }),
 };

@@ -6,6 +6,8 @@ import { ListStateMachinesCommand, SFNClient, StartExecutionCommand } from "@aws
 import { AddTagsToResourceCommand, GetParameterCommand, ListTagsForResourceCommand, ParameterNotFound, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { expect } from "chai";
+import fc from "fast-check";
+import { escapeHtml, startLoopback } from "../../cli/loopback";
 import { main } from "../../cli/main";
 import { NO_EXPIRY_SECONDS } from "../../functions/shared/gmail-oauth";
 import { FakeGoogle, startFakeGoogle } from "../support/fake-google";
@@ -202,6 +204,18 @@ describe("ses-mail token (command end to end: fake Google OAuth on loopback, AWS
             expect(stored()).to.deep.equal([]);
         });
 
+        it("refuses a grant that does not say who signed in (no ID token): the account cannot be checked", async () => {
+            // With the openid scope, Google's code exchange returns an ID token carrying the email
+            // ("OpenID Connect", Google Identity: "Exchange code for access token and ID token").
+            // Without one, a token of any mailbox could be stored under --account.
+            google.consent = { withoutIdToken: true, signInAs: "someone.else@gmail.com" };
+            const { code, stderr } = await run("token", "refresh", "--stack", "test", "--account", "you@gmail.com", "--port", "0");
+            expect(code).to.equal(1);
+            expect(stderr).to.include("Google did not say which account signed in").and.include("nothing was stored");
+            expect(stored()).to.deep.equal([]);
+            expect(cloudwatch.commandCalls(PutMetricDataCommand)).to.deep.equal([]);
+        });
+
         it("refuses a grant without Gmail access (unticked on the consent screen)", async () => {
             google.consent = { grantedScope: "openid email" };
             const { code, stderr } = await run("token", "refresh", "--stack", "test", "--port", "0");
@@ -241,6 +255,39 @@ describe("ses-mail token (command end to end: fake Google OAuth on loopback, AWS
             const { code, stderr } = await run("token", "refresh", "--stack", "test", "--account", "stranger@gmail.com", "--port", "0");
             expect(code).to.equal(1);
             expect(stderr).to.include("stranger@gmail.com is not in ses-mail:ingest.gmailAccounts of Pulumi.test.yaml");
+        });
+    });
+
+    describe("loopback page", () => {
+        /** A request any web page can make the browser send while the command waits. */
+        async function callback(query: Record<string, string>) {
+            const loopback = await startLoopback(0);
+            try {
+                const url = new URL(loopback.redirectUri);
+                for (const [key, value] of Object.entries(query)) url.searchParams.set(key, value);
+                const response = await fetch(url);
+                return { status: response.status, csp: response.headers.get("content-security-policy"), html: await response.text() };
+            } finally {
+                await loopback.close();
+            }
+        }
+
+        it("writes the error parameter as text, never as markup, on a page that runs no script", async () => {
+            const { status, csp, html } = await callback({ error: "<script>alert(document.domain)</script>", state: "forged" });
+            expect(status).to.equal(400);
+            expect(html).to.not.include("<script");
+            expect(html).to.include("Google answered: &lt;script&gt;alert(document.domain)&lt;/script&gt;. See the terminal.");
+            expect(csp).to.equal("default-src 'none'; style-src 'unsafe-inline'");
+        });
+
+        it("escapes any text so that only the page's own tags remain", () => {
+            fc.assert(fc.property(fc.string({ unit: "binary" }), (text) => {
+                const escaped = escapeHtml(text);
+                expect(escaped).to.not.match(/[<>"']/);
+                // Every & starts one of the five entities, so the browser shows exactly the text.
+                expect(escaped.replace(/&(amp|lt|gt|quot|#39);/g, "")).to.not.include("&");
+                expect(escaped.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, "\"").replace(/&#39;/g, "'").replace(/&amp;/g, "&")).to.equal(text);
+            }));
         });
     });
 

@@ -133,7 +133,11 @@ describe("Alarms", () => {
         const dlq = plan.one("aws:cloudwatch/metricAlarm:MetricAlarm", "alarms-ses-mail-input-dlq-messages-test");
         expect(dlq.inputs).to.deep.include({ namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: { QueueName: "q-dlq" }, statistic: "Maximum", period: 60, threshold: 0 });
         const topicPolicy = plan.json(plan.one("aws:sns/topicPolicy:TopicPolicy"), "policy");
-        expect(topicPolicy.Statement[1]).to.deep.include({ Principal: { Service: "cloudwatch.amazonaws.com" }, Condition: { ArnLike: { "aws:SourceArn": [`arn:aws:cloudwatch:us-east-1:${MOCK_ACCOUNT}:alarm:*`] } } });
+        // Exactly the component's own alarms may publish, by ARN: not every alarm of the account.
+        const alarmArns = plan.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => `arn:aws:cloudwatch:us-east-1:${MOCK_ACCOUNT}:alarm:${a.inputs.name}`);
+        expect(topicPolicy.Statement[1]).to.deep.include({ Principal: { Service: "cloudwatch.amazonaws.com" }, Action: ["sns:Publish"] });
+        expect(topicPolicy.Statement[1].Condition).to.have.keys(["ArnEquals"]);
+        expect(topicPolicy.Statement[1].Condition.ArnEquals["aws:SourceArn"]).to.have.members(alarmArns).and.to.have.length(alarmArns.length);
         expect(plan.json(plan.one("aws:kms/key:Key"), "policy").Statement[1].Principal).to.deep.equal({ Service: "cloudwatch.amazonaws.com" });
         expect(plan.one("aws:sns/topicSubscription:TopicSubscription").inputs).to.deep.include({ protocol: "email", endpoint: "ops@example.com" });
     });
@@ -144,13 +148,14 @@ describe("Alarms", () => {
         expect(plan.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").every((a) => a.inputs.alarmActions[0] === "arn:aws:sns:us-east-1:1:ops")).to.equal(true);
     });
 
-    it("the test stack alarms on all eight DLQs, every function, the pipe and the drain", async () => {
+    it("the test stack alarms on all seven DLQs, every function, the pipe and the drain", async () => {
         const { plan } = await runStack("test");
         const names = plan.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => a.inputs.name);
-        expect(names.filter((n: string) => n.endsWith("-dlq-messages-test"))).to.have.length(8);
+        // No suppression mirror in test: prod is the account's one mirroring stack.
+        expect(names.filter((n: string) => n.endsWith("-dlq-messages-test"))).to.have.length(7);
         expect(names).to.include("ses-mail-routing-events-dlq-messages-test");
-        // Six functions plus the token probe of the one Gmail account.
-        expect(names.filter((n: string) => n.endsWith("-errors-test"))).to.have.length(7);
+        // Five functions plus the token probe of the one Gmail account.
+        expect(names.filter((n: string) => n.endsWith("-errors-test"))).to.have.length(6);
         expect(names).to.include("ses-mail-gmail-token-probe-you-gmail-com-errors-test");
         expect(names).to.include.members(["ses-mail-router-execution-failed-test", "ses-mail-retry-drain-executions-failed-test", "ses-high-bounce-rate-CRITICAL-test", "ses-mail-routing-rule-invalid-test"]);
     });

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { FEEDBACK_EVENT_TYPES, FeedbackPipeline, FeedbackPipelineArgs, resolveFeedbackSettings } from "../../components/feedback-pipeline";
 import { SuppressionStore } from "../../components/suppression-store";
 import { MOCK_ACCOUNT as ACCOUNT, runUnderMocks } from "../support/mocks";
+import { decide } from "../support/policy";
 
 const ARN = {
     queue: `arn:aws:sqs:us-east-1:${ACCOUNT}:ses-mail-feedback-test`,
@@ -78,6 +79,8 @@ describe("FeedbackPipeline", () => {
         expect(queuePolicy.Statement[1]).to.deep.equal({ Effect: "Allow", Principal: { Service: "sns.amazonaws.com" }, Action: ["sqs:SendMessage"], Resource: [ARN.queue], Condition: { ArnEquals: { "aws:SourceArn": [ARN.topic] } } });
     });
 
+    // The index definitions are unchanged on purpose: sharding lives in the type_day values the worker
+    // writes (see TYPE_DAY_SHARDS), so deploying it changes no index, no table, no URN.
     it("stores events with TTL and the recipient, type-by-day and complaint-sender indexes", async () => {
         const { plan } = await pipeline();
         const events = plan.one("aws:dynamodb/table:Table", "feedback-events");
@@ -97,7 +100,8 @@ describe("FeedbackPipeline", () => {
         const statements = plan.json(plan.one("aws:iam/rolePolicy:RolePolicy", "feedback-worker-policy"), "policy").Statement;
         expect(statements.slice(2)).to.deep.equal([
             { Effect: "Allow", Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"], Resource: [ARN.queue] },
-            { Effect: "Allow", Action: ["dynamodb:PutItem", "dynamodb:Query"], Resource: [ARN.events, `${ARN.events}/index/*`] },
+            { Effect: "Allow", Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], Resource: [ARN.events] },
+            { Effect: "Allow", Action: ["dynamodb:Query"], Resource: [`${ARN.events}/index/recipient-index`, `${ARN.events}/index/complaint-sender-index`] },
             { Effect: "Allow", Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"], Resource: [ARN.senders] },
             { Effect: "Allow", Action: ["dynamodb:UpdateItem"], Resource: [ARN.suppression] },
             { Effect: "Allow", Action: ["sns:Publish"], Resource: [ARN.notifications] },
@@ -113,6 +117,28 @@ describe("FeedbackPipeline", () => {
             TRANSIENT_THRESHOLD: "3", COMPLAINT_FLAG_THRESHOLD: "3", COMPLAINT_RESTRICT_THRESHOLD: "5", COMPLAINT_WINDOW_DAYS: "30",
         });
         expect(fn.inputs.environment.variables).not.to.have.property("SENDER_TAG");
+    });
+
+    it("lets the worker make exactly the DynamoDB calls it makes (IAM policy simulator)", async () => {
+        const { plan } = await pipeline();
+        const policy = plan.json(plan.one("aws:iam/rolePolicy:RolePolicy", "feedback-worker-policy"), "policy");
+        const role = `arn:aws:iam::${ACCOUNT}:role/ses-mail-feedback-worker-test`;
+        const ask = (action: string, resource: string) => decide({ identity: [policy] }, { principal: role, action, resource });
+        const allowed: [string, string][] = [
+            ["dynamodb:PutItem", ARN.events], // records
+            ["dynamodb:UpdateItem", ARN.events], // counters
+            ["dynamodb:GetItem", ARN.events], // a full counter
+            ["dynamodb:Query", `${ARN.events}/index/recipient-index`], // seeding a transient-bounce counter
+            ["dynamodb:Query", `${ARN.events}/index/complaint-sender-index`], // seeding a complaint counter
+            ["dynamodb:GetItem", ARN.senders], ["dynamodb:Query", ARN.senders], ["dynamodb:UpdateItem", ARN.senders], ["dynamodb:PutItem", ARN.senders],
+            ["dynamodb:UpdateItem", ARN.suppression],
+        ];
+        const denied: [string, string][] = [
+            ["dynamodb:DeleteItem", ARN.events], ["dynamodb:Scan", ARN.events], ["dynamodb:Query", `${ARN.events}/index/type-day-index`],
+            ["dynamodb:DeleteItem", ARN.senders], ["dynamodb:DeleteItem", ARN.suppression], ["dynamodb:PutItem", ARN.suppression],
+        ];
+        expect(await Promise.all(allowed.map(([action, resource]) => ask(action, resource)))).to.deep.equal(allowed.map(() => "Allowed"));
+        expect(await Promise.all(denied.map(([action, resource]) => ask(action, resource)))).to.deep.equal(denied.map(() => "ImplicitlyDenied"));
     });
 
     it("wires the older identity notifications to their own topics when asked", async () => {

@@ -1,5 +1,7 @@
 import { expect } from "chai";
-import { allow, allowOnAnyResource, allowPutMetricData, allowServicePrincipal, denyInsecureTransport, policyDocument } from "../../components/iam";
+import {
+    accountKeyAdministration, allow, allowOnAnyResource, allowPutMetricData, allowServicePrincipal, denyInsecureTransport, denyKeyActionsExcept, policyDocument,
+} from "../../components/iam";
 import { promiseOf } from "../support/mocks";
 
 describe("IAM policy builder", () => {
@@ -47,5 +49,20 @@ describe("IAM policy builder", () => {
                 { Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: ["sqs:*"], Resource: ["arn:q"], Condition: { Bool: { "aws:SecureTransport": "false" } } },
             ],
         });
+    });
+
+    it("key administration goes to the account principal of the key's partition (ARNs carry it: aws, aws-cn, aws-us-gov)", async () => {
+        for (const partition of ["aws", "aws-cn", "aws-us-gov"]) {
+            const document = JSON.parse(await promiseOf(policyDocument([accountKeyAdministration("123456789012", partition)])));
+            expect(document.Statement[0]).to.deep.equal({ Sid: "AccountAdministersKeyThroughIam", Effect: "Allow", Principal: { AWS: `arn:${partition}:iam::123456789012:root` }, Action: ["kms:*"], Resource: "*" });
+        }
+    });
+
+    it("denies key actions to everyone but the exempt principals (by aws:PrincipalArn), to everyone when none is, never with a wildcard action", () => {
+        expect(denyKeyActionsExcept("OnlyAdmins", ["kms:Decrypt"], ["arn:aws:iam::1:role/admin"])).to.deep.equal({
+            Sid: "OnlyAdmins", Effect: "Deny", Principal: "*", Action: ["kms:Decrypt"], Resource: "*", Condition: { ArnNotEquals: { "aws:PrincipalArn": ["arn:aws:iam::1:role/admin"] } },
+        });
+        expect(denyKeyActionsExcept("Nobody", ["kms:Decrypt"], [])).to.deep.equal({ Sid: "Nobody", Effect: "Deny", Principal: "*", Action: ["kms:Decrypt"], Resource: "*" });
+        expect(() => denyKeyActionsExcept("All", ["kms:*"], [])).to.throw(/never a wildcard/);
     });
 });

@@ -20,7 +20,8 @@ describe("LambdaFunction", () => {
             timeout: 30,
             tracingConfig: { mode: "Active" },
             loggingConfig: { logFormat: "JSON", logGroup: "/aws/lambda/ses-mail-suppression-mirror-test" },
-            role: `arn:aws:iam::${MOCK_ACCOUNT}:role/ses-mail-suppression-mirror-fn-test`,
+            // A global name: without a home region it names its region, so a second region cannot collide.
+            role: `arn:aws:iam::${MOCK_ACCOUNT}:role/ses-mail-suppression-mirror-fn-test-us-east-1`,
         });
         expect(fn.inputs.environment.variables).to.deep.equal({
             POWERTOOLS_SERVICE_NAME: "suppression-mirror",
@@ -29,6 +30,12 @@ describe("LambdaFunction", () => {
         });
         const logs = plan.one("aws:cloudwatch/logGroup:LogGroup");
         expect(logs.inputs).to.deep.include({ name: "/aws/lambda/ses-mail-suppression-mirror-test", retentionInDays: 30 });
+    });
+
+    it("keeps the region-free role name in its home region only", async () => {
+        const roleIn = async (region: string) => (await runUnderMocks(() => new LambdaFunction("mirror", { ...base, homeRegion: "us-east-1" }), { region })).plan.one("aws:iam/role:Role").inputs.name;
+        expect(await roleIn("us-east-1")).to.equal("ses-mail-suppression-mirror-fn-test");
+        expect(await roleIn("eu-west-1")).to.equal("ses-mail-suppression-mirror-fn-test-eu-west-1");
     });
 
     it("inlines the bundle as a single index.js asset", async () => {

@@ -3,21 +3,23 @@ import { MailIngest, MailIngestArgs, validateMailIngestArgs } from "../../compon
 import { MINIMUM_MAIL_RETENTION_DAYS } from "../../components/retention";
 import { GMAIL_IMPORT_LIMIT_BYTES } from "../../functions/gmail-forwarder/limits";
 import { SuppressionStore } from "../../components/suppression-store";
-import { MOCK_ACCOUNT as ACCOUNT, promiseOf, runUnderMocks } from "../support/mocks";
+import { MOCK_ACCOUNT as ACCOUNT, MOCK_ACTIVE_RULE_SET, promiseOf, RunOptions, runUnderMocks } from "../support/mocks";
 
 const arn = {
     queue: (name: string) => `arn:aws:sqs:us-east-1:${ACCOUNT}:${name}`,
     rule: (name: string) => `arn:aws:events:us-east-1:${ACCOUNT}:rule/${name}`,
     table: (name: string) => `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${name}`,
 };
-const BUCKET = `ses-mail-email-test-${ACCOUNT}`;
-const RECEIPT_RULE = `arn:aws:ses:us-east-1:${ACCOUNT}:receipt-rule-set/ses-mail-receipt-rules-test:receipt-rule/ses-mail-inbound-test`;
+// No homeRegion: the bucket's global name carries the region.
+const BUCKET = `ses-mail-email-test-us-east-1-${ACCOUNT}`;
+// By default MailIngest joins the account's active rule set (the mocks': another system's).
+const RECEIPT_RULE = `arn:aws:ses:us-east-1:${ACCOUNT}:receipt-rule-set/${MOCK_ACTIVE_RULE_SET}:receipt-rule/ses-mail-inbound-test`;
 
-function ingest(args: Partial<MailIngestArgs> = {}) {
+function ingest(args: Partial<MailIngestArgs> = {}, options: RunOptions = {}) {
     return runUnderMocks(() => new MailIngest("ingest", {
         env: "test", domains: ["example.com"], gmailAccounts: ["me@gmail.com", "team@gmail.com"],
         suppressionStore: new SuppressionStore("suppression", { env: "test" }), ...args,
-    }));
+    }), options);
 }
 const statementsOf = (plan: Awaited<ReturnType<typeof ingest>>["plan"], policyName: string) => plan.json(plan.one("aws:iam/rolePolicy:RolePolicy", policyName), "policy").Statement;
 
@@ -45,13 +47,13 @@ describe("MailIngest", () => {
         it("a receipt rule for the domains with scanning, TLS and an S3 action that notifies the topic", async () => {
             const { plan } = await ingest();
             const rule = plan.one("aws:ses/receiptRule:ReceiptRule");
-            expect(rule.inputs).to.deep.include({ name: "ses-mail-inbound-test", ruleSetName: "ses-mail-receipt-rules-test", recipients: ["example.com"], enabled: true, scanEnabled: true, tlsPolicy: "Require" });
+            expect(rule.inputs).to.deep.include({ name: "ses-mail-inbound-test", ruleSetName: MOCK_ACTIVE_RULE_SET, recipients: ["example.com"], enabled: true, scanEnabled: true, tlsPolicy: "Require" });
             expect(rule.inputs.s3Actions).to.deep.equal([{ bucketName: BUCKET, objectKeyPrefix: "inbound/", topicArn: `arn:aws:sns:us-east-1:${ACCOUNT}:ses-mail-email-inbound-test`, position: 1 }]);
-            expect(plan.one("aws:ses/activeReceiptRuleSet:ActiveReceiptRuleSet").inputs.ruleSetName).to.equal("ses-mail-receipt-rules-test");
+            expect(plan.ofType("aws:ses/activeReceiptRuleSet:ActiveReceiptRuleSet")).to.deep.equal([]);
         });
 
-        it("creates the receipt rule only after the bucket policy and the topic (policy) exist", async () => {
-            const { plan } = await ingest();
+        it("creates the receipt rule only after the bucket policy, the topic (policy) and its own active set exist", async () => {
+            const { plan } = await ingest({ ruleSetMode: "own" }, { activeReceiptRuleSet: null });
             const rule = plan.one("aws:ses/receiptRule:ReceiptRule");
             expect(rule.dependencies).to.include.members([
                 plan.one("aws:s3/bucketPolicy:BucketPolicy").urn,
@@ -62,7 +64,7 @@ describe("MailIngest", () => {
         });
 
         it("joins an existing active rule set by name instead of creating one", async () => {
-            const { plan } = await ingest({ createRuleSet: false, ruleSetName: "corp-inbound" });
+            const { plan } = await ingest({ ruleSetMode: "join", ruleSetName: "corp-inbound" }, { activeReceiptRuleSet: "corp-inbound" });
             expect(plan.ofType("aws:ses/receiptRuleSet:ReceiptRuleSet")).to.deep.equal([]);
             expect(plan.ofType("aws:ses/activeReceiptRuleSet:ActiveReceiptRuleSet")).to.deep.equal([]);
             expect(plan.one("aws:ses/receiptRule:ReceiptRule").inputs.ruleSetName).to.equal("corp-inbound");
@@ -80,6 +82,13 @@ describe("MailIngest", () => {
                 Resource: [`arn:aws:s3:::${BUCKET}/inbound/*`],
                 Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT }, ArnLike: { "aws:SourceArn": RECEIPT_RULE } },
             });
+        });
+
+        it("names the bucket as before in its home region, and per region elsewhere (bucket names are global: the same env in a second region must not collide)", async () => {
+            const home = await ingest({ homeRegion: "us-east-1" });
+            expect(home.plan.one("aws:s3/bucket:Bucket").inputs.bucket).to.equal(`ses-mail-email-test-${ACCOUNT}`);
+            const second = await ingest({ homeRegion: "us-east-1" }, { region: "eu-west-1" });
+            expect(second.plan.one("aws:s3/bucket:Bucket").inputs.bucket).to.equal(`ses-mail-email-test-eu-west-1-${ACCOUNT}`);
         });
 
         it("outputs the MX record (and creates it with a hosted zone)", async () => {
@@ -167,7 +176,11 @@ describe("MailIngest", () => {
                 { Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [arn.queue("ses-mail-gmail-forwarder-test"), arn.queue("ses-mail-gmail-forwarder-retry-test"), arn.queue("ses-mail-gmail-forwarder-dlq-test")] },
                 { Effect: "Allow", Action: ["s3:GetObject"], Resource: [`arn:aws:s3:::${BUCKET}/inbound/*`] },
                 { Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [`${ssm}/client-credentials`, `${ssm}/refresh-token/me_at_gmail.com`, `${ssm}/refresh-token/team_at_gmail.com`] },
-                { Effect: "Allow", Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"], Resource: [arn.table("ses-mail-gmail-forwarder-idempotency-test")] },
+                // The bouncer shares the table: Powertools keys are `<function name>#<hash>`.
+                {
+                    Effect: "Allow", Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"], Resource: [arn.table("ses-mail-gmail-forwarder-idempotency-test")],
+                    Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["ses-mail-gmail-forwarder-test#*"] } },
+                },
             ]);
             const fn = plan.one("aws:lambda/function:Function", "ingest-forwarder");
             expect(fn.inputs.environment.variables).to.deep.include({
@@ -210,10 +223,12 @@ describe("MailIngest", () => {
             expect(topic.inputs.name).to.equal("ses-mail-gmail-forwarder-token-alerts-test");
             expect(topic.inputs.kmsMasterKeyId).to.equal(`arn:aws:kms:us-east-1:${ACCOUNT}:key/ingest-token-alerts-key-physical`);
             const publisher = plan.json(plan.one("aws:sns/topicPolicy:TopicPolicy", "ingest-token-alerts-topic-policy"), "policy").Statement[1];
-            expect(publisher).to.deep.include({ Principal: { Service: "cloudwatch.amazonaws.com" }, Condition: { ArnLike: { "aws:SourceArn": [`arn:aws:cloudwatch:us-east-1:${ACCOUNT}:alarm:ses-mail-gmail-token-*`] } } });
             expect(plan.one("aws:sns/topicSubscription:TopicSubscription", "ingest-token-alerts-topic-email-0").inputs).to.deep.include({ protocol: "email", endpoint: "ops@example.com" });
             const alarms = plan.ofType("aws:cloudwatch/metricAlarm:MetricAlarm");
             expect(alarms).to.have.length(10);
+            // Exactly these ten alarms may publish (not every ses-mail-gmail-token-* alarm of the account).
+            expect(publisher).to.deep.include({ Principal: { Service: "cloudwatch.amazonaws.com" } });
+            expect(publisher.Condition.ArnEquals["aws:SourceArn"]).to.have.members(alarms.map((a) => `arn:aws:cloudwatch:us-east-1:${ACCOUNT}:alarm:${a.inputs.name}`)).and.to.have.length(10);
             expect(alarms.every((a) => a.inputs.name.startsWith("ses-mail-gmail-token-") && a.inputs.alarmActions[0] === topic.state.arn)).to.equal(true);
             expect(await promiseOf(result.tokenAlertTopicArn!)).to.equal(topic.state.arn);
         });
@@ -228,7 +243,7 @@ describe("MailIngest", () => {
         });
 
         it("refuses two accounts that would share resource names", () => {
-            expect(() => validateMailIngestArgs({ domains: ["a.com"], gmailAccounts: ["a.b@example.com", "a-b@example.com"] })).to.throw(/"a.b@example.com" and "a-b@example.com" map to the same resource names \("a-b-example-com"\)/);
+            expect(() => validateMailIngestArgs({ domains: ["a.com"], gmailAccounts: ["a.b@example.com", "a-b@example.com"] })).to.throw(/gmailAccounts: "a.b@example.com" and "a-b@example.com" map to the same resource name \("a-b-example-com"\)/);
         });
     });
 
@@ -237,11 +252,29 @@ describe("MailIngest", () => {
             const { plan } = await ingest({ domains: ["example.com", "example.org"] });
             expect(statementsOf(plan, "ingest-bouncer-policy").slice(3)).to.deep.equal([
                 { Effect: "Allow", Action: ["ses:SendBounce"], Resource: [`arn:aws:ses:us-east-1:${ACCOUNT}:identity/example.com`, `arn:aws:ses:us-east-1:${ACCOUNT}:identity/example.org`] },
-                { Effect: "Allow", Action: ["dynamodb:GetItem", "dynamodb:Query"], Resource: [arn.table("ses-email-suppression-list"), `${arn.table("ses-email-suppression-list")}/index/reason-index`] },
-                { Effect: "Allow", Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"], Resource: [arn.table("ses-mail-gmail-forwarder-idempotency-test")] },
+                // Only what its code calls: isSuppressed is one Query on the partition; Powertools Idempotency
+                // gets, puts, updates and deletes records keyed by the function's name.
+                { Effect: "Allow", Action: ["dynamodb:Query"], Resource: [arn.table("ses-email-suppression-list")] },
+                {
+                    Effect: "Allow", Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"], Resource: [arn.table("ses-mail-gmail-forwarder-idempotency-test")],
+                    Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["ses-mail-bouncer-test#*"] } },
+                },
             ]);
             const fn = plan.one("aws:lambda/function:Function", "ingest-bouncer");
             expect(fn.inputs.environment.variables).to.deep.include({ DOMAINS: "example.com,example.org", BOUNCE_SENDER_LOCAL_PART: "MAILER-DAEMON", IDEMPOTENCY_TABLE_NAME: "ses-mail-gmail-forwarder-idempotency-test" });
+        });
+
+        it("limits its idempotency records to its real function name, whatever the name prefix; keeps the suppression key's Decrypt", async () => {
+            const key = `arn:aws:kms:us-east-1:${ACCOUNT}:key/suppressions`;
+            const { plan } = await ingest({ namePrefix: "acme-mail", suppressionStore: new SuppressionStore("suppression", { env: "test", kmsKeyArn: key }) });
+            const statements = statementsOf(plan, "ingest-bouncer-policy");
+            const functionName = plan.one("aws:lambda/function:Function", "ingest-bouncer").inputs.name;
+            expect(functionName).to.equal("acme-mail-bouncer-test");
+            const idempotency = statements.find((s: any) => s.Action.includes("dynamodb:PutItem"));
+            expect(idempotency.Condition).to.deep.equal({ "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${functionName}#*`] } });
+            expect(statements).to.deep.include({ Effect: "Allow", Action: ["kms:Decrypt"], Resource: [key] });
+            expect(statements.filter((s: any) => s.Action.some((a: string) => a.startsWith("dynamodb:"))).flatMap((s: any) => s.Action).sort())
+                .to.deep.equal(["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]);
         });
 
         it("stays within SendBounce's 1 per second without reserved concurrency (throttled pollers would raise receive counts)", async () => {

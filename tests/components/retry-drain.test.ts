@@ -177,9 +177,9 @@ class SqsModel {
     }
 }
 
-const definition = JSON.parse(JSON.stringify(retryDrainDefinition(SOURCE, TARGET)));
+const definition = JSON.parse(JSON.stringify(retryDrainDefinition("aws", SOURCE, TARGET)));
 /** The same machine handing over after every few receives, so generated queues exercise long chains. */
-const definitionHandingOverEvery = (receives: number) => JSON.parse(JSON.stringify(retryDrainDefinition(SOURCE, TARGET, receives)));
+const definitionHandingOverEvery = (receives: number) => JSON.parse(JSON.stringify(retryDrainDefinition("aws", SOURCE, TARGET, receives)));
 const body = (account: string, n: number) => JSON.stringify({ target: account, messageId: `ses-${account}-${n}` });
 
 /** Runs an execution and every execution it hands over to, as Step Functions would; the chain must end. */
@@ -288,7 +288,7 @@ describe("RetryDrain", () => {
         it("a drain started while another drain's skipped messages are hidden waits for them, then moves its account's mail", async () => {
             const sqs = new SqsModel({ badAccounts: [] });
             for (let i = 0; i < 12; i++) sqs.park(JSON.stringify({ target: i % 2 ? X : Y, n: i }), i % 2 ? X : Y);
-            const machine = retryDrainDefinition(SOURCE, TARGET);
+            const machine = retryDrainDefinition("aws", SOURCE, TARGET);
             const drain = async (account: string) => (await runJsonataExecution(machine, { account }, sqs.task, { startTime: new Date(sqs.now).toISOString(), stateMachineArn: MACHINE }, { wait: (seconds) => sqs.advance(seconds * 1000), now: () => sqs.now })).output;
             expect(await drain(X)).to.deep.include({ moved: 6, skipped: 6 }); // Y's six now hidden for 15 minutes
             const forY = await drain(Y); // the operator refreshes Y right after X
@@ -299,7 +299,7 @@ describe("RetryDrain", () => {
         it("waits for a drain that started earlier and is still running (drains take turns); not for a later one", async () => {
             const sqs = new SqsModel({ badAccounts: [] });
             for (let i = 0; i < 4; i++) sqs.park(JSON.stringify({ target: X, n: i }), X);
-            const machine = retryDrainDefinition(SOURCE, TARGET);
+            const machine = retryDrainDefinition("aws", SOURCE, TARGET);
             const startTime = new Date(sqs.now).toISOString();
             sqs.runningDrains.push({ arn: `${MACHINE}:later`, startedAt: sqs.now + 5, until: sqs.now + 3_600_000 });
             sqs.runningDrains.push({ arn: `${MACHINE}:earlier`, startedAt: sqs.now - 5_000, until: sqs.now + 150_000 });

@@ -5,6 +5,7 @@ import { MOCK_ACCOUNT, promiseOf, runUnderMocks } from "../support/mocks";
 
 const TABLE_ARN = `arn:aws:dynamodb:us-east-1:${MOCK_ACCOUNT}:table/ses-email-suppression-list`;
 const STREAM_ARN = `${TABLE_ARN}/stream/2026-01-01T00:00:00.000`;
+const CLAIMS_ARN = `arn:aws:dynamodb:us-east-1:${MOCK_ACCOUNT}:table/ses-mail-suppression-mirror-claims-test`;
 const DLQ_ARN = `arn:aws:sqs:us-east-1:${MOCK_ACCOUNT}:ses-mail-suppression-mirror-dlq-test`;
 
 describe("SuppressionStore", () => {
@@ -21,7 +22,7 @@ describe("SuppressionStore", () => {
                 ttl: { attributeName: "expires_at", enabled: true },
                 pointInTimeRecovery: { enabled: true },
                 serverSideEncryption: { enabled: true },
-                deletionProtectionEnabled: false,
+                deletionProtectionEnabled: true,
                 streamEnabled: false,
             });
             expect(table.inputs.attributes).to.deep.equal([
@@ -43,11 +44,14 @@ describe("SuppressionStore", () => {
             expect(plan.resources.filter((r) => r.custom).map((r) => r.type)).to.deep.equal(["aws:dynamodb/table:Table"]);
         });
 
-        it("turns deletion protection on by default in prod, and honours an explicit choice", async () => {
-            const prod = await runUnderMocks(() => new SuppressionStore("suppression", { env: "prod" }));
-            expect(prod.plan.one("aws:dynamodb/table:Table").inputs.deletionProtectionEnabled).to.equal(true);
-            const off = await runUnderMocks(() => new SuppressionStore("suppression", { env: "prod", deletionProtection: false }));
-            expect(off.plan.one("aws:dynamodb/table:Table").inputs.deletionProtectionEnabled).to.equal(false);
+        it("protects the table from deletion whatever the env is called, and turns it off only when asked", async () => {
+            for (const env of ["prod", "production", "live", "test"]) {
+                const { plan } = await runUnderMocks(() => new SuppressionStore("suppression", { env, mirrorToSes: true }));
+                expect(plan.ofType("aws:dynamodb/table:Table").map((t) => [t.name, t.inputs.deletionProtectionEnabled]).sort(), env)
+                    .to.deep.equal([["suppression", true], ["suppression-mirror-claims", true]]);
+            }
+            const off = await runUnderMocks(() => new SuppressionStore("suppression", { env: "prod", deletionProtection: false, mirrorToSes: true }));
+            expect(off.plan.ofType("aws:dynamodb/table:Table").map((t) => t.inputs.deletionProtectionEnabled)).to.deep.equal([false, false]);
         });
 
         it("uses a customer KMS key when given, and the grants include it", async () => {
@@ -89,6 +93,7 @@ describe("SuppressionStore", () => {
             expect(plan.resources.filter((r) => r.custom).map((r) => r.type).sort()).to.deep.equal([
                 "aws:cloudwatch/logGroup:LogGroup",
                 "aws:dynamodb/table:Table",
+                "aws:dynamodb/table:Table",
                 "aws:iam/role:Role",
                 "aws:iam/rolePolicy:RolePolicy",
                 "aws:lambda/eventSourceMapping:EventSourceMapping",
@@ -96,9 +101,22 @@ describe("SuppressionStore", () => {
                 "aws:sqs/queue:Queue",
                 "aws:sqs/queuePolicy:QueuePolicy",
             ]);
-            const table = plan.one("aws:dynamodb/table:Table");
+            const table = plan.one("aws:dynamodb/table:Table", "suppression");
             expect(table.inputs).to.deep.include({ streamEnabled: true, streamViewType: "NEW_AND_OLD_IMAGES" });
             expect(await promiseOf(result.streamArn!)).to.equal(STREAM_ARN);
+        });
+
+        it("keeps its claims (which SES entries this stack put) in a table of its own, encrypted with the table's key", async () => {
+            const key = `arn:aws:kms:us-east-1:${MOCK_ACCOUNT}:key/abc`;
+            const { plan } = await runUnderMocks(() => new SuppressionStore("suppression", { env: "test", mirrorToSes: true, kmsKeyArn: key }));
+            const claims = plan.one("aws:dynamodb/table:Table", "suppression-mirror-claims");
+            expect(claims.parentType).to.equal("ses-mail:index:SuppressionStore");
+            expect(claims.inputs).to.deep.include({
+                name: "ses-mail-suppression-mirror-claims-test", hashKey: "email", attributes: [{ name: "email", type: "S" }],
+                billingMode: "PAY_PER_REQUEST", pointInTimeRecovery: { enabled: true }, serverSideEncryption: { enabled: true, kmsKeyArn: key },
+            });
+            const statements = plan.json(plan.one("aws:iam/rolePolicy:RolePolicy"), "policy").Statement;
+            expect(statements).to.deep.include({ Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: [key] });
         });
 
         it("consumes the stream with retries, bisection, partial failures and an on-failure DLQ", async () => {
@@ -135,17 +153,20 @@ describe("SuppressionStore", () => {
                     Resource: [STREAM_ARN],
                 },
                 { Effect: "Allow", Action: ["dynamodb:Query"], Resource: [TABLE_ARN] },
-                { Effect: "Allow", Action: ["ses:PutSuppressedDestination", "ses:DeleteSuppressedDestination"], Resource: "*" },
+                { Effect: "Allow", Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"], Resource: [CLAIMS_ARN] },
+                { Effect: "Allow", Action: ["ses:GetSuppressedDestination", "ses:PutSuppressedDestination", "ses:DeleteSuppressedDestination"], Resource: "*" },
                 { Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [DLQ_ARN] },
             ]);
             const trust = plan.json(plan.one("aws:iam/role:Role"), "assumeRolePolicy");
-            expect(trust.Statement).to.deep.equal([{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: ["sts:AssumeRole"] }]);
+            expect(trust.Statement).to.deep.equal([{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: ["sts:AssumeRole"], Condition: { StringEquals: { "aws:SourceAccount": MOCK_ACCOUNT } } }]);
         });
 
         it("points the function at the table", async () => {
             const { plan } = await mirrored();
             const fn = plan.one("aws:lambda/function:Function");
-            expect(fn.inputs.environment.variables).to.deep.include({ SUPPRESSION_TABLE_NAME: "ses-email-suppression-list", POWERTOOLS_SERVICE_NAME: "suppression-mirror" });
+            expect(fn.inputs.environment.variables).to.deep.include({
+                SUPPRESSION_TABLE_NAME: "ses-email-suppression-list", CLAIMS_TABLE_NAME: "ses-mail-suppression-mirror-claims-test", POWERTOOLS_SERVICE_NAME: "suppression-mirror",
+            });
         });
 
         it("refuses a mirror without a stream", () => {

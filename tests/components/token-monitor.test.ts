@@ -1,8 +1,8 @@
-import { runSimulation, type Simulation } from "@cloud-copilot/iam-simulate";
 import { expect } from "chai";
 import { NO_EXPIRY_SECONDS } from "../../functions/shared/gmail-oauth";
 import { resolveTokenMonitorSettings, tokenAlarmSpecs, tokenMonitorDefinition, TokenMonitor } from "../../components/token-monitor";
 import { ExecutionFailed, runJsonataStateMachine, TaskError } from "../support/asl-jsonata";
+import { simulate } from "../support/iam-simulator";
 import { MOCK_ACCOUNT, ResourcePlan, runUnderMocks } from "../support/mocks";
 import { publishedMetrics } from "../support/published-metrics";
 
@@ -21,18 +21,7 @@ function monitor() {
 const policyOf = (plan: ResourcePlan, name: string) => plan.json(plan.one("aws:iam/rolePolicy:RolePolicy", name), "policy");
 
 /** What IAM decides for a role's request, by an IAM policy simulator. */
-async function decide(policy: object, principal: string, action: string, resource: string, contextVariables: Record<string, string> = {}): Promise<string> {
-    const simulation = {
-        identityPolicies: [{ name: "role-policy", policy }],
-        serviceControlPolicies: [],
-        resourceControlPolicies: [],
-        resourcePolicy: undefined,
-        request: { action, principal, resource: { resource, accountId: MOCK_ACCOUNT }, contextVariables },
-    } as unknown as Simulation;
-    const response = await runSimulation(simulation, {});
-    if (response.resultType === "error") throw new Error(JSON.stringify(response.errors));
-    return response.overallResult;
-}
+const decide = (policy: object, principal: string, action: string, resource: string, context?: Record<string, string | string[]>) => simulate({ identity: [policy] }, { principal, action, resource, context });
 
 /** SSM and CloudWatch as the state machine's AWS SDK tasks see them. */
 function fakeAws(tags: { Key: string; Value: string }[] | "no-parameter") {
@@ -57,7 +46,7 @@ const startEpoch = Date.parse(START) / 1000;
 
 describe("TokenMonitor", () => {
     describe("state machine (run with the real JSONata evaluator)", () => {
-        const definition = JSON.parse(JSON.stringify(tokenMonitorDefinition(settings)));
+        const definition = JSON.parse(JSON.stringify(tokenMonitorDefinition(settings, "aws")));
 
         it("publishes the seconds from the execution start to expires_at_epoch, for the account", async () => {
             const aws = fakeAws([{ Key: "created_at", Value: "2026-11-20T10:00:00.000Z" }, { Key: "expires_at_epoch", Value: String(startEpoch + 5 * 3600) }]);
@@ -147,8 +136,25 @@ describe("TokenMonitor", () => {
             expect(fn.inputs.environment.variables).to.deep.include({ ACCOUNT, SSM_PREFIX: "/ses-mail/test/gmail-forwarder", POWERTOOLS_SERVICE_NAME: "token-probe", POWERTOOLS_METRICS_NAMESPACE: "SESMail/test" });
             expect(policyOf(plan, "token-you-probe-policy").Statement.slice(2)).to.deep.equal([
                 { Effect: "Allow", Action: ["ssm:GetParameter"], Resource: [`arn:aws:ssm:us-east-1:${MOCK_ACCOUNT}:parameter/ses-mail/test/gmail-forwarder/oauth/client-credentials`, PARAMETER_ARN] },
-                { Effect: "Allow", Action: ["ssm:AddTagsToResource"], Resource: [PARAMETER_ARN] },
+                {
+                    Effect: "Allow", Action: ["ssm:AddTagsToResource"], Resource: [PARAMETER_ARN],
+                    Condition: { "ForAllValues:StringEquals": { "aws:TagKeys": ["last_probe_at", "last_probe_result"] }, Null: { "aws:TagKeys": "false" } },
+                },
             ]);
+        });
+
+        it("may write its own two tags only, never the expiry the monitor reads (aws:TagKeys)", async () => {
+            const { plan } = await monitor();
+            const policy = policyOf(plan, "token-you-probe-policy");
+            const principal = `arn:aws:iam::${MOCK_ACCOUNT}:role/${plan.one("aws:iam/role:Role", "token-you-probe-role").inputs.name}`;
+            const tag = (keys: string[]) => decide(policy, principal, "ssm:AddTagsToResource", PARAMETER_ARN, { "aws:TagKeys": keys });
+            expect(await tag(["last_probe_at", "last_probe_result"])).to.equal("Allowed");
+            expect(await tag(["last_probe_result"])).to.equal("Allowed");
+            for (const keys of [["expires_at_epoch"], ["last_probe_at", "expires_at_epoch"], ["expires_at"], ["created_at"]]) {
+                expect(await tag(keys), keys.join(",")).to.equal("ImplicitlyDenied");
+            }
+            // Without any tag key (a request the API would refuse anyway) nothing is allowed either.
+            expect(await decide(policy, principal, "ssm:AddTagsToResource", PARAMETER_ARN)).to.equal("ImplicitlyDenied");
         });
     });
 

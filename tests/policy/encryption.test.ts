@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import { expect } from "chai";
+import { EncryptedTopic } from "../../components/encrypted-topic";
 import { QueueWithDlq } from "../../components/queue-with-dlq";
 import { SuppressionStore } from "../../components/suppression-store";
 import { compliantBucket } from "../fixtures/policy";
@@ -15,9 +16,20 @@ describe("policy: encryption at rest", () => {
         expect(found.map((v) => v.policyName)).to.deep.equal(["dlq-has-alarm"]);
     });
 
-    it("SNS topics need a KMS key", async () => {
-        expect(await violationNames(() => new aws.sns.Topic("plain"))).to.deep.equal(["sns-topic-encrypted"]);
-        expect(await violationNames(() => new aws.sns.Topic("kms", { kmsMasterKeyId: "alias/aws/sns" }))).to.deep.equal([]);
+    it("SNS topics need a KMS key (and, like every topic, a TLS deny)", async () => {
+        expect(await violationNames(() => new aws.sns.Topic("plain"))).to.deep.equal(["sns-tls-only", "sns-topic-encrypted"]);
+        expect(await violationNames(() => new aws.sns.Topic("kms", { kmsMasterKeyId: "alias/aws/sns" }))).to.deep.equal(["sns-tls-only"]);
+        expect(await violationNames(() => new EncryptedTopic("t", { env: "test", purpose: "t", kmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/k" }))).to.deep.equal([]);
+    });
+
+    it("KMS keys rotate, when KMS can rotate them (symmetric keys outside custom key stores)", async () => {
+        expect(await violationNames(() => new aws.kms.Key("k", {}))).to.deep.equal(["kms-key-rotation"]);
+        expect(await violationNames(() => new aws.kms.Key("k", { enableKeyRotation: false, customerMasterKeySpec: "SYMMETRIC_DEFAULT" }))).to.deep.equal(["kms-key-rotation"]);
+        expect(await violationNames(() => new aws.kms.Key("k", { enableKeyRotation: true }))).to.deep.equal([]);
+        // EnableKeyRotation (KMS API Reference): not supported for asymmetric, HMAC or custom-key-store keys.
+        expect(await violationNames(() => new aws.kms.Key("k", { customerMasterKeySpec: "RSA_3072", keyUsage: "SIGN_VERIFY" }))).to.deep.equal([]);
+        expect(await violationNames(() => new aws.kms.Key("k", { customerMasterKeySpec: "HMAC_256", keyUsage: "GENERATE_VERIFY_MAC" }))).to.deep.equal([]);
+        expect(await violationNames(() => new aws.kms.Key("k", { customKeyStoreId: "cks-1234567890abcdef0" }))).to.deep.equal([]);
     });
 
     it("DynamoDB tables need KMS encryption and PITR; exempt tables skip PITR only", async () => {

@@ -8,13 +8,14 @@ import { runUnderMocks } from "../support/mocks";
 import { runStack } from "../support/stack";
 
 describe("offline policy runner", () => {
-    for (const stack of ["test", "prod"]) {
+    // The test stack has no suppression mirror, hence one DLQ less (Pulumi.test.yaml).
+    for (const [stack, dlqs] of [["test", 7], ["prod", 8]] as const) {
         it(`the ${stack} stack has no mandatory violations (with CI's policy/config.json)`, async () => {
             const { plan } = await runStack(stack);
             const violations = await runPolicies(plan.resources, sesMailPolicies, { config: readPackConfig() });
             expect(violations).to.deep.equal([]);
             // Every DLQ of the stack is alarmed (dlq-has-alarm is mandatory now that Alarms exists).
-            expect(plan.ofType("aws:sqs/queue:Queue").filter((q) => q.inputs.tags?.QueueRole === "dead-letter").length).to.equal(8);
+            expect(plan.ofType("aws:sqs/queue:Queue").filter((q) => q.inputs.tags?.QueueRole === "dead-letter").length).to.equal(dlqs);
         });
     }
 

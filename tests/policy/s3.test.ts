@@ -30,4 +30,30 @@ describe("policy: S3", () => {
             new aws.s3.BucketLifecycleConfiguration("b-lifecycle", { bucket: bucket.id, rules: [{ id: "expire", status: "Disabled", expiration: { days: 90 } }] });
         })).to.deep.equal(["s3-lifecycle-expiry"]);
     });
+
+    it("the TLS deny covers every S3 action on the bucket and all its keys, for everyone, with no other condition", async () => {
+        const withDeny = (deny: object) => () => {
+            const bucket = new aws.s3.Bucket("b", { bucket: "b-bucket" });
+            new aws.s3.BucketServerSideEncryptionConfiguration("b-sse", { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] });
+            new aws.s3.BucketPublicAccessBlock("b-pab", { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+            new aws.s3.BucketLifecycleConfiguration("b-lifecycle", { bucket: bucket.id, rules: [{ id: "expire", status: "Enabled", expiration: { days: 90 } }] });
+            const statement = { Effect: "Deny", Principal: "*", Action: "s3:*", Resource: ["arn:aws:s3:::b-bucket", "arn:aws:s3:::b-bucket/*"], Condition: { Bool: { "aws:SecureTransport": "false" } }, ...deny };
+            new aws.s3.BucketPolicy("b-policy", { bucket: bucket.id, policy: JSON.stringify({ Statement: [statement] }) });
+        };
+        for (const covering of [{}, { Resource: "*" }, { Resource: "arn:aws:s3:::b-bucket*" }, { Action: "*" }, { Principal: { AWS: "*" } }]) {
+            expect(await violationNames(withDeny(covering)), JSON.stringify(covering)).to.deep.equal([]);
+        }
+        const narrowed = [
+            { Action: ["s3:GetObject", "s3:PutObject"] },
+            { Resource: "arn:aws:s3:::b-bucket/*" },
+            { Resource: ["arn:aws:s3:::b-bucket", "arn:aws:s3:::b-bucket/inbound/*"] },
+            { Principal: { AWS: "arn:aws:iam::999999999999:root" } },
+            { Condition: { Bool: { "aws:SecureTransport": "false" }, StringNotEquals: { "aws:PrincipalAccount": "123456789012" } } },
+            { Condition: { Bool: { "aws:SecureTransport": "true" } } },
+            { NotAction: "s3:GetObject", Action: undefined },
+        ];
+        for (const narrowing of narrowed) {
+            expect(await violationNames(withDeny(narrowing)), JSON.stringify(narrowing)).to.deep.equal(["s3-tls-only"]);
+        }
+    });
 });

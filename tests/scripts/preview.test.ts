@@ -54,7 +54,7 @@ describe("npm run preview: the plan tree", function () {
 
     it("test: type, logical name, physical name and key properties on a resource's lines", () => {
         const text = lines.test.join("\n");
-        expect(text).to.match(/[├└]─ dynamodb:Table +suppression {2}ses-email-suppression-list-test\n.* {7}PAY_PER_REQUEST, key email\+reason, GSI reason-index, TTL expires_at, PITR, SSE aws\/dynamodb,/);
+        expect(text).to.match(/[├└]─ dynamodb:Table +suppression {2}ses-email-suppression-list-test\n.* {7}PAY_PER_REQUEST, key email\+reason, GSI reason-index, TTL expires_at, PITR, SSE aws\/dynamodb\n/);
         const ingest = data.test.snapshot.resources.filter((r) => r.custom && r.urn.includes("::ses-mail:index:MailIngest$")).length;
         expect(text).to.match(new RegExp(`[├└]─ MailIngest +ingest {2}\\(${ingest} resources\\)`));
         // An SQS trigger shows what an SQS source has, not the stream-only fields (retries, on failure).
@@ -104,7 +104,7 @@ describe("npm run preview: the plan tree", function () {
         const out = renderPreview(data.test, { component: "ingest", type: "Table" });
         expect(out[1]).to.equal("Showing component ingest, type Table: 2 resources");
         expect(out.filter((line) => /[├└]─ /.test(line))).to.deep.equal([
-            "└─ MailIngest ingest  (89 resources)",
+            "└─ MailIngest ingest  (87 resources)",
             "   ├─ dynamodb:Table ingest-idempotency  ses-mail-gmail-forwarder-idempotency-test",
             "   └─ dynamodb:Table ingest-routing  ses-mail-email-routing-test",
         ]);
@@ -124,7 +124,7 @@ describe("npm run preview: the plan tree", function () {
         const custom = json.resources.filter((r: any) => r.custom).length;
         expect(json.summary.resources).to.equal(custom).and.be.greaterThan(200);
         expect(json.summary.components).to.equal(json.resources.length - custom);
-        expect(json.summary.byType["aws:dynamodb/table:Table"]).to.equal(5);
+        expect(json.summary.byType["aws:dynamodb/table:Table"]).to.equal(6);
         expect(Object.values(json.summary.byComponent).reduce((a: number, b) => a + (b as number), 0)).to.equal(custom);
         expect(json.policy).to.deep.equal({ policies: sesMailPolicies.length, mandatory: 0, advisory: 0, violations: [] });
         for (const r of json.resources) {

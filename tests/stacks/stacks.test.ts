@@ -4,12 +4,26 @@ import { promiseOf } from "../support/mocks";
 import { loadStackConfig, runStack } from "../support/stack";
 
 describe("stacks (Pulumi.<stack>.yaml under mocks)", () => {
-    it("test: its own suppression table, mirrored to SES, no deletion protection", async () => {
+    it("test: its own suppression table, not mirrored (prod mirrors into the account's list), deletion protection off on every table as its file says", async () => {
         const { plan, outputs } = await runStack("test");
         const table = plan.one("aws:dynamodb/table:Table", "suppression");
-        expect(table.inputs).to.deep.include({ name: "ses-email-suppression-list-test", deletionProtectionEnabled: false, streamEnabled: true });
+        expect(table.inputs).to.deep.include({ name: "ses-email-suppression-list-test", deletionProtectionEnabled: false, streamEnabled: false });
+        expect(plan.ofType("aws:lambda/function:Function").map((f) => f.name)).not.to.include("suppression-mirror");
+        expect(plan.ofType("aws:dynamodb/table:Table").map((t) => [t.name, t.inputs.deletionProtectionEnabled]).filter(([, on]) => on)).to.deep.equal([]);
         expect(plan.ofType("aws:cloudwatch/logGroup:LogGroup").every((g) => g.inputs.retentionInDays === 14)).to.equal(true);
-        expect(Object.keys(outputs)).to.include.members(["suppressionTableName", "suppressionTableArn", "suppressionStreamArn", "suppressionMirrorFunction", "configurationSetName", "feedbackQueueUrl", "sendingDnsRecords"]);
+        expect(Object.keys(outputs)).to.include.members(["suppressionTableName", "suppressionTableArn", "configurationSetName", "feedbackQueueUrl", "sendingDnsRecords", "dnsRecordsToMerge"]);
+        expect(outputs.suppressionMirrorFunction).to.equal(undefined);
+    });
+
+    it("without ses-mail:deletionProtection, every table holding operator data is protected, whatever the environment is called", async () => {
+        for (const environment of ["live", "production"]) {
+            const { "ses-mail:deletionProtection": setting, ...unset } = loadStackConfig("test");
+            expect(setting).to.equal("false");
+            const { plan } = await runStack("test", { ...unset, "ses-mail:environment": environment });
+            const tables = plan.ofType("aws:dynamodb/table:Table");
+            expect(tables.map((t) => t.name).sort(), environment).to.deep.equal(["feedback-events", "feedback-senders", "ingest-idempotency", "ingest-routing", "suppression"]);
+            expect(tables.every((t) => t.inputs.deletionProtectionEnabled === true), environment).to.equal(true);
+        }
     });
 
     it("test: the feedback pipeline for its sending domain, with identity notifications, wired to the suppression table", async () => {
@@ -34,11 +48,12 @@ describe("stacks (Pulumi.<stack>.yaml under mocks)", () => {
         }
     });
 
-    it("test: MailIngest receives for its domain with its own rule set, sharing the sending identity", async () => {
+    it("test: MailIngest receives for its domain in the account's shared rule set, sharing the sending identity", async () => {
         const { plan, outputs } = await runStack("test");
         expect(plan.ofType("aws:sesv2/emailIdentity:EmailIdentity").map((i) => i.inputs.emailIdentity)).to.deep.equal(["mail-test.example.com"]);
-        expect(plan.one("aws:ses/receiptRuleSet:ReceiptRuleSet").inputs.ruleSetName).to.equal("ses-mail-receipt-rules-test");
-        expect(plan.one("aws:ses/receiptRule:ReceiptRule").inputs.recipients).to.deep.equal(["mail-test.example.com"]);
+        expect(plan.ofType("aws:ses/receiptRuleSet:ReceiptRuleSet")).to.deep.equal([]);
+        expect(plan.ofType("aws:ses/activeReceiptRuleSet:ActiveReceiptRuleSet")).to.deep.equal([]);
+        expect(plan.one("aws:ses/receiptRule:ReceiptRule").inputs).to.deep.include({ ruleSetName: "corp-inbound-rules", recipients: ["mail-test.example.com"] });
         expect(plan.one("aws:lambda/function:Function", "ingest-forwarder").inputs.environment.variables.GMAIL_ACCOUNTS).to.equal("you@gmail.com");
         expect(Object.keys(outputs)).to.include.members(["mailBucketName", "inputQueue", "gmailForwarderQueue", "gmailForwarderRetryQueue", "bouncerQueue", "routingPipeArn", "retryDrainStateMachineArn", "receivingDnsRecords"]);
     });

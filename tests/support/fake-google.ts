@@ -44,6 +44,8 @@ export interface ConsentScript {
     signInAs?: string;
     /** Google omits the refresh token (access granted before, no new consent). @default false */
     withoutRefreshToken?: boolean;
+    /** The exchange answers without an ID token (who signed in is not said). @default false */
+    withoutIdToken?: boolean;
     /** The token endpoint refuses the exchange with this OAuth error, e.g. redirect_uri_mismatch. */
     exchangeError?: string;
     /** Scopes granted (the user may untick some). @default those requested */
@@ -241,7 +243,7 @@ export async function startFakeGoogle(): Promise<FakeGoogle> {
             return reply(200, {
                 access_token: `ya29.fake-${++sequence}`, expires_in: ACCESS_TOKEN_SECONDS, token_type: "Bearer",
                 scope: fake.consent.grantedScope ?? consented.get("scope"),
-                id_token: jwt({ iss: "https://accounts.google.com", aud: form.get("client_id"), email: fake.consent.signInAs ?? consented.get("login_hint"), email_verified: true }),
+                ...(fake.consent.withoutIdToken ? {} : { id_token: jwt({ iss: "https://accounts.google.com", aud: form.get("client_id"), email: fake.consent.signInAs ?? consented.get("login_hint"), email_verified: true }) }),
                 ...(fake.consent.withoutRefreshToken ? {} : { refresh_token: refreshToken }),
             });
         }

@@ -1,13 +1,21 @@
 // An in-memory IAM behind aws-sdk-client-mock, so lifecycle tests assert the state IAM ends in
-// (users, keys, policies) and can make any step fail.
+// (users, keys, policies, boundaries) and can make any step fail. It refuses what the manager's
+// role refuses (SmtpCredentials): a user created without the boundary, a policy put on a user that
+// does not carry it, any other boundary.
 import {
     CreateAccessKeyCommand, CreateUserCommand, DeleteAccessKeyCommand, DeleteUserCommand, DeleteUserPolicyCommand, GetUserCommand, GetUserPolicyCommand,
-    IAMClient, ListAccessKeysCommand, ListUserPoliciesCommand, NoSuchEntityException, PutUserPolicyCommand, UpdateAccessKeyCommand,
+    IAMClient, ListAccessKeysCommand, ListUserPoliciesCommand, NoSuchEntityException, PutUserPermissionsBoundaryCommand, PutUserPolicyCommand,
+    UpdateAccessKeyCommand,
 } from "@aws-sdk/client-iam";
 import { AwsClientStub, mockClient } from "aws-sdk-client-mock";
 
+/** The SMTP users' permissions boundary, as SmtpCredentials hands it to the manager. */
+export const SMTP_USER_BOUNDARY = "arn:aws:iam::123456789012:policy/ses-mail/test/ses-mail-smtp-user-boundary-test-20250118";
+
 export interface FakeUser {
     path: string;
+    /** The permissions boundary's ARN; undefined: none (a user from before the boundary). */
+    permissionsBoundary?: string;
     tags: Record<string, string>;
     policies: Record<string, string>;
     keys: { id: string; secret: string; status: "Active" | "Inactive" }[];
@@ -25,8 +33,15 @@ export class FakeIam {
     public fault?: (command: string) => { error: Error; after?: boolean } | undefined;
     private counter = 0;
 
-    constructor(public readonly client = new IAMClient({ region: "us-east-1" })) {
+    constructor(public readonly client = new IAMClient({ region: "us-east-1" }), public readonly permissionsBoundaryArn = SMTP_USER_BOUNDARY) {
         this.stub = mockClient(client);
+        // The role's condition: iam:PermissionsBoundary (the request's for CreateUser and
+        // PutUserPermissionsBoundary, the user's for PutUserPolicy) must be the boundary.
+        const requireBoundary = (action: string, boundary: string | undefined) => {
+            if (boundary !== this.permissionsBoundaryArn) {
+                throw Object.assign(new Error(`User is not authorized to perform: iam:${action} because no identity-based policy allows the iam:${action} action`), { name: "AccessDenied", $metadata: { httpStatusCode: 403 } });
+            }
+        };
         const user = (name?: string) => {
             const found = this.users.get(name ?? "");
             if (!found) throw new NoSuchEntityException({ message: `The user with name ${name} cannot be found.`, $metadata: {} });
@@ -45,13 +60,27 @@ export class FakeIam {
             if (fault) throw fault.error;
             return result;
         };
-        this.stub.on(GetUserCommand).callsFake((i) => guard("GetUser", () => (user(i.UserName), { User: { UserName: i.UserName, Arn: this.arn(i.UserName!) } })));
+        this.stub.on(GetUserCommand).callsFake((i) => guard("GetUser", () => {
+            const { permissionsBoundary } = user(i.UserName);
+            return { User: { UserName: i.UserName, Arn: this.arn(i.UserName!), ...(permissionsBoundary ? { PermissionsBoundary: { PermissionsBoundaryType: "Policy", PermissionsBoundaryArn: permissionsBoundary } } : {}) } };
+        }));
         this.stub.on(CreateUserCommand).callsFake((i) => guard("CreateUser", () => {
+            requireBoundary("CreateUser", i.PermissionsBoundary);
             if (this.users.has(i.UserName!)) throw Object.assign(new Error(`User with name ${i.UserName} already exists.`), { name: "EntityAlreadyExists" });
-            this.users.set(i.UserName!, { path: i.Path ?? "/", tags: Object.fromEntries((i.Tags ?? []).map((t: { Key: string; Value: string }) => [t.Key, t.Value])), policies: {}, keys: [] });
+            this.users.set(i.UserName!, { path: i.Path ?? "/", permissionsBoundary: i.PermissionsBoundary, tags: Object.fromEntries((i.Tags ?? []).map((t: { Key: string; Value: string }) => [t.Key, t.Value])), policies: {}, keys: [] });
             return { User: { UserName: i.UserName, Arn: this.arn(i.UserName!, i.Path) } };
         }));
-        this.stub.on(PutUserPolicyCommand).callsFake((i) => guard("PutUserPolicy", () => { user(i.UserName).policies[i.PolicyName!] = i.PolicyDocument!; return {}; }));
+        this.stub.on(PutUserPermissionsBoundaryCommand).callsFake((i) => guard("PutUserPermissionsBoundary", () => {
+            requireBoundary("PutUserPermissionsBoundary", i.PermissionsBoundary);
+            user(i.UserName).permissionsBoundary = i.PermissionsBoundary;
+            return {};
+        }));
+        this.stub.on(PutUserPolicyCommand).callsFake((i) => guard("PutUserPolicy", () => {
+            const target = user(i.UserName);
+            requireBoundary("PutUserPolicy", target.permissionsBoundary);
+            target.policies[i.PolicyName!] = i.PolicyDocument!;
+            return {};
+        }));
         // IAM returns the document URL-encoded.
         this.stub.on(GetUserPolicyCommand).callsFake((i) => guard("GetUserPolicy", () => {
             const document = user(i.UserName).policies[i.PolicyName!];

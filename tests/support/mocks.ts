@@ -8,6 +8,8 @@ const { waitForRPCs } = settings as unknown as { waitForRPCs(): Promise<void> };
 
 export const MOCK_ACCOUNT = "123456789012";
 export const MOCK_REGION = "us-east-1";
+/** The mock account's active receipt rule set: another system's, as in the sample stacks' account. */
+export const MOCK_ACTIVE_RULE_SET = "corp-inbound-rules";
 
 /** One resource the program registered, as the engine would have seen it. */
 export interface RecordedResource {
@@ -23,30 +25,51 @@ export interface RecordedResource {
     dependencies: string[];
     /** Per input property, the URNs it was computed from. */
     propertyDependencies: Record<string, string[]>;
+    /** The `retainOnDelete` option: removed from the program, it leaves state without being deleted. */
+    retainOnDelete?: boolean;
     inputs: Record<string, any>;
     /** Outputs the mock returned (inputs plus ARNs, URLs, ids). */
     state: Record<string, any>;
     custom: boolean;
 }
 
-const ARN_FORMATS: Record<string, (name: string) => string> = {
-    "aws:sqs/queue:Queue": (n) => `arn:aws:sqs:${MOCK_REGION}:${MOCK_ACCOUNT}:${n}`,
-    "aws:dynamodb/table:Table": (n) => `arn:aws:dynamodb:${MOCK_REGION}:${MOCK_ACCOUNT}:table/${n}`,
-    "aws:lambda/function:Function": (n) => `arn:aws:lambda:${MOCK_REGION}:${MOCK_ACCOUNT}:function:${n}`,
-    "aws:iam/role:Role": (n) => `arn:aws:iam::${MOCK_ACCOUNT}:role/${n}`,
-    "aws:iam/user:User": (n) => `arn:aws:iam::${MOCK_ACCOUNT}:user/${n}`,
-    "aws:cloudwatch/logGroup:LogGroup": (n) => `arn:aws:logs:${MOCK_REGION}:${MOCK_ACCOUNT}:log-group:${n}`,
-    "aws:sns/topic:Topic": (n) => `arn:aws:sns:${MOCK_REGION}:${MOCK_ACCOUNT}:${n}`,
-    "aws:s3/bucket:Bucket": (n) => `arn:aws:s3:::${n}`,
-    "aws:s3/bucketV2:BucketV2": (n) => `arn:aws:s3:::${n}`,
-    "aws:kms/key:Key": (n) => `arn:aws:kms:${MOCK_REGION}:${MOCK_ACCOUNT}:key/${n}`,
-    "aws:sfn/stateMachine:StateMachine": (n) => `arn:aws:states:${MOCK_REGION}:${MOCK_ACCOUNT}:stateMachine:${n}`,
-    "aws:cloudwatch/eventBus:EventBus": (n) => `arn:aws:events:${MOCK_REGION}:${MOCK_ACCOUNT}:event-bus/${n}`,
-    "aws:cloudwatch/eventRule:EventRule": (n) => `arn:aws:events:${MOCK_REGION}:${MOCK_ACCOUNT}:rule/${n}`,
-    "aws:pipes/pipe:Pipe": (n) => `arn:aws:pipes:${MOCK_REGION}:${MOCK_ACCOUNT}:pipe/${n}`,
-    "aws:sesv2/emailIdentity:EmailIdentity": (n) => `arn:aws:ses:${MOCK_REGION}:${MOCK_ACCOUNT}:identity/${n}`,
-    "aws:sesv2/configurationSet:ConfigurationSet": (n) => `arn:aws:ses:${MOCK_REGION}:${MOCK_ACCOUNT}:configuration-set/${n}`,
+/** The partition and region a run deploys into (what aws:index/getPartition and getRegion answer). */
+interface MockTarget {
+    partition: string;
+    region: string;
+    /** The account's active receipt rule set; null when none is. */
+    activeReceiptRuleSet: string | null;
+}
+
+/** DNS suffix per partition ("AWS partitions": GovCloud shares the commercial suffix, China has its own). */
+const DNS_SUFFIXES: Record<string, string> = { "aws": "amazonaws.com", "aws-us-gov": "amazonaws.com", "aws-cn": "amazonaws.com.cn" };
+
+/** `<service>:<resource>` of each type's ARN, as `arn:<partition>:<service>:<region>:<account>:<resource>` (S3 and IAM without region or account as AWS has them). */
+const ARN_FORMATS: Record<string, (name: string) => [service: string, resource: string]> = {
+    "aws:sqs/queue:Queue": (n) => ["sqs", n],
+    "aws:dynamodb/table:Table": (n) => ["dynamodb", `table/${n}`],
+    "aws:lambda/function:Function": (n) => ["lambda", `function:${n}`],
+    "aws:iam/role:Role": (n) => ["iam", `role/${n}`],
+    "aws:iam/user:User": (n) => ["iam", `user/${n}`],
+    "aws:cloudwatch/logGroup:LogGroup": (n) => ["logs", `log-group:${n}`],
+    "aws:sns/topic:Topic": (n) => ["sns", n],
+    "aws:s3/bucket:Bucket": (n) => ["s3", n],
+    "aws:s3/bucketV2:BucketV2": (n) => ["s3", n],
+    "aws:kms/key:Key": (n) => ["kms", `key/${n}`],
+    "aws:sfn/stateMachine:StateMachine": (n) => ["states", `stateMachine:${n}`],
+    "aws:cloudwatch/eventBus:EventBus": (n) => ["events", `event-bus/${n}`],
+    "aws:cloudwatch/eventRule:EventRule": (n) => ["events", `rule/${n}`],
+    "aws:pipes/pipe:Pipe": (n) => ["pipes", `pipe/${n}`],
+    "aws:sesv2/emailIdentity:EmailIdentity": (n) => ["ses", `identity/${n}`],
+    "aws:sesv2/configurationSet:ConfigurationSet": (n) => ["ses", `configuration-set/${n}`],
 };
+
+function mockArn(target: MockTarget, type: string, physical: string): string {
+    const [service, resource] = (ARN_FORMATS[type] ?? ((n: string) => ["mock", `${type}/${n}`]))(physical);
+    if (service === "s3") return `arn:${target.partition}:s3:::${resource}`;
+    if (service === "iam") return `arn:${target.partition}:iam::${MOCK_ACCOUNT}:${resource}`;
+    return `arn:${target.partition}:${service}:${target.region}:${MOCK_ACCOUNT}:${resource}`;
+}
 
 /** The provider's id: a queue's URL, otherwise its physical name (as for most AWS resources). */
 function mockId(type: string, state: Record<string, any>): string {
@@ -54,15 +77,15 @@ function mockId(type: string, state: Record<string, any>): string {
 }
 
 /** What a provider would return: the inputs plus the computed attributes code reads. */
-function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
+function mockState(target: MockTarget, args: pulumi.runtime.MockResourceArgs): Record<string, any> {
     const physical: string = args.inputs.name ?? args.inputs.bucket ?? args.inputs.emailIdentity ?? args.inputs.configurationSetName ?? `${args.name}-physical`;
-    const arn = (ARN_FORMATS[args.type] ?? ((n: string) => `arn:aws:mock:${MOCK_REGION}:${MOCK_ACCOUNT}:${args.type}/${n}`))(physical);
+    const arn = mockArn(target, args.type, physical);
     const state: Record<string, any> = { ...args.inputs, name: physical, arn };
     if (args.type === "aws:s3/bucket:Bucket") {
         state.bucket = physical;
     }
     if (args.type === "aws:sqs/queue:Queue") {
-        state.url = `https://sqs.${MOCK_REGION}.amazonaws.com/${MOCK_ACCOUNT}/${physical}`;
+        state.url = `https://sqs.${target.region}.${DNS_SUFFIXES[target.partition]}/${MOCK_ACCOUNT}/${physical}`;
     }
     if (args.type === "aws:sesv2/emailIdentity:EmailIdentity") {
         // Easy DKIM always yields three tokens.
@@ -77,14 +100,23 @@ function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
     return state;
 }
 
-function mockCall(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+function mockCall(target: MockTarget, args: pulumi.runtime.MockCallArgs): Record<string, any> {
     switch (args.token) {
         case "aws:index/getCallerIdentity:getCallerIdentity":
-            return { accountId: MOCK_ACCOUNT, arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/mock`, userId: "MOCK" };
+            return { accountId: MOCK_ACCOUNT, arn: `arn:${target.partition}:iam::${MOCK_ACCOUNT}:user/mock`, userId: "MOCK" };
         case "aws:index/getRegion:getRegion":
-            return { name: MOCK_REGION, region: MOCK_REGION, id: MOCK_REGION };
+            return { name: target.region, region: target.region, id: target.region };
         case "aws:index/getPartition:getPartition":
-            return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+            return { partition: target.partition, dnsSuffix: DNS_SUFFIXES[target.partition], id: target.partition };
+        case "aws:ses/getActiveReceiptRuleSet:getActiveReceiptRuleSet":
+            if (target.activeReceiptRuleSet === null) {
+                // The provider's data source fails when no set is active (terraform-provider-aws #27073:
+                // "empty result"); the engine hands a failed invoke over as a gRPC error, whose `details`
+                // the SDK rethrows as the message.
+                const message = "reading SES Active Receipt Rule Set: empty result";
+                throw Object.assign(new Error(message), { details: message });
+            }
+            return { ruleSetName: target.activeReceiptRuleSet, arn: `arn:${target.partition}:ses:${target.region}:${MOCK_ACCOUNT}:receipt-rule-set/${target.activeReceiptRuleSet}`, id: target.activeReceiptRuleSet, region: target.region };
         default:
             throw new Error(`Unmocked provider call ${args.token}: add it to tests/support/mocks.ts`);
     }
@@ -125,6 +157,12 @@ export interface RunOptions {
     config?: Record<string, string>;
     /** @default false */
     preview?: boolean;
+    /** What aws:index/getPartition answers (and every mock ARN carries). @default "aws" */
+    partition?: "aws" | "aws-us-gov" | "aws-cn";
+    /** What aws:index/getRegion answers. @default MOCK_REGION */
+    region?: string;
+    /** What aws:ses/getActiveReceiptRuleSet answers; null: no set is active. @default MOCK_ACTIVE_RULE_SET */
+    activeReceiptRuleSet?: string | null;
 }
 
 /**
@@ -134,14 +172,18 @@ export interface RunOptions {
  */
 export async function runUnderMocks<T>(program: () => T, options: RunOptions = {}): Promise<{ result: Awaited<T>; plan: ResourcePlan }> {
     const recorded = new Map<string, { inputs: Record<string, any>; state: Record<string, any>; custom: boolean }>();
-    const requests = new Map<string, Pick<RecordedResource, "parentUrn" | "dependencies" | "propertyDependencies">>();
+    const requests = new Map<string, Pick<RecordedResource, "parentUrn" | "dependencies" | "propertyDependencies" | "retainOnDelete">>();
+    const target: MockTarget = {
+        partition: options.partition ?? "aws", region: options.region ?? MOCK_REGION,
+        activeReceiptRuleSet: options.activeReceiptRuleSet === undefined ? MOCK_ACTIVE_RULE_SET : options.activeReceiptRuleSet,
+    };
     await pulumi.runtime.setMocks({
         newResource: (args) => {
-            const state = mockState(args);
+            const state = mockState(target, args);
             recorded.set(`${args.type}::${args.name}`, { inputs: args.inputs, state, custom: args.custom ?? false });
             return { id: mockId(args.type, state), state };
         },
-        call: mockCall,
+        call: (args) => mockCall(target, args),
     }, "ses-mail", options.stack ?? "test", options.preview ?? false);
     // The mock monitor does not pass parents or dependencies to `newResource`; read them off the
     // registration requests so tests can prove parentage and ordering (dependsOn).
@@ -154,6 +196,7 @@ export async function runUnderMocks<T>(program: () => T, options: RunOptions = {
             parentUrn: req.getParent() || undefined,
             dependencies: req.getDependenciesList(),
             propertyDependencies,
+            retainOnDelete: req.getRetainondelete() ?? false,
         });
         return register(req, callback);
     };
@@ -164,6 +207,9 @@ export async function runUnderMocks<T>(program: () => T, options: RunOptions = {
     try {
         const result = await program();
         await waitForRPCs();
+        // Node reports an unhandled rejection only after the microtasks of the tick that made it: let
+        // a registration that failed on a rejected input (an error thrown in an apply) report it.
+        await new Promise((resolve) => setImmediate(resolve));
         if (failures.length > 0) {
             throw failures[0];
         }
@@ -175,7 +221,7 @@ export async function runUnderMocks<T>(program: () => T, options: RunOptions = {
             if (!entry) {
                 throw new Error(`No recorded inputs for ${urn}`);
             }
-            const request = requests.get(`${type}::${name}`) ?? { dependencies: [], propertyDependencies: {} };
+            const request = requests.get(`${type}::${name}`) ?? { dependencies: [], propertyDependencies: {}, retainOnDelete: false };
             return { type, name, urn, parentType: types.length > 1 ? types[types.length - 2] : undefined, ...request, ...entry };
         });
         return { result, plan: new ResourcePlan(resources) };

@@ -20,7 +20,7 @@ export function publishedMetrics(): Set<string> {
         for (const match of source.matchAll(/addMetric\(\s*TOKEN_METRICS\.(\w+)/g)) names.add(TOKEN_METRICS[match[1] as keyof typeof TOKEN_METRICS]);
     });
     walk(root);
-    const monitor = tokenMonitorDefinition(resolveTokenMonitorSettings({ env: "test", account: "you@gmail.com" })) as { States: Record<string, { Arguments?: { MetricData?: { MetricName: string }[] } }> };
+    const monitor = tokenMonitorDefinition(resolveTokenMonitorSettings({ env: "test", account: "you@gmail.com" }), "aws") as { States: Record<string, { Arguments?: { MetricData?: { MetricName: string }[] } }> };
     Object.values(monitor.States).forEach((state) => state.Arguments?.MetricData?.forEach((datum) => names.add(datum.MetricName)));
     return names;
 }

@@ -1,16 +1,23 @@
+import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import { SendBounceCommand, SESClient } from "@aws-sdk/client-ses";
 import { DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { expect } from "chai";
 import { noBounceReason, parseBounceRequest, recipientsByDomain } from "../../../functions/bouncer/logic";
+import { hashAddress } from "../../../functions/shared/logging";
+import { bundleFunction } from "../../../components/bundle";
 import { MailIngest } from "../../../components/mail-ingest";
+import { IDEMPOTENCY_ACTIONS } from "../../../components/iam";
 import { SuppressionStore } from "../../../components/suppression-store";
 import { DEFAULT_ROUTER_SETTINGS, routingEvent } from "../../../functions/router/decide";
 import { parseReceiptNotification } from "../../../functions/router/notification";
 import { createTableFrom, LocalDynamo, startDynalite } from "../../support/dynalite";
-import { runUnderMocks } from "../../support/mocks";
+import { simulate } from "../../support/iam-simulator";
+import { MOCK_ACCOUNT, ResourcePlan, runUnderMocks } from "../../support/mocks";
 import { captureOutput, emittedMetrics } from "../../support/output";
+import { VirtualClock } from "../../support/sim/clock";
+import { LogLine, SimFunction } from "../../support/sim/lambda";
 import { sqsEvent } from "../../fixtures/ses-feedback";
 import { ReceiptOptions, receiptNotification } from "../../fixtures/ses-receipt";
 
@@ -27,6 +34,10 @@ const asRequest = (options: ReceiptOptions = {}) => {
     const detail = bounceDetail(options);
     return parseBounceRequest(JSON.stringify({ detail: { ...detail, decisions: [{ action: "bounce", recipients: detail.recipients, reason: "rule:*@example.com", labels: [] }] } }));
 };
+
+/** What IAM decides for the bouncer role's request, by an IAM policy simulator. */
+const decide = (policy: object, action: string, resource: string, context?: Record<string, string | string[]>) =>
+    simulate({ identity: [policy] }, { principal: `arn:aws:iam::${MOCK_ACCOUNT}:role/ses-mail-bouncer-fn-test`, action, resource, context });
 
 describe("bouncer", () => {
     describe("never bounces backscatter", () => {
@@ -72,6 +83,7 @@ describe("bouncer", () => {
         let dynamo: AwsClientStub<DynamoDBDocumentClient>;
         let handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
         let local: LocalDynamo;
+        let plan: ResourcePlan;
         const saved = { ...process.env };
         const context = { functionName: "ses-mail-bouncer-test", awsRequestId: "r", getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
         let counter = 0;
@@ -80,11 +92,14 @@ describe("bouncer", () => {
         before(async () => {
             // The synthesized environment, with a short pacing interval; idempotency in dynalite.
             local = await startDynalite();
-            const { plan } = await runUnderMocks(() => new MailIngest("ingest", { env: "test", domains: ["example.com"], suppressionStore: new SuppressionStore("s", { env: "test" }) }));
+            ({ plan } = await runUnderMocks(() => new MailIngest("ingest", { env: "test", domains: ["example.com"], suppressionStore: new SuppressionStore("s", { env: "test" }) })));
             await createTableFrom(local, plan.one("aws:dynamodb/table:Table", "ingest-idempotency"));
             ses = mockClient(SESClient);
             dynamo = mockClient(DynamoDBDocumentClient);
-            Object.assign(process.env, plan.one("aws:lambda/function:Function", "ingest-bouncer").inputs.environment.variables, {
+            const fn = plan.one("aws:lambda/function:Function", "ingest-bouncer").inputs;
+            Object.assign(process.env, fn.environment.variables, {
+                // Set by the Lambda runtime: Powertools Idempotency prefixes its keys with it.
+                AWS_LAMBDA_FUNCTION_NAME: fn.name,
                 BOUNCE_MIN_INTERVAL_MS: "200", POWERTOOLS_SERVICE_NAME: "bouncer",
                 AWS_ENDPOINT_URL_DYNAMODB: local.endpoint, AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "local", AWS_SECRET_ACCESS_KEY: "local",
             });
@@ -153,6 +168,46 @@ describe("bouncer", () => {
             const again = await captureOutput(() => handler(once, context));
             expect(again.result.batchItemFailures).to.deep.equal([]);
             expect(ses.commandCalls(SendBounceCommand)).to.have.length(2);
+        });
+
+        it("its role reaches exactly the idempotency records it writes, and none of the forwarder's (IAM policy simulator)", async () => {
+            await captureOutput(() => handler(event(), context));
+            const policy = plan.json(plan.one("aws:iam/rolePolicy:RolePolicy", "ingest-bouncer-policy"), "policy");
+            const table = `arn:aws:dynamodb:us-east-1:${MOCK_ACCOUNT}:table/${process.env.IDEMPOTENCY_TABLE_NAME}`;
+            const { Items = [] } = await local.client.send(new ScanCommand({ TableName: process.env.IDEMPOTENCY_TABLE_NAME }));
+            const keys = Items.map((item) => item.id.S!);
+            expect(keys).to.not.deep.equal([]);
+            // Powertools' GetItem, PutItem, UpdateItem and DeleteItem all address a record by this key.
+            for (const key of keys) {
+                expect(key.startsWith("ses-mail-bouncer-test#")).to.equal(true);
+                for (const action of IDEMPOTENCY_ACTIONS) {
+                    expect(await decide(policy, action, table, { "dynamodb:LeadingKeys": [key] }), `${action} ${key}`).to.equal("Allowed");
+                    const forwarders = key.replace("ses-mail-bouncer-test#", "ses-mail-gmail-forwarder-test#");
+                    expect(await decide(policy, action, table, { "dynamodb:LeadingKeys": [forwarders] }), `${action} ${forwarders}`).to.equal("ImplicitlyDenied");
+                }
+            }
+            const suppressions = `arn:aws:dynamodb:us-east-1:${MOCK_ACCOUNT}:table/ses-email-suppression-list`;
+            expect(await decide(policy, "dynamodb:Query", suppressions)).to.equal("Allowed");
+            expect(await decide(policy, "dynamodb:GetItem", suppressions)).to.equal("ImplicitlyDenied");
+            expect(await decide(policy, "dynamodb:Query", `${suppressions}/index/reason-index`)).to.equal("ImplicitlyDenied");
+            expect(await decide(policy, "dynamodb:Scan", table)).to.equal("ImplicitlyDenied");
+        });
+
+        it("LOG_ADDRESSES=hashed (the bundle as deployed): sender and recipients are hashed in every log line", async () => {
+            const fn = plan.one("aws:lambda/function:Function", "ingest-bouncer").inputs;
+            const lines: LogLine[] = [];
+            const sim = new SimFunction({
+                logicalName: "bouncer", name: fn.name, arn: `arn:aws:lambda:us-east-1:${MOCK_ACCOUNT}:function:${fn.name}`, timeoutSeconds: 60, memorySize: 256,
+                environment: { ...fn.environment.variables, BOUNCE_MIN_INTERVAL_MS: "200" }, code: bundleFunction("bouncer").code,
+            }, { clock: new VirtualClock(), region: "us-east-1", envOverrides: { LOG_ADDRESSES: "hashed", LOG_ADDRESS_SALT: "salt" }, onLog: (_fn, line) => lines.push(line) });
+            dynamo.on(QueryCommand).resolvesOnce({ Items: [] }).resolves({ Items: [{ email: "sender@example.net", reason: "complaint", added_at: 1 }] });
+            expect(await sim.invoke(event())).to.deep.equal({ kind: "ok", value: { batchItemFailures: [] } });
+            expect(await sim.invoke(event())).to.deep.equal({ kind: "ok", value: { batchItemFailures: [] } });
+            const logs = lines.filter((l): l is Record<string, any> => typeof l === "object" && "level" in l);
+            const hashed = { source: hashAddress("sender@example.net", "salt"), recipient: hashAddress("nobody@example.com", "salt") };
+            expect(logs.find((l) => l.action === "bounce")).to.deep.include({ ...hashed, bounceSender: "MAILER-DAEMON@example.com" });
+            expect(logs.find((l) => l.action === "bounce-suppressed")).to.deep.include({ ...hashed, reason: "sender-suppressed" });
+            expect(JSON.stringify(logs)).to.not.include("sender@example.net").and.not.include("nobody@example.com");
         });
 
         it("paces SendBounce calls (at most one per interval)", async () => {

@@ -3,6 +3,7 @@ import * as fc from "fast-check";
 import { InvalidInputError } from "../../../functions/shared/email";
 import { FeedbackEvent, parseFeedbackMessage } from "../../../functions/feedback-worker/parse";
 import * as ses from "../../fixtures/ses-feedback";
+import * as engagement from "../../support/ses-engagement";
 
 function parsed(message: unknown): FeedbackEvent {
     const result = parseFeedbackMessage(JSON.stringify(message));
@@ -85,6 +86,19 @@ describe("feedback parser", () => {
             expect(failure.failure).to.deep.equal({ errorMessage: "Attribute 'attributeName' is not present in the rendering data.", templateName: "MyTemplate" });
         });
 
+        it("open, click and subscription (when a configuration set publishes them) are events, not errors", () => {
+            const open = parsed(ses.sns(engagement.open({ destination: ["O@example.com"] })));
+            expect(open).to.deep.include({ type: "Open", timestamp: "2017-08-09T22:00:19.652Z", occurrence: "2017-08-09T22:00:19.652Z", recipients: [{ email: "o@example.com" }] });
+            expect(open.engagement).to.deep.include({ ipAddress: "192.0.2.1" });
+            const click = parsed(engagement.click({ destination: ["a@example.com", "b@example.com"] }));
+            expect(click).to.deep.include({ type: "Click", recipients: [] });
+            expect(click.engagement?.link).to.equal("http://docs.aws.amazon.com/ses/latest/DeveloperGuide/send-email-smtp.html");
+            expect(click.occurrence).to.match(/^2017-08-09T23:51:25\.570Z#[\w-]{16}$/);
+            const subscription = parsed(ses.sns(engagement.subscription()));
+            expect(subscription).to.deep.include({ type: "Subscription", timestamp: "2022-01-12T01:00:14.340Z", recipients: [{ email: "recipient@example.com" }] });
+            expect(subscription.subscription).to.deep.equal({ contactList: "ContactListName", source: "UnsubscribeHeader", unsubscribeAll: true });
+        });
+
         it("reads the sender from the From header, and tags", () => {
             const event = parsed(ses.send(["n@example.com"], { from: "Billing <Billing@Example.com>", tags: { account: ["acme"] } }));
             expect(event.from).to.equal("billing@example.com");
@@ -102,7 +116,8 @@ describe("feedback parser", () => {
             ["not JSON", "{oops", /not JSON/],
             ["a JSON array", "[1,2]", /not a JSON object/],
             ["no type", JSON.stringify({ mail: {} }), /neither eventType nor notificationType/],
-            ["an unsupported type", JSON.stringify({ eventType: "Open", mail: {} }), /Unsupported feedback type "Open"/],
+            ["an unknown type", JSON.stringify({ eventType: "Teleport", mail: {} }), /Unsupported feedback type "Teleport"/],
+            ["a click without its link", JSON.stringify({ ...engagement.click(), click: { timestamp: "2017-08-09T23:51:25.570Z" } }), /click object: link/],
             ["a bounce without recipients", JSON.stringify({ ...ses.bounce("event", "Permanent", "General", [ses.hardRecipient("x@example.com")]), bounce: { bounceType: "Permanent", bounceSubType: "General", bouncedRecipients: [], timestamp: "2017-08-05T00:41:02.669Z" } }), /bounce object: bouncedRecipients/],
             ["an unknown bounce type", JSON.stringify({ ...ses.bounce("event", "Permanent", "General", [ses.hardRecipient("x@example.com")]), bounce: { bounceType: "Sideways", bounceSubType: "General", bouncedRecipients: [ses.hardRecipient("x@example.com")], timestamp: "2017-08-05T00:41:02.669Z" } }), /bounceType/],
             ["a bad recipient address", JSON.stringify(ses.bounce("event", "Permanent", "General", [ses.hardRecipient("not-an-address")])), /"not-an-address" is not a valid email address/],
@@ -131,12 +146,15 @@ describe("feedback parser", () => {
 
         it("arbitrary values shaped like feedback never escape either", () => {
             const shaped = fc.record({
-                eventType: fc.oneof(fc.constantFrom("Bounce", "Complaint", "Delivery", "Send", "Reject", "DeliveryDelay", "Rendering Failure", "Open"), fc.string()),
+                eventType: fc.oneof(fc.constantFrom("Bounce", "Complaint", "Delivery", "Send", "Reject", "DeliveryDelay", "Rendering Failure", "Open", "Click", "Subscription"), fc.string()),
                 mail: fc.oneof(fc.constant(ses.send(["x@example.com"]).mail), fc.object(), fc.anything()),
                 bounce: fc.anything(),
                 complaint: fc.anything(),
                 delivery: fc.anything(),
                 deliveryDelay: fc.anything(),
+                open: fc.anything(),
+                click: fc.anything(),
+                subscription: fc.anything(),
             }, { requiredKeys: ["eventType"] });
             fc.assert(fc.property(shaped, fc.boolean(), (message, wrapped) => assertTyped(JSON.stringify(wrapped ? ses.sns(message) : message))), { seed: 20261122, numRuns: 2000 });
         });

@@ -1,4 +1,4 @@
-import { ScanCommand } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient, PutItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { expect } from "chai";
 import { FeedbackPipeline } from "../../../components/feedback-pipeline";
 import { SuppressionStore } from "../../../components/suppression-store";
@@ -8,15 +8,24 @@ import { FeedbackPorts, processFeedback } from "../../../functions/feedback-work
 import { FeedbackEvents } from "../../../functions/shared/feedback-events";
 import { SenderReputation, SenderTransition } from "../../../functions/shared/sender-reputation";
 import { SuppressionClient } from "../../../functions/shared/suppression-client";
+import { DelayedIndexDynamo } from "../../support/delayed-index";
 import { createTableFrom, LocalDynamo, startDynalite } from "../../support/dynalite";
 import { runUnderMocks } from "../../support/mocks";
+import { RoundTripCounter } from "../../support/round-trips";
+import * as engagement from "../../support/ses-engagement";
 import * as ses from "../../fixtures/ses-feedback";
 
 const DAY = 86_400_000;
+/** How long a write stays out of the indexes here: longer than any test runs, unless it moves the clock. */
+const INDEX_LAG_MS = 60_000;
 let environments = 0;
 
-describe("feedback processing against dynalite (tables from FeedbackPipeline and SuppressionStore)", () => {
+// Every test runs with indexes that lag the table (the DelayedIndexDynamo double, see its header),
+// so nothing here depends on a GSI showing a write of the last moments: DynamoDB's never promise to.
+describe("feedback processing against dynalite with lagging indexes (tables from FeedbackPipeline and SuppressionStore)", () => {
     let local: LocalDynamo;
+    let lagging: DelayedIndexDynamo;
+    let client: DynamoDBClient;
     let clock: number;
     let metrics: MetricPoint[];
     let announced: SenderTransition[];
@@ -29,8 +38,14 @@ describe("feedback processing against dynalite (tables from FeedbackPipeline and
 
     before(async () => {
         local = await startDynalite();
+        lagging = await DelayedIndexDynamo.start(local.endpoint, { delayMs: () => INDEX_LAG_MS, now: () => clock });
+        client = new DynamoDBClient({ endpoint: lagging.endpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" }, maxAttempts: 1 });
     });
-    after(() => local.close());
+    after(async () => {
+        client.destroy();
+        await lagging.close();
+        await local.close();
+    });
 
     beforeEach(async () => {
         environments += 1;
@@ -48,9 +63,9 @@ describe("feedback processing against dynalite (tables from FeedbackPipeline and
         metrics = [];
         announced = [];
         settings = { ...DEFAULT_FEEDBACK_SETTINGS };
-        events = new FeedbackEvents({ tableName: tables.events, client: local.client });
-        suppressions = new SuppressionClient({ tableName: tables.suppression, client: local.client, now: () => Math.floor(clock / 1000) });
-        senders = new SenderReputation({ tableName: tables.senders, client: local.client, now: () => clock });
+        events = new FeedbackEvents({ tableName: tables.events, client });
+        suppressions = new SuppressionClient({ tableName: tables.suppression, client, now: () => Math.floor(clock / 1000) });
+        senders = new SenderReputation({ tableName: tables.senders, client, now: () => clock });
         ports = {
             events,
             suppressions,
@@ -58,7 +73,7 @@ describe("feedback processing against dynalite (tables from FeedbackPipeline and
             announce: async (transition) => {
                 announced.push(transition);
             },
-            metric: (point) => metrics.push(point),
+            metrics: (points) => metrics.push(...points),
             now: () => clock,
         };
     });
@@ -74,7 +89,7 @@ describe("feedback processing against dynalite (tables from FeedbackPipeline and
     describe("bounces", () => {
         it("a permanent bounce suppresses every bounced recipient and stores one event each", async () => {
             const outcome = await deliver(ses.bounce("event", "Permanent", "General", [ses.hardRecipient("a@example.com"), ses.hardRecipient("b@example.com")]));
-            expect(outcome).to.deep.equal({ newRecords: 2, duplicateRecords: 0, suppressionsAdded: 2, senderTransition: undefined });
+            expect(outcome).to.deep.equal({ newRecords: 2, duplicateRecords: 0, attributedRecords: 0, suppressionsAdded: 2, senderTransition: undefined });
             for (const email of ["a@example.com", "b@example.com"]) {
                 const [entry] = await suppressions.entries(email);
                 expect(entry).to.deep.include({ reason: "bounce", bounceType: "Permanent", bounceSubType: "General", sourceMessageId: "EXAMPLE7c191be45-e9aedb9a-02f9-4d12-a87d-dd0099a07f8a-000000" });
@@ -91,8 +106,9 @@ describe("feedback processing against dynalite (tables from FeedbackPipeline and
             const before = { events: await rows(tables.events), suppression: await rows(tables.suppression), metrics: metrics.length };
             clock += 60_000;
             const second = await deliver(message);
-            expect(second).to.deep.equal({ newRecords: 0, duplicateRecords: 1, suppressionsAdded: 0, senderTransition: undefined });
+            expect(second).to.deep.equal({ newRecords: 0, duplicateRecords: 1, attributedRecords: 0, suppressionsAdded: 0, senderTransition: undefined });
             expect(metrics).to.have.length(before.metrics);
+            // Records unchanged; the counters only ever hold each (message, recipient) once.
             expect(await rows(tables.events)).to.deep.equal(before.events);
             expect((await rows(tables.suppression)).map((r) => r.added_at)).to.deep.equal(before.suppression.map((r) => r.added_at));
         });
@@ -235,6 +251,25 @@ describe("feedback processing against dynalite (tables from FeedbackPipeline and
             expect(await senders.audit("sender@example.com")).to.have.length(1);
         });
 
+        it("a change whose announcer died is announced and audited before a newer change supersedes it", async () => {
+            await complain(1);
+            await complain(2);
+            const alive = ports.announce;
+            let started = 0;
+            ports.announce = () => {
+                started += 1;
+                return new Promise<void>(() => undefined); // the worker dies while announcing "flagged"
+            };
+            void complain(3);
+            while (started === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+            ports.announce = alive;
+            await complain(4);
+            const fifth = await complain(5); // within the dead worker's lease
+            expect(fifth.senderTransition).to.deep.include({ from: "flagged", to: "restricted" });
+            expect((await senders.audit("sender@example.com")).map((t) => [t.from, t.to])).to.deep.equal([["ok", "flagged"], ["flagged", "restricted"]]);
+            expect(announced.map((t) => t.to)).to.deep.equal(["flagged", "restricted"]);
+        });
+
         it("an operator lift returns the sender to ok, is audited, and earlier complaints stop counting", async () => {
             for (let i = 1; i <= 5; i++) await complain(i);
             clock += DAY;
@@ -261,11 +296,129 @@ describe("feedback processing against dynalite (tables from FeedbackPipeline and
         });
     });
 
+    describe("the sender of a complaint (senderTag set, both formats wired, as in the prod stack)", () => {
+        const copy = (format: "event" | "notification", i: number) => ses.complaint(format, [`angry${i}@example.com`], { complaintFeedbackType: "abuse" },
+            { messageId: `tagged-${i}`, from: "Promo <promo@example.com>", ...(format === "event" ? { tags: { account: ["acme"] } } : {}) });
+
+        for (const order of [["notification", "event"], ["event", "notification"]] as const) {
+            it(`charges the tagged account when the ${order[0] === "event" ? "event-publishing" : "identity"} copy arrives first`, async () => {
+                settings = { ...settings, senderTag: "account" };
+                const outcomes = [];
+                for (let i = 1; i <= 3; i++) {
+                    for (const format of order) outcomes.push(await deliver(copy(format, i)));
+                }
+                expect(outcomes.map((o) => [o.newRecords, o.attributedRecords, o.duplicateRecords])).to.deep.equal(
+                    Array(3).fill(order[0] === "notification" ? [[1, 0, 0], [0, 1, 0]] : [[1, 0, 0], [0, 0, 1]]).flat());
+                expect((await senders.status("acme")).state).to.equal("flagged");
+                expect((await senders.status("promo@example.com")).state).to.equal("ok");
+                const stored = await rows(tables.events);
+                const complaints = stored.filter((r) => r.event_type?.S === "Complaint");
+                expect(complaints.map((r) => [r.complaint_sender?.S, r.sender?.S, r.sender_pending, r.tags?.M?.account?.L?.[0]?.S])).to.deep.equal(Array(3).fill(["acme", "acme", undefined, "acme"]));
+                // The record is the one first stored, completed with the sender.
+                expect(complaints.map((r) => r.format?.S)).to.deep.equal(Array(3).fill(order[0] === "event" ? "event-publishing" : "identity-notification"));
+                expect(announced.map((t) => [t.sender, t.to])).to.deep.equal([["acme", "flagged"]]);
+                // One complaint each for metrics and suppressions, whichever copy brought it first.
+                expect([count("OutboundComplaint"), count("SuppressionAdded"), count("SenderFlagged")]).to.deep.equal([3, 3, 1]);
+            });
+        }
+
+        it("an identity copy alone suppresses and is recorded, but charges nobody", async () => {
+            settings = { ...settings, senderTag: "account" };
+            for (let i = 1; i <= 3; i++) await deliver(copy("notification", i));
+            expect((await senders.status("promo@example.com")).state).to.equal("ok");
+            expect(await suppressions.isSuppressed("angry1@example.com")).to.equal(true);
+            const [record] = (await rows(tables.events)).filter((r) => r.event_type?.S === "Complaint");
+            expect(record).to.deep.include({ sender_pending: { BOOL: true } });
+            expect(record).not.to.have.property("complaint_sender");
+        });
+    });
+
+    describe("thresholds on a consistent count (the indexes lag, see above)", () => {
+        it("three complaints processed at once flag the sender exactly once", async () => {
+            const outcomes = await Promise.all([1, 2, 3].map((i) => deliver(ses.complaint("event", [`c${i}@example.com`], { complaintFeedbackType: "abuse" }, { messageId: `at-once-${i}` }))));
+            expect(outcomes.filter((o) => o.senderTransition).map((o) => o.senderTransition?.to)).to.deep.equal(["flagged"]);
+            expect((await senders.status("sender@example.com")).state).to.equal("flagged");
+            expect(announced).to.have.length(1);
+        });
+
+        it("a sender with exactly the threshold is flagged, one complaint per notification or all in one", async () => {
+            await deliver(ses.complaint("event", ["x1@example.com", "x2@example.com", "x3@example.com"], { complaintFeedbackType: "abuse" }, { messageId: "three-in-one" }));
+            expect((await senders.status("sender@example.com")).state).to.equal("flagged");
+        });
+
+        it("three transient bounces processed at once suppress the address", async () => {
+            await Promise.all([1, 2, 3].map((i) => deliver(ses.bounce("event", "Transient", "MailboxFull", [ses.softRecipient("full@example.com")], { messageId: `soft-at-once-${i}` }))));
+            expect((await suppressions.entries("full@example.com")).map((e) => e.bounceType)).to.deep.equal(["Transient"]);
+        });
+
+        it("a counter created after records already exist counts them too (records stored before counters existed)", async () => {
+            // Two complaints stored by an earlier version (no counter), long propagated to the index.
+            for (const i of [1, 2]) {
+                await client.send(new PutItemCommand({ TableName: tables.events, Item: {
+                    pk: { S: `Complaint#old-${i}` }, sk: { S: `o${i}@example.com` }, event_type: { S: "Complaint" }, message_id: { S: `old-${i}` },
+                    recipient: { S: `o${i}@example.com` }, complaint_sender: { S: "sender@example.com" }, counted: { BOOL: true },
+                    event_at: { N: String(clock - 2 * DAY) }, type_day: { S: "Complaint#2017-08-03" },
+                } }));
+            }
+            clock += INDEX_LAG_MS;
+            const third = await deliver(ses.complaint("event", ["new@example.com"], { complaintFeedbackType: "abuse" }, { messageId: "new-1" }, new Date(clock).toISOString()));
+            expect(third.senderTransition).to.deep.include({ to: "flagged", complaints: 3 });
+            // The same (message, recipient) again changes nothing, even with another time.
+            clock += INDEX_LAG_MS;
+            await deliver(ses.complaint("event", ["o1@example.com"], { complaintFeedbackType: "abuse" }, { messageId: "old-1" }, new Date(clock - 2 * DAY).toISOString()));
+            await deliver(ses.complaint("event", ["new2@example.com"], { complaintFeedbackType: "abuse" }, { messageId: "new-2" }, new Date(clock).toISOString()));
+            expect((await senders.status("sender@example.com")).state).to.equal("flagged");
+        });
+    });
+
+    describe("records that match what SES said", () => {
+        it("a Transient and then a Permanent bounce of one message and recipient are both kept and counted", async () => {
+            await deliver(ses.bounce("event", "Transient", "General", [ses.softRecipient("both@example.com")], { messageId: "twice" }, "2017-08-05T00:10:00.000Z"));
+            const hard = await deliver(ses.bounce("event", "Permanent", "General", [ses.hardRecipient("both@example.com")], { messageId: "twice" }, "2017-08-05T00:50:00.000Z"));
+            expect(hard.newRecords).to.equal(1);
+            expect((await rows(tables.events)).filter((r) => r.event_type?.S === "Bounce").map((r) => r.bounce_type?.S).sort()).to.deep.equal(["Permanent", "Transient"]);
+            expect([count("OutboundBounce"), count("OutboundBounceSoft"), count("OutboundBounceHard")]).to.deep.equal([2, 1, 1]);
+            expect((await suppressions.entries("both@example.com")).map((e) => [e.bounceType, e.expiresAt])).to.deep.equal([["Permanent", undefined]]);
+        });
+
+        it("opens, clicks and subscription changes are recorded and counted per occurrence", async () => {
+            await deliver(engagement.open({ messageId: "tracked", destination: ["reader@example.com"] }, "2017-08-05T00:20:00.000Z"));
+            await deliver(engagement.open({ messageId: "tracked", destination: ["reader@example.com"] }, "2017-08-05T00:30:00.000Z"));
+            await deliver(engagement.open({ messageId: "tracked", destination: ["reader@example.com"] }, "2017-08-05T00:30:00.000Z")); // redelivered
+            await deliver(engagement.click({ messageId: "tracked", destination: ["reader@example.com"] }, "2017-08-05T00:31:00.000Z"));
+            await deliver(engagement.click({ messageId: "tracked", destination: ["reader@example.com"] }, "2017-08-05T00:31:00.000Z", "https://example.com/pricing"));
+            await deliver(engagement.subscription({ messageId: "tracked", destination: ["reader@example.com"] }, "2017-08-05T00:32:00.000Z"));
+            expect([count("OutboundOpen"), count("OutboundClick"), count("OutboundSubscription")]).to.deep.equal([2, 2, 1]);
+            clock += INDEX_LAG_MS;
+            expect((await events.byRecipient("reader@example.com")).map((e) => e.event_type)).to.deep.equal(["Open", "Open", "Click", "Click", "Subscription"]);
+            expect(await suppressions.isSuppressed("reader@example.com")).to.equal(false);
+        });
+    });
+
+    describe("round trips (DynamoDB requests counted, not timed)", () => {
+        it("a complaint takes one round trip, three when it changes the sender's state; a bounce one, two at the transient threshold", async () => {
+            const counter = new RoundTripCounter(client);
+            const complaint = (i: number) => counter.count(() => deliver(ses.complaint("event", [`rt${i}@example.com`], { complaintFeedbackType: "abuse" }, { messageId: `rt-${i}` })));
+            await complaint(0); // creates the counter (and seeds it from the index: one more round trip, once)
+            expect((await complaint(1)).sequential).to.equal(1);
+            expect((await complaint(2)).sequential).to.equal(3); // raise (+ lease), then the audit record after the announcement
+            expect((await complaint(3)).sequential).to.equal(1);
+            const soft = (i: number) => counter.count(() => deliver(ses.bounce("event", "Transient", "General", [ses.softRecipient("rt@example.com")], { messageId: `rts-${i}` })));
+            await soft(0);
+            expect((await soft(1)).sequential).to.equal(1);
+            expect((await soft(2)).sequential).to.equal(2); // the threshold: then the suppression
+            expect((await counter.count(() => deliver(ses.bounce("event", "Permanent", "General", [ses.hardRecipient("rth@example.com")], { messageId: "rth" })))).sequential).to.equal(1);
+        });
+    });
+
     describe("stored events", () => {
         it("are queryable by recipient and by type within a time window (GSIs)", async () => {
             await deliver(ses.send(["q@example.com", "z@example.com"], { messageId: "m1", timestamp: "2017-08-04T23:00:00.000Z" }));
             await deliver(ses.delivery("event", ["q@example.com"], { messageId: "m1" }));
             await deliver(ses.bounce("event", "Transient", "General", [ses.softRecipient("q@example.com")], { messageId: "m2" }, "2017-08-05T00:10:00.000Z"));
+            // The indexes have not caught up yet (the double above); a moment later they have.
+            expect(await events.byRecipient("q@example.com")).to.deep.equal([]);
+            clock += INDEX_LAG_MS;
             const history = await events.byRecipient("q@example.com");
             expect(history.map((e) => e.event_type)).to.deep.equal(["Delivery", "Send", "Bounce"]);
             const sends = await events.byType("Send", Date.parse("2017-08-04T00:00:00.000Z"), Date.parse("2017-08-06T00:00:00.000Z"));

@@ -8,17 +8,21 @@ import { GetParameterCommand, ParameterNotFound, SSMClient } from "@aws-sdk/clie
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { expect } from "chai";
+import { bundleFunction } from "../../../components/bundle";
 import { MailIngest } from "../../../components/mail-ingest";
 import { SuppressionStore } from "../../../components/suppression-store";
 import { GMAIL_IMPORT_LIMIT_BYTES, RESUMABLE_UPLOAD_THRESHOLD_BYTES } from "../../../functions/gmail-forwarder/limits";
 import { DEFAULT_ROUTER_SETTINGS, routingEvent as routerOutput, RouterSettings } from "../../../functions/router/decide";
 import { parseReceiptNotification } from "../../../functions/router/notification";
 import { RouteRule } from "../../../functions/router/rules";
+import { hashAddress } from "../../../functions/shared/logging";
 import type { RoutingEvent } from "../../../functions/shared/routing-event";
 import { createTableFrom, LocalDynamo, startDynalite } from "../../support/dynalite";
 import { FakeGoogle, startFakeGoogle } from "../../support/fake-google";
 import { runUnderMocks } from "../../support/mocks";
 import { captureOutput, emittedMetrics, metricPoints } from "../../support/output";
+import { VirtualClock } from "../../support/sim/clock";
+import { LogLine, SimFunction } from "../../support/sim/lambda";
 import { sqsRecord } from "../../fixtures/ses-feedback";
 import { receiptNotification } from "../../fixtures/ses-receipt";
 
@@ -75,7 +79,14 @@ describe("gmail-forwarder handler (fake Gmail + OAuth on loopback, dynalite idem
     let ssm: AwsClientStub<SSMClient>;
     let handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
     let maxReceiveCount: number;
+    let forwarder: Record<string, any>;
     const saved = { ...process.env };
+    /** The queue URLs and endpoints of this test, over the environment the component sets. */
+    const forwarderOverrides = () => ({
+        RETRY_QUEUE_URL: RETRY_URL, DLQ_URL, FORWARDER_QUEUE_URL: FORWARDER_URL,
+        CREDENTIAL_CACHE_SECONDS: "0",
+        GMAIL_API_ROOT_URL: google.apiRootUrl, OAUTH_TOKEN_URL: google.tokenUrl,
+    });
 
     async function run(event: SQSEvent) {
         const { result, lines } = await captureOutput(() => handler(event, context));
@@ -91,10 +102,8 @@ describe("gmail-forwarder handler (fake Gmail + OAuth on loopback, dynalite idem
         const { plan } = await runUnderMocks(() => new MailIngest("ingest", { env: "test", domains: ["example.com"], gmailAccounts: ["team@gmail.com", "ops@gmail.com"], suppressionStore: new SuppressionStore("s", { env: "test" }) }));
         await createTableFrom(local, plan.one("aws:dynamodb/table:Table", "ingest-idempotency"));
         // The function's environment as the component sets it (MAX_RECEIVE_COUNT, MAX_IMPORT_BYTES, …), with the queue URLs and endpoints of this test.
-        Object.assign(process.env, plan.one("aws:lambda/function:Function", "ingest-forwarder").inputs.environment.variables, {
-            RETRY_QUEUE_URL: RETRY_URL, DLQ_URL, FORWARDER_QUEUE_URL: FORWARDER_URL,
-            CREDENTIAL_CACHE_SECONDS: "0",
-            GMAIL_API_ROOT_URL: google.apiRootUrl, OAUTH_TOKEN_URL: google.tokenUrl,
+        forwarder = plan.one("aws:lambda/function:Function", "ingest-forwarder").inputs;
+        Object.assign(process.env, forwarder.environment.variables, forwarderOverrides(), {
             AWS_ENDPOINT_URL_DYNAMODB: local.endpoint, AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "local", AWS_SECRET_ACCESS_KEY: "local",
         });
         maxReceiveCount = Number(process.env.MAX_RECEIVE_COUNT);
@@ -268,6 +277,54 @@ describe("gmail-forwarder handler (fake Gmail + OAuth on loopback, dynalite idem
         expect(metrics).to.deep.equal({ GmailTokenError: 1, TokenValid: 0 });
         // Exactly the token monitor's alarm dimensions: the account, and no service.
         expect(points.filter((p) => p.name === "TokenValid")).to.deep.equal([{ name: "TokenValid", value: 0, dimensions: { account: "team@gmail.com" } }]);
+    });
+
+    describe("a refresh-token parameter that is not JSON (hand-edited, truncated)", () => {
+        const SECRET = "1//0Zq7Xw9Vb3Kp5Jd8Hs2Lf";
+        // JSON.parse's message quotes about ten characters around the fault: look for any piece of the secret.
+        const pieces = Array.from({ length: SECRET.length - 5 }, (_, i) => SECRET.slice(i, i + 6));
+        const values = [
+            `{"refresh_token":"${SECRET}`,
+            `{"refresh_token":"${SECRET}"x}`,
+            `{"refresh_token":x${SECRET}"}`,
+            `{"refresh_token":"${SECRET}",created_at:"2026-11-22"}`,
+            `{refresh_token:"${SECRET}"}`,
+        ];
+        for (const [index, value] of values.entries()) {
+            it(`parks the mail and never repeats the value in a log, error or message attribute (${index + 1}/${values.length})`, async () => {
+                ssm.on(GetParameterCommand, { Name: "/ses-mail/test/gmail-forwarder/oauth/refresh-token/team_at_gmail.com" }).resolves({ Parameter: { Value: value } });
+                const { result, lines } = await captureOutput(() => handler(delivery(routingEvent(`m-garbled-${index}`)), context));
+                expect(result.batchItemFailures).to.deep.equal([]);
+                expect(sent(DLQ_URL)).to.deep.equal([]);
+                const [parked] = sent(RETRY_URL);
+                expect(parked.MessageAttributes).to.deep.equal({
+                    reason: { DataType: "String", StringValue: "/ses-mail/test/gmail-forwarder/oauth/refresh-token/team_at_gmail.com is not valid JSON; run: npx ses-mail token refresh" },
+                    account: { DataType: "String", StringValue: "team@gmail.com" },
+                });
+                expect(lines.find((l: any) => l.level === "WARN")).to.deep.include({ messageId: `m-garbled-${index}`, target: "team@gmail.com", action: "park" });
+                expect(google.tokenRequests.map((r) => r.get("refresh_token"))).to.not.include(SECRET);
+                const everything = JSON.stringify([lines, sqs.calls().map((call) => call.args[0].input)]);
+                for (const piece of pieces) expect(everything).to.not.include(piece);
+            });
+        }
+    });
+
+    it("LOG_ADDRESSES=hashed (the bundle as deployed): Gmail accounts and recipients are hashed in every log line", async () => {
+        const lines: LogLine[] = [];
+        const sim = new SimFunction({
+            logicalName: "forwarder", name: forwarder.name, arn: `arn:aws:lambda:us-east-1:123456789012:function:${forwarder.name}`, timeoutSeconds: 120, memorySize: 512,
+            environment: { ...forwarder.environment.variables, ...forwarderOverrides() }, code: bundleFunction("gmail-forwarder").code,
+        }, { clock: new VirtualClock(), region: "us-east-1", envOverrides: { LOG_ADDRESSES: "hashed", LOG_ADDRESS_SALT: "salt" }, onLog: (_fn, line) => lines.push(line) });
+        expect(await sim.invoke(delivery(routingEvent("m-hashed")))).to.deep.equal({ kind: "ok", value: { batchItemFailures: [] } });
+        google.gmailScript.push(401, 401);
+        expect(await sim.invoke(delivery(routingEvent("m-hashed-park")))).to.deep.equal({ kind: "ok", value: { batchItemFailures: [] } });
+        const logs = lines.filter((l): l is Record<string, any> => typeof l === "object" && "level" in l);
+        const hashed = { target: hashAddress("team@gmail.com", "salt"), recipient: hashAddress("support@example.com", "salt") };
+        expect(logs.find((l) => l.action === "imported")).to.deep.include({ ...hashed, messageId: "m-hashed" });
+        expect(logs.find((l) => l.action === "park")).to.deep.include({ ...hashed, messageId: "m-hashed-park" });
+        expect(JSON.stringify(logs)).to.not.include("team@gmail.com");
+        // The parked copy still names its account in the clear: the retry drain selects by it.
+        expect(sent(RETRY_URL)[0].MessageAttributes?.account.StringValue).to.equal("team@gmail.com");
     });
 
     it("429 retries with backoff, and the next attempt succeeds", async () => {

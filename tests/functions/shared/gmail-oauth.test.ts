@@ -5,6 +5,7 @@ import { accountParameterSegment, parameterNames, parseClientCredentials, parseR
 
 // SSM's rule for parameter names (PutParameter): a-zA-Z0-9_.- plus '/' between levels.
 const SSM_NAME = /^(\/[a-zA-Z0-9_.-]+)+$/;
+const TOKEN_PARAMETER = "/ses-mail/test/gmail-forwarder/oauth/refresh-token/you_at_gmail.com";
 
 describe("Gmail OAuth parameters", () => {
     it("names a parameter per account that SSM accepts", () => {
@@ -28,9 +29,38 @@ describe("Gmail OAuth parameters", () => {
     });
 
     it("reads the stored token, or a bare one; a JSON value without a token waits for a refresh", () => {
-        expect(parseRefreshToken(JSON.stringify({ refresh_token: "1//x", expires_at_epoch: 1 }))).to.equal("1//x");
-        expect(parseRefreshToken(" 1//bare \n")).to.equal("1//bare");
-        expect(() => parseRefreshToken("{}")).to.throw(TokenUnavailableError, /npx ses-mail token refresh/);
+        expect(parseRefreshToken(JSON.stringify({ refresh_token: "1//x", expires_at_epoch: 1 }), TOKEN_PARAMETER)).to.equal("1//x");
+        expect(parseRefreshToken(" 1//bare \n", TOKEN_PARAMETER)).to.equal("1//bare");
+        expect(() => parseRefreshToken("{}", TOKEN_PARAMETER)).to.throw(TokenUnavailableError, /npx ses-mail token refresh/);
+    });
+
+    it("a value that is not JSON waits for a refresh, with a fixed message that quotes none of it", () => {
+        // JSON.parse's SyntaxError quotes the text around the fault (`Unexpected token 'x', ..."sh_token":x1//0123"...`).
+        const fixed = [`${TOKEN_PARAMETER} is not valid JSON; run: npx ses-mail token refresh`, `${TOKEN_PARAMETER} has no refresh_token; run: npx ses-mail token refresh`];
+        // Digits only: the fixed messages have none, so no part of the secret can hide in them by chance.
+        const secret = fc.stringMatching(/^[0-9]{12,40}$/).map((digits) => `1//${digits}`);
+        const corrupted = fc.tuple(secret, fc.nat(), fc.constantFrom("x", "\"", "\\q", "\u0001", "}", ":", "garbage")).map(([token, at, junk]) => {
+            const valid = JSON.stringify({ refresh_token: token, created_at: "2026-11-22T10:00:00.000Z" });
+            // After the opening brace: a value that does not start with one is a bare token by design.
+            const cut = 1 + (at % (valid.length - 1));
+            return { token, value: valid.slice(0, cut) + junk + valid.slice(cut) };
+        });
+        const truncated = fc.tuple(secret, fc.nat()).map(([token, at]) => {
+            const valid = JSON.stringify({ refresh_token: token });
+            return { token, value: valid.slice(0, 1 + (at % (valid.length - 1))) };
+        });
+        fc.assert(fc.property(fc.oneof(corrupted, truncated), ({ value }) => {
+            let parsed: string | undefined;
+            try {
+                parsed = parseRefreshToken(value, TOKEN_PARAMETER);
+            } catch (error) {
+                expect(error).to.be.instanceOf(TokenUnavailableError);
+                expect((error as Error).message).to.be.oneOf(fixed);
+                return;
+            }
+            // Junk that kept the JSON valid (inside the string, or whitespace) is read as the value says.
+            expect(parsed).to.equal((JSON.parse(value.trim()) as { refresh_token: string }).refresh_token);
+        }));
     });
 
     it("records created_at, expires_at and expires_at_epoch, as value and as tags", () => {

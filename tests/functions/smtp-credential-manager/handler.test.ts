@@ -20,7 +20,7 @@ describe("SMTP credential manager handler (dynalite, IAM refusing everything)", 
 
     before(async () => {
         local = await startDynalite();
-        const { plan } = await runUnderMocks(() => new SmtpCredentials("smtp", { env: "test", identityArns: ["arn:aws:ses:us-east-1:123456789012:identity/example.com"] }));
+        const { plan } = await runUnderMocks(() => new SmtpCredentials("smtp", { env: "test", homeRegion: "us-east-1", identityArns: ["arn:aws:ses:us-east-1:123456789012:identity/example.com"] }));
         const table = await createTableFrom(local, plan.one("aws:dynamodb/table:Table"));
         await local.client.send(new PutItemCommand({ TableName: table, Item: marshall(item) }));
         Object.assign(process.env, plan.one("aws:lambda/function:Function").inputs.environment.variables, {

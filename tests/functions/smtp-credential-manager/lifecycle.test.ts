@@ -12,7 +12,7 @@ import { iamPort, kmsEncrypt, storePort } from "../../../functions/smtp-credenti
 import { parseSmtpRecord } from "../../../functions/smtp-credential-manager/logic";
 import { handleChange, ManagerContext, sweep } from "../../../functions/smtp-credential-manager/manager";
 import { createTableFrom, LocalDynamo, startDynalite } from "../../support/dynalite";
-import { FakeIam, FakeUser } from "../../support/fake-iam";
+import { FakeIam, FakeUser, SMTP_USER_BOUNDARY } from "../../support/fake-iam";
 import { runUnderMocks } from "../../support/mocks";
 
 const IDENTITY = "arn:aws:ses:us-east-1:123456789012:identity/example.com";
@@ -32,7 +32,7 @@ describe("SMTP credential lifecycle (fake IAM, mocked KMS, dynalite table from S
 
     before(async () => {
         local = await startDynalite();
-        const { plan } = await runUnderMocks(() => new SmtpCredentials("smtp", { env: "test", identityArns: [IDENTITY] }));
+        const { plan } = await runUnderMocks(() => new SmtpCredentials("smtp", { env: "test", homeRegion: "us-east-1", identityArns: [IDENTITY] }));
         table = await createTableFrom(local, plan.one("aws:dynamodb/table:Table"));
     });
     after(() => local.close());
@@ -55,7 +55,7 @@ describe("SMTP credential lifecycle (fake IAM, mocked KMS, dynalite table from S
         clock = Date.parse("2025-01-18T10:00:00Z");
         context = {
             iam: iamPort(iam.client), store: store(), encrypt: kmsEncrypt(kmsClient, "alias/ses-mail-smtp-credentials-test"),
-            region: "us-east-1", identityArns: [IDENTITY], configurationSetArns: [CONFIGURATION_SET], iamPath: "/ses-mail/test/", tags: { Service: "ses-mail" },
+            region: "us-east-1", identityArns: [IDENTITY], configurationSetArns: [CONFIGURATION_SET], permissionsBoundaryArn: SMTP_USER_BOUNDARY, iamPath: "/ses-mail/test/", tags: { Service: "ses-mail" },
             maxAttempts: 3, rotationOverlapSeconds: 3600, stuckAfterSeconds: 7200, now: () => new Date(clock), metric: (m) => metrics.push(m), log: () => undefined,
         };
         // Each test starts from an empty table.
@@ -117,17 +117,18 @@ describe("SMTP credential lifecycle (fake IAM, mocked KMS, dynalite table from S
         allowed_senders: allowed, status: "pending", created_at: "2025-01-18T10:00:00Z", description: "SMTP credentials for application",
     });
     const decrypt = (encrypted: string) => JSON.parse(Buffer.from(encrypted, "base64").toString("utf8").replace(/^kms\([^)]*\):/, ""));
-    const senders = (user: FakeUser) => JSON.parse(user.policies["ses-smtp-send"]).Statement[0].Condition.StringLike["ses:FromAddress"];
+    const senders = (user: FakeUser) => JSON.parse(user.policies["ses-smtp-send"]).Statement[0].Condition.StringEquals["ses:FromAddress"];
 
-    it("creates the IAM user under the stack's path, its sending policy (identities and configuration set), a key and the encrypted SMTP password", async () => {
+    it("creates the IAM user under the stack's path with the boundary, its sending policy (identities and configuration set), a key and the encrypted SMTP password", async () => {
         expect(await operator("app-sender", pending("app-sender"))).to.deep.equal(["create-user", "update-policy", "provision"]);
         const [name, user] = users()[0];
         expect(name).to.equal(`ses-smtp-user-app-sender-${clock / 1000}`);
         expect(user.path).to.equal("/ses-mail/test/");
+        expect(user.permissionsBoundary).to.equal(SMTP_USER_BOUNDARY);
         expect(user.tags).to.deep.include({ Service: "ses-mail", SmtpUsername: "app-sender" });
         expect(JSON.parse(user.policies["ses-smtp-send"]).Statement).to.deep.equal([{
             Sid: "SendAsAllowedSenders", Effect: "Allow", Action: ["ses:SendRawEmail", "ses:SendEmail"], Resource: [IDENTITY, CONFIGURATION_SET],
-            Condition: { StringLike: { "ses:FromAddress": ["app@example.com", "notifications@example.com"] } },
+            Condition: { StringEquals: { "ses:FromAddress": ["app@example.com", "notifications@example.com"] } },
         }]);
         expect(user.keys.map((k) => k.status)).to.deep.equal(["Active"]);
         const item = (await read("app-sender"))!;
@@ -206,6 +207,19 @@ describe("SMTP credential lifecycle (fake IAM, mocked KMS, dynalite table from S
         ["a comma (refused in IAM tag values)", pending("app,sender"), /may only contain letters, digits and _ \. = \+ @ -/],
         ["a username attribute that differs from the key", { ...pending("keyname"), username: "attribute-name" }, /username attribute "attribute-name" differs from the key SMTP_USER#keyname/],
     ];
+    // allowed_senders: exact addresses of the stack's identities only; `*@<domain>` only with the opt-in.
+    const senderRefusals: [string, unknown[], RegExp][] = [
+        ["a bare *", ["*"], /"\*": wildcards are refused/],
+        ["*@*", ["app@example.com", "*@*"], /"\*@\*": wildcards are refused/],
+        ["?*", ["?*"], /"\?\*": wildcards are refused/],
+        ["a wildcard inside an address", ["app*@example.com"], /"app\*@example.com": wildcards are refused/],
+        ["*@<our domain> without the opt-in", ["*@example.com"], /"\*@example.com" lets the user send as every address of example.com: list exact addresses, or set allow_domain_wildcard: true/],
+        ["another domain", ["ceo@other.com"], /"ceo@other.com" is not an address the stack may send as \(this stack's SES identities cover example.com\)/],
+        ["a subdomain of ours", ["app@mail.example.com"], /"app@mail.example.com" is not an address/],
+        ["something that is no address", ["MAILER-DAEMON"], /"MAILER-DAEMON" is not a plain email address/],
+    ];
+    for (const [title, allowed, rule] of senderRefusals) refusals.push([`allowed_senders with ${title}`, pending("senders", allowed as string[]), rule]);
+
     for (const [title, item, rule] of refusals) {
         it(`refuses ${title} at once, with the rule, and no IAM call`, async () => {
             const username = String(item.PK).slice("SMTP_USER#".length);
@@ -217,6 +231,34 @@ describe("SMTP credential lifecycle (fake IAM, mocked KMS, dynalite table from S
             expect(metrics).to.deep.equal(["SMTPCredentialFailed"]);
         });
     }
+
+    it("*@<our domain> with allow_domain_wildcard: true is allowed under StringLike; the exact addresses stay under StringEquals", async () => {
+        expect(await operator("wild", { ...pending("wild", ["*@Example.com", "app@example.com"]), allow_domain_wildcard: true })).to.include("provision");
+        expect(JSON.parse(only().policies["ses-smtp-send"]).Statement.map((s: { Sid: string; Condition: unknown }) => [s.Sid, s.Condition])).to.deep.equal([
+            ["SendAsAllowedSenders", { StringEquals: { "ses:FromAddress": ["app@example.com"] } }],
+            ["SendAsAnyAddressOfOptedInDomains", { StringLike: { "ses:FromAddress": ["*@example.com"] } }],
+        ]);
+        // Withdrawing the opt-in makes the record unacceptable: the user stops sending at once.
+        await operator("wild", { allow_domain_wildcard: false }).then(() => expect.fail("accepted"), (e: Error) => expect(e.message).to.match(/lets the user send as every address of example.com/));
+        expect(only().policies).to.deep.equal({});
+        expect(only().keys.map((k) => k.status)).to.deep.equal(["Active"]);
+        expect((await read("wild"))!.last_error).to.match(/allow_domain_wildcard/);
+        expect(await operator("wild", { allowed_senders: ["app@example.com"] })).to.deep.equal(["update-policy"]);
+        expect(senders(only())).to.deep.equal(["app@example.com"]);
+    });
+
+    it("a user provisioned before the boundary gets it, then its policy (the role may put one only on a user that carries it)", async () => {
+        await operator("legacy", pending("legacy"));
+        const user = only();
+        // As the manager left users before this version: no boundary, a StringLike wildcard policy.
+        delete user.permissionsBoundary;
+        user.policies["ses-smtp-send"] = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: ["ses:SendRawEmail"], Resource: [IDENTITY], Condition: { StringLike: { "ses:FromAddress": ["*"] } } }] });
+        await local.client.send(new PutItemCommand({ TableName: table, Item: marshall({ ...(await read("legacy")), reconciled: JSON.stringify(["active", ["app@example.com", "notifications@example.com"], null]) }) }));
+        expect(await sweepAndDeliver()).to.deep.include({ touched: 1, steps: { legacy: ["set-boundary", "update-policy"] } });
+        expect(only().permissionsBoundary).to.equal(SMTP_USER_BOUNDARY);
+        expect(senders(only())).to.deep.equal(["app@example.com", "notifications@example.com"]);
+        expect(await sweepAndDeliver()).to.deep.include({ touched: 0, steps: {} });
+    });
 
     it("disable makes every key Inactive (SMTP auth stops); enable reactivates them", async () => {
         await operator("toggle", pending("toggle"));

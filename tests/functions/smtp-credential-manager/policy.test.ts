@@ -1,7 +1,9 @@
-import { runSimulation, type Simulation } from "@cloud-copilot/iam-simulate";
 import { expect } from "chai";
-import { asksForReconcile, desiredFingerprint, needsAttention, parseSmtpRecord, recordProblem, sendingPolicy, SmtpRecord, validateUsername } from "../../../functions/smtp-credential-manager/logic";
+import {
+    asksForReconcile, desiredFingerprint, needsAttention, parseSmtpRecord, recordProblem, SendingScope, sendingPolicy, SmtpRecord, validateUsername,
+} from "../../../functions/smtp-credential-manager/logic";
 import { sendingPolicyProblems } from "../../../policy/policies/ses";
+import { simulate } from "../../support/iam-simulator";
 
 const IDENTITY = "arn:aws:ses:us-east-1:123456789012:identity/example.com";
 const CONFIGURATION_SET = "arn:aws:ses:us-east-1:123456789012:configuration-set/ses-mail-outbound-test";
@@ -9,23 +11,8 @@ const OTHER_CONFIGURATION_SET = "arn:aws:ses:us-east-1:123456789012:configuratio
 const USER = "arn:aws:iam::123456789012:user/ses-mail/test/ses-smtp-user-app-sender-1737194400";
 
 /** What IAM decides for the SMTP user's request on one resource, evaluated by an IAM policy simulator. */
-async function decide(policy: object, action: string, resource: string, fromAddress?: string): Promise<string> {
-    const simulation: Simulation = {
-        identityPolicies: [{ name: "ses-smtp-send", policy }],
-        serviceControlPolicies: [],
-        resourceControlPolicies: [],
-        resourcePolicy: undefined,
-        request: {
-            action,
-            principal: USER,
-            resource: { resource, accountId: "123456789012" },
-            contextVariables: fromAddress ? { "ses:FromAddress": fromAddress } : {},
-        },
-    } as unknown as Simulation;
-    const response = await runSimulation(simulation, {});
-    if (response.resultType === "error") throw new Error(JSON.stringify(response.errors));
-    return response.overallResult;
-}
+const decide = (policy: object, action: string, resource: string, fromAddress?: string) =>
+    simulate({ identity: [policy] }, { principal: USER, action, resource, context: fromAddress ? { "ses:FromAddress": fromAddress } : {} });
 
 /**
  * A send through an identity whose default configuration set applies: SES authorizes the action
@@ -69,11 +56,23 @@ describe("SMTP user policy (IAM policy simulator)", () => {
         expect(await decide(policy, "ses:SendRawEmail", "arn:aws:ses:us-east-1:999999999999:identity/other.com", "app@example.com")).to.equal("ImplicitlyDenied");
     });
 
-    it("lists exactly our identities and configuration sets, under the ses:FromAddress condition", () => {
+    it("lists exactly our identities and configuration sets, under a StringEquals ses:FromAddress condition", () => {
         expect(policy.Statement).to.deep.equal([{
             Sid: "SendAsAllowedSenders", Effect: "Allow", Action: ["ses:SendRawEmail", "ses:SendEmail"], Resource: [IDENTITY, CONFIGURATION_SET],
-            Condition: { StringLike: { "ses:FromAddress": ["app@example.com", "notifications@example.com"] } },
+            Condition: { StringEquals: { "ses:FromAddress": ["app@example.com", "notifications@example.com"] } },
         }]);
+    });
+
+    it("StringEquals reads * and ? as themselves, and compares case-sensitively (IAM condition operators): the values are lowercase", async () => {
+        const literal = sendingPolicy([IDENTITY], [CONFIGURATION_SET], ["*", "?*@example.com"]);
+        for (const from of ["ceo@example.com", "MAILER-DAEMON@example.com", "xx@example.com"]) expect(await send(literal, from), from).to.equal("ImplicitlyDenied");
+        expect(await send(policy, "App@example.com")).to.equal("ImplicitlyDenied");
+    });
+
+    it("an opted-in *@<domain> (StringLike) allows any address of that domain only", async () => {
+        const domain = sendingPolicy([IDENTITY], [CONFIGURATION_SET], ["*@example.com"]);
+        expect(await send(domain, "ceo@example.com")).to.equal("Allowed");
+        expect(await send(domain, "ceo@example.com.evil.org")).to.equal("ImplicitlyDenied");
     });
 
     it("an empty allowed_senders list denies sending outright", async () => {
@@ -106,7 +105,7 @@ describe("SMTP record input", () => {
 });
 
 describe("SMTP reconcile triggers", () => {
-    const record = (over: Partial<SmtpRecord>): SmtpRecord => ({ username: "u", status: "active", allowedSenders: ["a@example.com"], iamUserName: "ses-smtp-user-u-1", provisionAttempts: 0, ...over });
+    const record = (over: Partial<SmtpRecord>): SmtpRecord => ({ username: "u", status: "active", allowedSenders: ["a@example.com"], allowDomainWildcard: false, iamUserName: "ses-smtp-user-u-1", provisionAttempts: 0, ...over });
     const cases: [string, string, SmtpRecord | undefined, SmtpRecord | undefined, boolean][] = [
         ["insert", "INSERT", undefined, record({ status: "pending" }), true],
         ["re-set to pending", "MODIFY", record({}), record({ status: "pending" }), true],
@@ -120,6 +119,7 @@ describe("SMTP reconcile triggers", () => {
         ["our own rotation result", "MODIFY", record({ rotateRequestedAt: "t1" }), record({ rotateRequestedAt: "t1", rotatedAt: "t1", smtpUsername: "new" }), false],
         ["senders changed", "MODIFY", record({}), record({ allowedSenders: ["b@example.com"] }), true],
         ["senders reordered only", "MODIFY", record({ allowedSenders: ["a@x.com", "b@x.com"] }), record({ allowedSenders: ["b@x.com", "a@x.com"] }), false],
+        ["the domain wildcard opt-in changed", "MODIFY", record({ allowedSenders: ["*@example.com"] }), record({ allowedSenders: ["*@example.com"], allowDomainWildcard: true }), true],
         ["the sweep asks", "MODIFY", record({}), record({ reconcileRequestedAt: "t2" }), true],
         ["removed after a user was named", "REMOVE", record({}), undefined, true],
         ["removed before a user was named", "REMOVE", record({ iamUserName: undefined, status: "pending" }), undefined, false],
@@ -130,14 +130,23 @@ describe("SMTP reconcile triggers", () => {
 
     it("the sweep attends to records out of sync, pending, failing, or whose overlap ended", () => {
         const now = new Date("2025-01-18T12:00:00Z");
+        const scope: SendingScope = { identityArns: [IDENTITY], configurationSetArns: [CONFIGURATION_SET], permissionsBoundaryArn: "arn:aws:iam::123456789012:policy/boundary" };
         const synced = record({ smtpUsername: "AKIA" });
-        synced.reconciled = desiredFingerprint(synced);
-        expect(needsAttention(synced, now)).to.equal(false);
-        expect(needsAttention({ ...synced, allowedSenders: ["b@example.com"] }, now)).to.equal(true);
-        expect(needsAttention({ ...synced, lastError: "Throttling" }, now)).to.equal(true);
-        expect(needsAttention({ ...synced, retiringKey: { accessKeyId: "old", deleteAfter: "2025-01-18T11:59:59Z" } }, now)).to.equal(true);
-        expect(needsAttention({ ...synced, retiringKey: { accessKeyId: "old", deleteAfter: "2025-01-18T12:00:01Z" } }, now)).to.equal(false);
-        expect(needsAttention({ ...synced, status: "failed", iamUserName: undefined }, now)).to.equal(false);
-        expect(needsAttention({ ...synced, status: "failed" }, now)).to.equal(true);
+        synced.reconciled = desiredFingerprint(synced, scope);
+        const attends = (over: Partial<SmtpRecord>, scopeOver: Partial<SendingScope> = {}) => needsAttention({ ...synced, ...over }, now, { ...scope, ...scopeOver });
+        expect(attends({})).to.equal(false);
+        expect(attends({ allowedSenders: ["A@Example.com "] }), "the same sender, normalised").to.equal(false);
+        expect(attends({ allowedSenders: ["b@example.com"] })).to.equal(true);
+        expect(attends({ allowedSenders: ["a@example.com", "*"] }), "a refused sender added").to.equal(true);
+        expect(attends({ lastError: "Throttling" })).to.equal(true);
+        expect(attends({ retiringKey: { accessKeyId: "old", deleteAfter: "2025-01-18T11:59:59Z" } })).to.equal(true);
+        expect(attends({ retiringKey: { accessKeyId: "old", deleteAfter: "2025-01-18T12:00:01Z" } })).to.equal(false);
+        expect(attends({ status: "failed", iamUserName: undefined })).to.equal(false);
+        expect(attends({ status: "failed" })).to.equal(true);
+        // What IAM must match beyond the record: a new boundary, identity or configuration set has every user reconciled.
+        expect(attends({}, { permissionsBoundaryArn: "arn:aws:iam::123456789012:policy/other" })).to.equal(true);
+        expect(attends({}, { configurationSetArns: [CONFIGURATION_SET, OTHER_CONFIGURATION_SET] })).to.equal(true);
+        // A record reconciled by the manager before this version (its fingerprint was the record's own fields).
+        expect(attends({ reconciled: JSON.stringify(["active", ["a@example.com"], null]) })).to.equal(true);
     });
 });

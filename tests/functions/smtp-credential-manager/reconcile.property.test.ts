@@ -12,10 +12,10 @@ import fc from "fast-check";
 import { deriveSmtpPassword } from "../../../functions/shared/smtp-password";
 import { iamPort } from "../../../functions/smtp-credential-manager/adapters";
 import {
-    CREDENTIALS_SORT_KEY, desiredFingerprint, IAM_USER_SORT_KEY_PREFIX, parseSmtpRecord, sendingPolicy, SMTP_USER_PREFIX,
+    CREDENTIALS_SORT_KEY, desiredFingerprint, IAM_USER_SORT_KEY_PREFIX, parseSmtpRecord, senderValues, sendingPolicy, SMTP_USER_PREFIX,
 } from "../../../functions/smtp-credential-manager/logic";
 import { handleChange, ManagerContext, StorePort, sweep } from "../../../functions/smtp-credential-manager/manager";
-import { FakeIam } from "../../support/fake-iam";
+import { FakeIam, SMTP_USER_BOUNDARY } from "../../support/fake-iam";
 
 const IDENTITY = "arn:aws:ses:us-east-1:123456789012:identity/example.com";
 const CONFIGURATION_SET = "arn:aws:ses:us-east-1:123456789012:configuration-set/ses-mail-outbound-test";
@@ -151,7 +151,7 @@ describe("SMTP reconcile property (fake IAM with faults, modelled stream and swe
                     if (table.crashed) throw new Crash("crashed");
                     return Buffer.from(`kms(${username}):${plaintext}`).toString("base64");
                 },
-                region: "us-east-1", identityArns: [IDENTITY], configurationSetArns: [CONFIGURATION_SET], iamPath: "/ses-mail/test/", tags: { Service: "ses-mail" },
+                region: "us-east-1", identityArns: [IDENTITY], configurationSetArns: [CONFIGURATION_SET], permissionsBoundaryArn: SMTP_USER_BOUNDARY, iamPath: "/ses-mail/test/", tags: { Service: "ses-mail" },
                 maxAttempts: 3, rotationOverlapSeconds: 3600, stuckAfterSeconds: 7200, now: () => new Date(clock), metric: () => undefined, log: () => undefined,
             };
             /** One Lambda invocation per stream record: retried while it fails, then sent to the on-failure queue. */
@@ -224,7 +224,7 @@ describe("SMTP reconcile property (fake IAM with faults, modelled stream and swe
                 const user = record.iamUserName ? iam.users.get(record.iamUserName) : undefined;
                 if (record.lastError || record.outOfSyncSince) mismatches.push(`${username}: still out of sync (${record.lastError})`);
                 if (record.status === "pending" || record.status === "failed") { mismatches.push(`${username}: ended ${record.status}`); continue; }
-                if (record.reconciled !== desiredFingerprint(record)) mismatches.push(`${username}: not marked in sync`);
+                if (record.reconciled !== desiredFingerprint(record, context)) mismatches.push(`${username}: not marked in sync`);
                 if (record.status === "active" || record.smtpUsername) {
                     if (!user) { mismatches.push(`${username}: ${record.status} but no IAM user`); continue; }
                     const wanted = record.status === "active" ? "Active" : "Inactive";
@@ -236,8 +236,9 @@ describe("SMTP reconcile property (fake IAM with faults, modelled stream and swe
                     if (record.rotateRequestedAt !== undefined && record.rotatedAt !== record.rotateRequestedAt) mismatches.push(`${username}: rotation ${record.rotateRequestedAt} not done`);
                 }
                 if (user) {
+                    if (user.permissionsBoundary !== SMTP_USER_BOUNDARY) mismatches.push(`${username}: boundary ${user.permissionsBoundary}`);
                     if (JSON.stringify(Object.keys(user.policies)) !== JSON.stringify(["ses-smtp-send"])) mismatches.push(`${username}: policies ${Object.keys(user.policies)}`);
-                    else if (JSON.stringify(JSON.parse(user.policies["ses-smtp-send"])) !== JSON.stringify(sendingPolicy([IDENTITY], [CONFIGURATION_SET], record.allowedSenders))) mismatches.push(`${username}: policy differs from allowed_senders`);
+                    else if (JSON.stringify(JSON.parse(user.policies["ses-smtp-send"])) !== JSON.stringify(sendingPolicy([IDENTITY], [CONFIGURATION_SET], senderValues(record, [IDENTITY]).values))) mismatches.push(`${username}: policy differs from allowed_senders`);
                     if (record.status === "disabled" && user.keys.some((k) => k.status === "Active")) mismatches.push(`${username}: disabled with an Active key`);
                 }
             }

@@ -1,11 +1,15 @@
 import { AddTagsToResourceCommand, GetParameterCommand, ParameterNotFound, SSMClient } from "@aws-sdk/client-ssm";
 import { AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { expect } from "chai";
+import { bundleFunction } from "../../../components/bundle";
 import { TokenMonitor } from "../../../components/token-monitor";
+import { hashAddress } from "../../../functions/shared/logging";
 import { classifyExchangeError } from "../../../functions/token-probe/probe";
 import { FakeGoogle, startFakeGoogle } from "../../support/fake-google";
 import { runUnderMocks } from "../../support/mocks";
 import { captureOutput, metricPoints } from "../../support/output";
+import { VirtualClock } from "../../support/sim/clock";
+import { LogLine, SimFunction } from "../../support/sim/lambda";
 
 const CLIENT = "/ses-mail/test/gmail-forwarder/oauth/client-credentials";
 const TOKEN = "/ses-mail/test/gmail-forwarder/oauth/refresh-token/you_at_gmail.com";
@@ -94,6 +98,36 @@ describe("token-probe handler (fake OAuth token endpoint on loopback)", () => {
         expect(points).to.deep.equal([{ name: "TokenValid", value: 0, dimensions: { account: "you@gmail.com" } }]);
         expect(logs.find((l) => l.level === "ERROR")?.reason).to.equal(`no refresh token at ${TOKEN}; run: npx ses-mail token refresh`);
         expect(tagged()).to.deep.equal([]);
+    });
+
+    it("a token parameter that is not JSON: TokenValid 0 and a fixed reason, never a piece of the value", async () => {
+        const secret = "1//0Zq7Xw9Vb3Kp5Jd8Hs2Lf";
+        ssm.on(GetParameterCommand, { Name: TOKEN, WithDecryption: true }).resolves({ Parameter: { Value: `{"refresh_token":x${secret}"}` } });
+        const { result, error, points, logs } = await run();
+        expect(error).to.equal(undefined);
+        expect(result?.outcome).to.equal("missing");
+        expect(google.tokenRequests).to.have.length(0);
+        expect(points).to.deep.equal([{ name: "TokenValid", value: 0, dimensions: { account: "you@gmail.com" } }]);
+        expect(logs.find((l) => l.level === "ERROR")?.reason).to.equal(`${TOKEN} is not valid JSON; run: npx ses-mail token refresh`);
+        // JSON.parse's own message would quote about ten characters around the fault.
+        const printed = JSON.stringify(logs);
+        for (let i = 0; i + 6 <= secret.length; i++) expect(printed).to.not.include(secret.slice(i, i + 6));
+    });
+
+    it("LOG_ADDRESSES=hashed (the bundle as deployed): the account is hashed in its logs, kept as the alarm's metric dimension", async () => {
+        const plan = (await runUnderMocks(() => new TokenMonitor("token", { env: "test", account: "you@gmail.com", alertTopicArn: "arn:aws:sns:us-east-1:1:t" }))).plan;
+        const fn = plan.one("aws:lambda/function:Function").inputs;
+        const lines: LogLine[] = [];
+        const sim = new SimFunction({
+            logicalName: "probe", name: fn.name, arn: `arn:aws:lambda:us-east-1:123456789012:function:${fn.name}`, timeoutSeconds: 30, memorySize: 256,
+            environment: { ...fn.environment.variables, OAUTH_TOKEN_URL: google.tokenUrl, OAUTH_TIMEOUT_MS: "2000" }, code: bundleFunction("token-probe").code,
+        }, { clock: new VirtualClock(), region: "us-east-1", envOverrides: { LOG_ADDRESSES: "hashed", LOG_ADDRESS_SALT: "salt" }, onLog: (_fn, line) => lines.push(line) });
+        expect(await sim.invoke({})).to.deep.equal({ kind: "ok", value: { account: "you@gmail.com", outcome: "valid" } });
+        const logs = lines.filter((l): l is Record<string, any> => typeof l === "object" && "level" in l);
+        expect(logs.find((l) => l.message === "Gmail refresh token is valid")).to.deep.include({ account: hashAddress("you@gmail.com", "salt"), outcome: "valid" });
+        expect(JSON.stringify(logs)).to.not.include("you@gmail.com");
+        // CloudWatch matches dimensions exactly: the TokenValid alarm is per account (AWS-SEMANTICS.md).
+        expect(metricPoints(lines)).to.deep.equal([{ name: "TokenValid", value: 1, dimensions: { account: "you@gmail.com" } }]);
     });
 });
 
