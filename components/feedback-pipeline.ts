@@ -83,6 +83,10 @@ export interface FeedbackPipelineArgs {
     workerBatchSize?: number;
     /** @default 30 */
     logRetentionDays?: number;
+    /**
+     * Log mail addresses as keyed hashes instead of in the clear (see docs/DATA.md). @default false
+     */
+    hashAddressesInLogs?: boolean;
     tags?: Record<string, string>;
 }
 
@@ -246,6 +250,7 @@ export class FeedbackPipeline extends pulumi.ComponentResource {
                 metricsNamespace: `SESMail/${env}`,
                 timeout: workerTimeout,
                 logRetentionDays: args.logRetentionDays,
+                hashAddressesInLogs: args.hashAddressesInLogs,
                 environment: {
                     EVENTS_TABLE_NAME: this.eventsTable.name,
                     SENDERS_TABLE_NAME: this.sendersTable.name,

@@ -31,30 +31,27 @@ export function readStackConfig(): StackConfig {
 
 /** The whole system for one environment. Each component joins here as it lands. */
 export function createStack(config: StackConfig) {
-    const suppression = new SuppressionStore("suppression", {
+    // What every component that keeps data or runs functions takes from the stack's top-level settings.
+    const shared = {
         env: config.environment,
         namePrefix: config.namePrefix,
         homeRegion: config.homeRegion,
         logRetentionDays: config.logRetentionDays,
         deletionProtection: config.deletionProtection,
+        hashAddressesInLogs: config.hashAddressesInLogs,
+    };
+    const suppression = new SuppressionStore("suppression", {
+        ...shared,
         ...config.suppression,
     });
     const feedback = new FeedbackPipeline("feedback", {
-        env: config.environment,
-        namePrefix: config.namePrefix,
-        homeRegion: config.homeRegion,
-        logRetentionDays: config.logRetentionDays,
-        deletionProtection: config.deletionProtection,
+        ...shared,
         suppressionStore: suppression,
         ...config.feedback,
     });
     const ingest = config.ingest.domains.length > 0
         ? new MailIngest("ingest", {
-            env: config.environment,
-            namePrefix: config.namePrefix,
-            homeRegion: config.homeRegion,
-            logRetentionDays: config.logRetentionDays,
-            deletionProtection: config.deletionProtection,
+            ...shared,
             suppressionStore: suppression,
             // Sending and receiving share identities: one per domain, whoever creates it.
             mailDomains: feedback.mailDomains,
@@ -70,11 +67,7 @@ export function createStack(config: StackConfig) {
     const { enabled: smtpEnabled, ...smtpArgs } = config.smtp;
     const smtp = smtpEnabled
         ? new SmtpCredentials("smtp", {
-            env: config.environment,
-            namePrefix: config.namePrefix,
-            logRetentionDays: config.logRetentionDays,
-            homeRegion: config.homeRegion,
-            deletionProtection: config.deletionProtection,
+            ...shared,
             table: ingest?.routingTable,
             identityArns: feedback.mailDomains.map((domain) => domain.identityArn),
             // The identities' default configuration set: SES authorizes a send against it too.

@@ -170,3 +170,23 @@ export async function forwardToGmail(request: ForwardRequest, settings: ForwardS
     }
     return { gmailMessageId: await importer.importMessage({ body: object.body, size: object.size }, options), oversize: false, bytes: object.size };
 }
+
+/**
+ * What the retry queue keeps of a parked mail: the routing event without its subject and header
+ * From. The retry drain (a Standard state machine) receives parked messages in its own SDK tasks,
+ * and Step Functions keeps every task's response in the execution history for 90 days; this way the
+ * history holds ids, addresses, the S3 location and the decisions, never what the mail says (a
+ * drained notice of a too-large mail then says "(no subject)"). A body that is not an event stays.
+ */
+export function parkedBody(body: string): string {
+    let event: unknown;
+    try {
+        event = JSON.parse(body);
+    } catch {
+        return body;
+    }
+    if (typeof event !== "object" || event === null || typeof (event as { detail?: unknown }).detail !== "object") return body;
+    const { detail, ...envelope } = event as { detail: Record<string, unknown> };
+    const { subject: _subject, from: _from, ...kept } = detail;
+    return JSON.stringify({ ...envelope, detail: kept });
+}

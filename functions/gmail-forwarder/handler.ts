@@ -18,7 +18,7 @@ import { forwarderConfig } from "./config";
 import { CredentialStore } from "./credentials";
 import { backoffSeconds, classify } from "./errors";
 import { sendCopies } from "./fan-out";
-import { ForwardRequest, forwardToGmail, ForwardResult, parseForwardRequests, splitByTarget } from "./forward";
+import { ForwardRequest, forwardToGmail, ForwardResult, parkedBody, parseForwardRequests, splitByTarget } from "./forward";
 import { GmailImporter } from "./gmail";
 
 const config = forwarderConfig(process.env);
@@ -121,7 +121,7 @@ async function handleFailure(record: SQSRecord, request: ForwardRequest | undefi
     if (kind === "park") {
         // The retry drain moves one account's parked mail once its token is refreshed: it reads `account`.
         const account: Record<string, MessageAttributeValue> = request ? { account: { DataType: "String", StringValue: request.target } } : {};
-        await sqs.send(new SendMessageCommand({ QueueUrl: config.retryQueueUrl, MessageBody: record.body, MessageAttributes: { ...attributes, ...account } }));
+        await sqs.send(new SendMessageCommand({ QueueUrl: config.retryQueueUrl, MessageBody: parkedBody(record.body), MessageAttributes: { ...attributes, ...account } }));
         metrics.addMetric("GmailTokenError", MetricUnit.Count, 1);
         if (request) {
             credentials.forget(request.target);

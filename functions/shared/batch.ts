@@ -29,7 +29,8 @@ export function batchHandler<T extends keyof Sources>(
             // metrics and logs stay the same whatever the batch size.
             return await processPartialResponse(event, handleRecord as (record: unknown) => Promise<void>, processor, { context, throwOnFullBatchFailure: false, processInParallel: !inOrder });
         } finally {
-            tools.metrics.publishStoredMetrics();
+            // A handler may publish as it goes (the feedback worker does, per notification).
+            if (tools.metrics.hasStoredMetrics()) tools.metrics.publishStoredMetrics();
         }
     };
 }

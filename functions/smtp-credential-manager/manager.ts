@@ -83,6 +83,20 @@ export function isRetryable(error: unknown): boolean {
     return RETRYABLE.has(e?.name ?? "") || Boolean(e?.$retryable) || (e?.$metadata?.httpStatusCode ?? 0) >= 500;
 }
 
+/**
+ * PutUserPolicy is authorized on the boundary the user carries, and IAM is eventually consistent
+ * ("Changes that I make are not always immediately visible", IAM troubleshooting): right after
+ * CreateUser or PutUserPermissionsBoundary it may still see none and deny. That denial is retried
+ * (stream, then sweep) without counting against the user.
+ */
+function boundaryNotVisibleYet(error: unknown): unknown {
+    const name = (error as { name?: string })?.name;
+    if (name !== "AccessDenied" && name !== "AccessDeniedException") return error;
+    return Object.assign(new Error(`PutUserPolicy was denied right after the permissions boundary was set (IAM not consistent yet); retried: ${(error as Error).message}`), {
+        name: "BoundaryNotVisibleYet", $retryable: {},
+    });
+}
+
 async function markFailed(record: SmtpRecord, message: string, context: ManagerContext): Promise<void> {
     let cleared: Record<string, null> = {};
     if (record.iamUserName) {
@@ -140,21 +154,26 @@ export async function reconcile(record: SmtpRecord, context: ManagerContext): Pr
         if (!(await store.update(record.username, { iam_user_name: user }, { iam_user_name: undefined }))) return steps;
     }
     let fresh = needsCredentials;
+    let boundaryJustSet = false;
     const found = await iam.getUser(user);
     if (!found) {
         const arn = await iam.createUser(user, context.iamPath, { ...context.tags, SmtpUsername: record.username }, context.permissionsBoundaryArn);
         await store.update(record.username, { iam_user_arn: arn });
         step("create-user");
+        boundaryJustSet = true;
         fresh = true; // a user that vanished lost its keys too
     } else if (found.permissionsBoundaryArn !== context.permissionsBoundaryArn) {
         // A user from before the boundary (or given another one): the role may change its policy
         // only once it carries this stack's boundary.
         await iam.setPermissionsBoundary(user, context.permissionsBoundaryArn);
         step("set-boundary");
+        boundaryJustSet = true;
     }
     const policy = JSON.stringify(sendingPolicy(context.identityArns, context.configurationSetArns, senders.values));
     if (!samePolicy(await iam.getUserPolicy(user, SENDING_POLICY_NAME), policy)) {
-        await iam.putUserPolicy(user, SENDING_POLICY_NAME, policy);
+        await iam.putUserPolicy(user, SENDING_POLICY_NAME, policy).catch((error: unknown) => {
+            throw boundaryJustSet ? boundaryNotVisibleYet(error) : error;
+        });
         step("update-policy");
     }
 

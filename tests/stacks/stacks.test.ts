@@ -97,4 +97,15 @@ describe("stacks (Pulumi.<stack>.yaml under mocks)", () => {
         expect(caught).to.be.instanceOf(StackConfigError);
         expect((caught as Error).message).to.include("ses-mail:suppression.mirrorToSes");
     });
+
+    it("ses-mail:hashAddressesInLogs: every function of the stack logs hashed addresses with one salt; off by default", async () => {
+        const env = (plan: Awaited<ReturnType<typeof runStack>>["plan"]) => plan.ofType("aws:lambda/function:Function").map((f) => f.inputs.environment.variables);
+        const { plan: plain } = await runStack("prod");
+        expect(env(plain).filter((v) => "LOG_ADDRESSES" in v || "LOG_ADDRESS_SALT" in v)).to.deep.equal([]);
+        const { plan: hashed } = await runStack("prod", { ...loadStackConfig("prod"), "ses-mail:hashAddressesInLogs": "true" });
+        const variables = env(hashed);
+        // Router, forwarder, bouncer, token probe, feedback worker, suppression mirror, SMTP manager.
+        expect(variables).to.have.length(7);
+        expect(new Set(variables.map((v) => `${v.LOG_ADDRESSES} ${v.LOG_ADDRESS_SALT}`))).to.deep.equal(new Set(["hashed 123456789012/ses-mail-prod"]));
+    });
 });

@@ -159,6 +159,16 @@ describe("SMTP credential lifecycle (fake IAM, mocked KMS, dynalite table from S
         });
     }
 
+    it("PutUserPolicy denied right after CreateUser (IAM not consistent yet) is retried without counting an attempt", async () => {
+        iam.failNext.set("PutUserPolicy", Object.assign(new Error("User is not authorized to perform: iam:PutUserPolicy"), { name: "AccessDenied", $metadata: { httpStatusCode: 403 } }));
+        const error = await operator("fresh", pending("fresh")).then(() => undefined, (e: Error) => e);
+        expect(error?.name).to.equal("BoundaryNotVisibleYet");
+        expect(await read("fresh")).to.deep.include({ status: "pending", provision_attempts: 0 });
+        await handleChange("INSERT", undefined, parseSmtpRecord(pending("fresh")), context);
+        expect((await read("fresh"))!.status).to.equal("active");
+        expect(iam.users.size).to.equal(1);
+    });
+
     it("a crash right after CreateUser (the call took effect) is finished by the retry, with no second user", async () => {
         iam.fault = (command) => (command === "CreateUser" ? { error: new Error("Lambda timed out"), after: true } : undefined);
         await operator("crash", pending("crash")).catch(() => undefined);
