@@ -39,8 +39,10 @@ export interface FeedbackPipelineArgs {
     domains?: string[];
     /** Route 53 zone for the domains' DNS records (outputs only when unset). */
     hostedZoneId?: pulumi.Input<string>;
-    /** @default "none" */
+    /** Publish a `_dmarc` record with this policy (in `hostedZoneId`, else as an output). @default none published: `dnsRecordsToMerge` suggests one */
     dmarcPolicy?: "none" | "quarantine" | "reject";
+    /** Publish the domains' own SPF record (`v=spf1 include:amazonses.com <spfAll>`); SES needs only the MAIL FROM domain's. @default false */
+    publishDomainSpf?: boolean;
     /** DMARC aggregate report address (rua). @default none */
     dmarcReportAddress?: string;
     /** @default "~all" */
@@ -157,6 +159,7 @@ export class FeedbackPipeline extends pulumi.ComponentResource {
             configurationSetName: this.configurationSetName,
             hostedZoneId: args.hostedZoneId,
             dmarcPolicy: args.dmarcPolicy,
+            publishDomainSpf: args.publishDomainSpf,
             dmarcReportAddress: args.dmarcReportAddress,
             spfAll: args.spfAll,
             tags: args.tags,

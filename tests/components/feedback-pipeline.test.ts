@@ -22,6 +22,13 @@ function pipeline(args: Partial<FeedbackPipelineArgs> = {}) {
 }
 
 describe("FeedbackPipeline", () => {
+    it("publishes the domains' own SPF and DMARC records in the zone only when asked (a zone may have them already)", async () => {
+        const apex = async (args: Partial<FeedbackPipelineArgs>) => (await pipeline({ hostedZoneId: "Z123", ...args })).plan.ofType("aws:route53/record:Record")
+            .filter((r) => r.inputs.name === "example.com" || r.inputs.name === "_dmarc.example.com").map((r) => `${r.inputs.name} ${r.inputs.records[0]}`).sort();
+        expect(await apex({})).to.deep.equal([]);
+        expect(await apex({ publishDomainSpf: true, dmarcPolicy: "quarantine" })).to.deep.equal(["_dmarc.example.com v=DMARC1; p=quarantine", "example.com v=spf1 include:amazonses.com ~all"]);
+    });
+
     describe("resolveFeedbackSettings", () => {
         it("documents its defaults", () => {
             expect(resolveFeedbackSettings({})).to.deep.equal({
