@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_FEEDBACK_SETTINGS, FeedbackSettings } from "../functions/feedback-worker/logic";
 import { FEEDBACK_INDEXES } from "../functions/shared/feedback-events";
 import { EncryptedTopic } from "./encrypted-topic";
-import { allow, policyDocument, PolicyStatement } from "./iam";
+import { allow, allowPutMetricData, policyDocument, PolicyStatement } from "./iam";
 import { KmsKey, KeyServiceUser } from "./kms-key";
 import { LambdaFunction } from "./lambda-function";
 import { MailDomain } from "./mail-domain";
@@ -133,6 +133,10 @@ export class FeedbackPipeline extends pulumi.ComponentResource {
 
     constructor(name: string, args: FeedbackPipelineArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ses-mail:index:FeedbackPipeline", name, {}, opts);
+        if (args.externalConsumer && (args.builtInWorker ?? true)) {
+            // Two consumers of one queue each process a random half of the notifications.
+            throw new Error("FeedbackPipeline: externalConsumer and the built-in worker would both consume the feedback queue. Fix: set builtInWorker (ses-mail:feedback.builtInWorker) to false when an external consumer runs the worker.");
+        }
         this.settings = resolveFeedbackSettings(args);
         const env = args.env;
         const prefix = args.namePrefix;
@@ -268,15 +272,7 @@ export class FeedbackPipeline extends pulumi.ComponentResource {
                     COMPLAINT_WINDOW_DAYS: String(this.settings.complaintWindowDays),
                     ...(args.senderTag ? { SENDER_TAG: args.senderTag } : {}),
                 },
-                policyStatements: [
-                    ...this.queue.consumerStatements(),
-                    // Records and counters; a counter is created from the records the two indexes show.
-                    allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], [this.eventsTable.arn]),
-                    allow(["dynamodb:Query"], [FEEDBACK_INDEXES.recipient, FEEDBACK_INDEXES.complaintSender].map((index) => pulumi.interpolate`${this.eventsTable.arn}/index/${index}`)),
-                    allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"], [this.sendersTable.arn]),
-                    ...args.suppressionStore.suppressStatements(),
-                    ...this.notificationsTopic.publishStatements(),
-                ],
+                policyStatements: [...this.queue.consumerStatements(), ...this.processingStatements(args.suppressionStore)],
                 tags: args.tags,
             }, child);
             new aws.lambda.EventSourceMapping(`${name}-worker-source`, {
@@ -290,7 +286,7 @@ export class FeedbackPipeline extends pulumi.ComponentResource {
         }
 
         if (args.externalConsumer) {
-            this.externalConsumerRole = this.externalConsumer(name, args.externalConsumer, { env, prefix, homeRegion: args.homeRegion, region }, tags);
+            this.externalConsumerRole = this.externalConsumer(name, args.externalConsumer, args.suppressionStore, { env, prefix, homeRegion: args.homeRegion, region }, tags);
         }
 
         this.registerOutputs({
@@ -304,8 +300,24 @@ export class FeedbackPipeline extends pulumi.ComponentResource {
         });
     }
 
-    /** An IRSA role for one ServiceAccount that may only receive, delete and change visibility on the queue. */
-    private externalConsumer(name: string, consumer: ExternalConsumerArgs, naming: { env: string; prefix?: string; homeRegion?: string; region: pulumi.Output<string> }, tags: Record<string, string>): aws.iam.Role {
+    /** What processing a notification takes, wherever the worker runs (Lambda or an external consumer). */
+    private processingStatements(suppressionStore: SuppressionStore): PolicyStatement[] {
+        return [
+            // Records and counters; a counter is created from the records the two indexes show.
+            allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], [this.eventsTable.arn]),
+            allow(["dynamodb:Query"], [FEEDBACK_INDEXES.recipient, FEEDBACK_INDEXES.complaintSender].map((index) => pulumi.interpolate`${this.eventsTable.arn}/index/${index}`)),
+            allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"], [this.sendersTable.arn]),
+            ...suppressionStore.suppressStatements(),
+            ...this.notificationsTopic.publishStatements(),
+        ];
+    }
+
+    /**
+     * An IRSA role for one ServiceAccount with exactly what the worker does: consume the queue
+     * (receive, delete, extend visibility), write records, suppressions and sender states, announce
+     * sender changes, and publish metrics by API (a pod has no Lambda log-based EMF).
+     */
+    private externalConsumer(name: string, consumer: ExternalConsumerArgs, suppression: SuppressionStore, naming: { env: string; prefix?: string; homeRegion?: string; region: pulumi.Output<string> }, tags: Record<string, string>): aws.iam.Role {
         // The condition keys are named after the provider's issuer (the ARN without its prefix).
         const trust = pulumi.output(consumer.oidcProviderArn).apply((providerArn) => {
             const issuer = providerArn.replace(/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\//, "");
@@ -326,10 +338,14 @@ export class FeedbackPipeline extends pulumi.ComponentResource {
             assumeRolePolicy: trust,
             tags,
         }, { parent: this });
-        const statements: PolicyStatement[] = this.queue.consumerStatements().map((statement) => ({
-            ...statement,
-            Action: statement.Action.filter((action) => action !== "sqs:GetQueueAttributes"),
-        }));
+        const statements: PolicyStatement[] = [
+            ...this.queue.consumerStatements().map((statement) => ({
+                ...statement,
+                Action: statement.Action.filter((action) => action !== "sqs:GetQueueAttributes"),
+            })),
+            ...this.processingStatements(suppression),
+            allowPutMetricData(`SESMail/${naming.env}`),
+        ];
         new aws.iam.RolePolicy(`${name}-external-consumer-policy`, { role: role.id, policy: policyDocument(statements) }, { parent: this });
         return role;
     }

@@ -173,8 +173,18 @@ describe("FeedbackPipeline", () => {
                 "oidc.eks.us-east-1.amazonaws.com/id/ABC123:aud": "sts.amazonaws.com",
             } },
         }]);
-        expect(plan.json(plan.one("aws:iam/rolePolicy:RolePolicy"), "policy").Statement).to.deep.equal([
-            { Effect: "Allow", Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"], Resource: [ARN.queue] },
-        ]);
+        // Exactly what the worker does (issue #15.7): a pod with the role can process notifications.
+        const statements = plan.json(plan.one("aws:iam/rolePolicy:RolePolicy"), "policy").Statement;
+        expect(statements[0]).to.deep.equal({ Effect: "Allow", Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"], Resource: [ARN.queue] });
+        const { plan: withWorker } = await pipeline();
+        const workerStatements = plan.json(withWorker.one("aws:iam/rolePolicy:RolePolicy", "feedback-worker-policy"), "policy").Statement as { Action: string[] }[];
+        const processing = workerStatements.filter((s) => !s.Action.some((a) => a.startsWith("sqs:") || a.startsWith("logs:") || a.startsWith("xray:")));
+        expect(statements.slice(1, -1)).to.deep.equal(processing);
+        expect(statements.at(-1)).to.deep.equal({ Effect: "Allow", Action: ["cloudwatch:PutMetricData"], Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": "SESMail/test" } } });
+    });
+
+    it("refuses the built-in worker and an external consumer on one queue, naming the fix", async () => {
+        const both = await pipeline({ externalConsumer: { oidcProviderArn: ARN.oidc, namespace: "mail", serviceAccount: "feedback-worker" } }).then(() => undefined, (e: Error) => e);
+        expect(both?.message).to.match(/would both consume the feedback queue\. Fix: set builtInWorker \(ses-mail:feedback\.builtInWorker\) to false/);
     });
 });
