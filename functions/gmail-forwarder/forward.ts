@@ -187,6 +187,8 @@ export function parkedBody(body: string): string {
     }
     if (typeof event !== "object" || event === null || typeof (event as { detail?: unknown }).detail !== "object") return body;
     const { detail, ...envelope } = event as { detail: Record<string, unknown> };
-    const { subject: _subject, from: _from, ...kept } = detail;
+    const kept = { ...detail };
+    delete kept.subject;
+    delete kept.from;
     return JSON.stringify({ ...envelope, detail: kept });
 }
