@@ -3,10 +3,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { bundles } from "./bundles";
+import { cli } from "./cli";
 import { feedback, feedbackRequests } from "./feedback";
 import { mailIngest } from "./mail-ingest";
 
-const SUITES: Record<string, () => Promise<Record<string, number>>> = { bundles, feedback, feedbackRequests, mailIngest };
+const SUITES: Record<string, () => Promise<Record<string, number>>> = { bundles, cli, feedback, feedbackRequests, mailIngest };
 
 async function main(): Promise<void> {
     const results: Record<string, number> = {};

@@ -1,20 +1,17 @@
 // The `ses-mail` command (package bin): `token refresh` and `token status` for the Gmail
 // forwarder's OAuth refresh tokens; `rules …` for the routing rules.
+import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline/promises";
-import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { SFNClient } from "@aws-sdk/client-sfn";
-import { SSMClient } from "@aws-sdk/client-ssm";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import type { OAuthEndpoints } from "../functions/shared/google-client";
-import { StackConfigError } from "../stacks/config";
 import { openInBrowser } from "./browser";
 import { CliError } from "./errors";
-import { addRule, AddOptions, deleteRule, explainAddress, exportRules, ExitCode, importRules, listRules, RulesContext, setEnabled, setRule, SetOptions, showRule } from "./rules";
-import { rulesTarget, TargetOptions } from "./rules-target";
-import { chooseAccounts, stackSettings, StackSettings } from "./stack-settings";
-import { refreshToken } from "./token-refresh";
-import { describeStatus, readTokenStatus } from "./token-status";
+// Only types at the top: the modules behind the commands (AWS SDK clients, googleapis, the zod schemas
+// of stacks/config) load when a command runs, so `--help` and `--version` start fast.
+import type { AddOptions, ExitCode, RulesContext, SetOptions } from "./rules";
+import type { TargetOptions } from "./rules-target";
+import { smtpCommands } from "./smtp";
+import type { StackSettings } from "./stack-settings";
 
 export interface CliDeps {
     stdout(text: string): void;
@@ -49,6 +46,12 @@ const DEFAULT_DEPS: CliDeps = {
     confirm: askOnTerminal,
 };
 
+/** The installed package's version: the package resolves itself by name (its "exports" lists
+ * ./package.json), the same from cli/ under tsx and from dist/cli/ when compiled. */
+export function packageVersion(): string {
+    return (JSON.parse(readFileSync(require.resolve("ses-mail/package.json"), "utf8")) as { version: string }).version;
+}
+
 const port = (value: string) => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("a port number (0-65535; 0 picks a free one).");
@@ -62,7 +65,8 @@ const seconds = (value: string) => {
 
 function program(deps: CliDeps, result: { exitCode: number }): Command {
     const print = (line: string) => deps.stdout(`${line}\n`);
-    const settingsOf = (options: { stack: string; region?: string; projectDir?: string }): StackSettings => {
+    const settingsOf = async (options: { stack: string; region?: string; projectDir?: string }): Promise<StackSettings> => {
+        const { stackSettings } = await import("./stack-settings");
         const settings = stackSettings(options.stack, options.projectDir ?? deps.cwd, options.region);
         if (!settings.fromFile) print(`(No Pulumi.${options.stack}.yaml in ${options.projectDir ?? deps.cwd}: assuming environment "${settings.env}" and name prefix "${settings.namePrefix}".)`);
         return settings;
@@ -75,6 +79,7 @@ function program(deps: CliDeps, result: { exitCode: number }): Command {
 
     const root = new Command("ses-mail")
         .description("Operate a ses-mail deployment.")
+        .version(packageVersion())
         .exitOverride()
         .configureOutput({ writeOut: deps.stdout, writeErr: deps.stderr });
     const token = root.command("token").description("Gmail OAuth refresh tokens of the forwarder").exitOverride();
@@ -88,9 +93,13 @@ function program(deps: CliDeps, result: { exitCode: number }): Command {
         .addOption(new Option("--timeout <seconds>", "how long to wait for the browser").default(300).argParser(seconds))
         .exitOverride()
         .action(async (options) => {
-            const settings = settingsOf(options);
+            const settings = await settingsOf(options);
+            const { chooseAccounts } = await import("./stack-settings");
             const [account] = chooseAccounts(settings, options.account, false);
             const region = settings.region;
+            const [{ CloudWatchClient }, { SFNClient }, { SSMClient }, { refreshToken }] = await Promise.all([
+                import("@aws-sdk/client-cloudwatch"), import("@aws-sdk/client-sfn"), import("@aws-sdk/client-ssm"), import("./token-refresh"),
+            ]);
             const clients = { ssm: new SSMClient({ region }), cloudwatch: new CloudWatchClient({ region }), sfn: new SFNClient({ region }) };
             try {
                 await refreshToken(
@@ -106,7 +115,10 @@ function program(deps: CliDeps, result: { exitCode: number }): Command {
         .description("Seconds until each token expires and the last probe result (exit 1 when one needs a refresh)")
         .exitOverride()
         .action(async (options) => {
-            const settings = settingsOf(options);
+            const settings = await settingsOf(options);
+            const [{ SSMClient }, { chooseAccounts }, { describeStatus, readTokenStatus }] = await Promise.all([
+                import("@aws-sdk/client-ssm"), import("./stack-settings"), import("./token-status"),
+            ]);
             const ssm = new SSMClient({ region: settings.region });
             try {
                 let healthy = true;
@@ -121,6 +133,7 @@ function program(deps: CliDeps, result: { exitCode: number }): Command {
             }
         });
     rulesCommands(root, deps, result);
+    smtpCommands(root, deps, result);
     return root;
 }
 
@@ -152,10 +165,12 @@ function rulesCommands(root: Command, deps: CliDeps, result: { exitCode: number 
         .option("--drop", "drop")
         .option("--labels <ids>", "Gmail label ids (comma-separated) for every forward that names none of its own")
         .option("--description <text>", "what the rule is for");
+    const rulesApi = () => import("./rules");
     // Commander calls an action with the arguments, the options, then the command.
     const run = <A extends unknown[]>(action: (ctx: RulesContext, ...args: A) => Promise<ExitCode>) => async (...args: unknown[]) => {
         const command = args[args.length - 1] as Command;
         const options = command.opts() as TargetOptions & { json: boolean };
+        const [{ rulesTarget }, { DynamoDBClient }] = await Promise.all([import("./rules-target"), import("@aws-sdk/client-dynamodb")]);
         const resolved = rulesTarget(options, deps.cwd);
         const client = new DynamoDBClient({ region: resolved.region });
         try {
@@ -167,38 +182,38 @@ function rulesCommands(root: Command, deps: CliDeps, result: { exitCode: number 
         }
     };
 
-    target(rules.command("list")).description("Every rule: pattern, status (enabled, disabled, INVALID with why), actions, updated, description").action(run((ctx) => listRules(ctx)));
-    target(rules.command("show").argument("<pattern>")).description("One rule in full (exit 1 when it is invalid)").action(run((ctx, pattern: string) => showRule(ctx, pattern)));
+    target(rules.command("list")).description("Every rule: pattern, status (enabled, disabled, INVALID with why), actions, updated, description").action(run(async (ctx) => (await rulesApi()).listRules(ctx)));
+    target(rules.command("show").argument("<pattern>")).description("One rule in full (exit 1 when it is invalid)").action(run(async (ctx, pattern: string) => (await rulesApi()).showRule(ctx, pattern)));
     actionOptions(target(rules.command("add").argument("<pattern>")))
         .description("Create a rule (refused if one exists): one action writes the single form (action/target), several the list form (actions)")
         .option("--disabled", "write it disabled")
         .option("--dry-run", "show the item, write nothing")
-        .action(run((ctx, pattern: string, options: AddOptions) => addRule(ctx, pattern, options)));
+        .action(run(async (ctx, pattern: string, options: AddOptions) => (await rulesApi()).addRule(ctx, pattern, options)));
     actionOptions(target(rules.command("set").argument("<pattern>")))
         .description("Change a rule: actions given replace all its actions; --labels alone relabels its forwards; other attributes stay")
         .option("--dry-run", "show the item, write nothing")
-        .action(run((ctx, pattern: string, options: SetOptions) => setRule(ctx, pattern, options)));
+        .action(run(async (ctx, pattern: string, options: SetOptions) => (await rulesApi()).setRule(ctx, pattern, options)));
     for (const [name, enabled] of [["enable", true], ["disable", false]] as const) {
         target(rules.command(name).argument("<pattern>")).description(`${enabled ? "Enable" : "Disable"} a rule${enabled ? " (refused while it is invalid)" : ""}`)
             .option("--dry-run", "write nothing")
-            .action(run((ctx, pattern: string, options: { dryRun?: boolean }) => setEnabled(ctx, pattern, enabled, options.dryRun)));
+            .action(run(async (ctx, pattern: string, options: { dryRun?: boolean }) => (await rulesApi()).setEnabled(ctx, pattern, enabled, options.dryRun)));
     }
     target(rules.command("delete").argument("<pattern>")).description("Delete a rule (shows it and asks first)")
         .option("--yes", "do not ask")
         .option("--dry-run", "show what would be deleted")
-        .action(run((ctx, pattern: string, options: { yes?: boolean; dryRun?: boolean }) => deleteRule(ctx, pattern, options)));
+        .action(run(async (ctx, pattern: string, options: { yes?: boolean; dryRun?: boolean }) => (await rulesApi()).deleteRule(ctx, pattern, options)));
     target(rules.command("export").argument("[file]", "where to write (default: standard output)")).description("Every rule as DynamoDB JSON (like aws dynamodb scan): both forms, every attribute")
-        .action(run((ctx, file: string | undefined) => exportRules(ctx, file)));
+        .action(run(async (ctx, file: string | undefined) => (await rulesApi()).exportRules(ctx, file)));
     target(rules.command("import").argument("<file>", "an export, aws dynamodb scan output, or a JSON list of items"))
         .description("Write the file's rules: all checked first (a bad one writes nothing); creates only where absent; rules that differ need --overwrite")
         .option("--dry-run", "show the plan, write nothing")
         .option("--overwrite", "replace rules that differ from the file (asks unless --yes)")
         .option("--yes", "do not ask")
-        .action(run((ctx, file: string, options: { dryRun?: boolean; overwrite?: boolean; yes?: boolean }) => importRules(ctx, file, options)));
+        .action(run(async (ctx, file: string, options: { dryRun?: boolean; overwrite?: boolean; yes?: boolean }) => (await rulesApi()).importRules(ctx, file, options)));
     target(rules.command("explain").argument("<address>", "a recipient, as mail arrives"))
         .description("Which patterns are looked up, which rule wins and why (disabled and invalid ones shown as skipped), and what happens to the mail: the router's own code")
         .option("--sender <address>", "envelope sender, to say whether a bounce would be sent")
-        .action(run((ctx, address: string, options: { sender?: string }) => explainAddress(ctx, address, options)));
+        .action(run(async (ctx, address: string, options: { sender?: string }) => (await rulesApi()).explainAddress(ctx, address, options)));
 }
 
 /** Runs the command line; returns the exit code (errors an operator can fix print without a stack trace). */
@@ -210,6 +225,7 @@ export async function main(argv: string[], overrides: Partial<CliDeps> = {}): Pr
         return result.exitCode;
     } catch (error) {
         if (error instanceof CommanderError) return error.exitCode;
+        const { StackConfigError } = await import("../stacks/config");
         if (error instanceof CliError || error instanceof StackConfigError) {
             deps.stderr(`${error.message}\n`);
             return error instanceof CliError ? error.exitCode : 1;
