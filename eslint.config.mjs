@@ -3,7 +3,7 @@ import pulumi from "@pulumi/eslint-plugin";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-    { ignores: ["dist/", "node_modules/", "coverage/", "**/*.js", "**/*.mjs", "**/*.cjs"] },
+    { ignores: ["**/dist/", "**/node_modules/", "coverage/", "**/*.js", "**/*.mjs", "**/*.cjs"] },
     js.configs.recommended,
     ...tseslint.configs.recommended,
     {

@@ -4,10 +4,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { bundles } from "./bundles";
 import { cli } from "./cli";
+import { costSuite } from "./cost";
 import { feedback, feedbackRequests } from "./feedback";
 import { mailIngest } from "./mail-ingest";
 
-const SUITES: Record<string, () => Promise<Record<string, number>>> = { bundles, cli, feedback, feedbackRequests, mailIngest };
+const SUITES: Record<string, () => Promise<Record<string, number>>> = { bundles, cli, feedback, feedbackRequests, mailIngest, cost: costSuite };
 
 async function main(): Promise<void> {
     const results: Record<string, number> = {};
@@ -16,6 +17,10 @@ async function main(): Promise<void> {
         Object.assign(results, await run());
         console.error(`suite ${suite}: ${(performance.now() - started).toFixed(0)} ms`);
     }
+    // Issue #20's keys: the worst sequential DynamoDB round trips of any complaint / bounce case.
+    const worst = (prefix: string) => Math.max(0, ...Object.entries(results).filter(([key]) => key.startsWith(prefix)).map(([, value]) => value));
+    results.ddb_round_trips_complaint = worst("feedback_ddb_round_trips.complaint");
+    results.ddb_round_trips_bounce = worst("feedback_ddb_round_trips.bounce");
     const width = Math.max(...Object.keys(results).map((key) => key.length));
     console.log(`${"metric".padEnd(width)}  value`);
     for (const [key, value] of Object.entries(results)) {

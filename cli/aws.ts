@@ -18,3 +18,16 @@ export async function awsCall<T>(action: string, resource: string, call: () => P
         throw error;
     }
 }
+
+/** Who is acting, as STS says (GetCallerIdentity's ARN): recorded with operator actions. */
+export async function stsCallerArn(region: string | undefined): Promise<string> {
+    const { STSClient, GetCallerIdentityCommand } = await import("@aws-sdk/client-sts");
+    const client = new STSClient({ region });
+    try {
+        const { Arn: arn } = await awsCall("sts:GetCallerIdentity", "your identity", () => client.send(new GetCallerIdentityCommand({})));
+        if (!arn) throw new CliError("STS returned no caller ARN: cannot record who acted.");
+        return arn;
+    } finally {
+        client.destroy();
+    }
+}

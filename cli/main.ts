@@ -11,6 +11,16 @@ import { CliError } from "./errors";
 import type { AddOptions, ExitCode, RulesContext, SetOptions } from "./rules";
 import type { TargetOptions } from "./rules-target";
 import { smtpCommands } from "./smtp";
+import { suppressionCommands } from "./suppression";
+import { sendingCommands } from "./sending";
+import { dlqCommands } from "./dlq";
+import { dnsCommands } from "./dns";
+import { sendersCommands } from "./senders";
+import { costCommand } from "./cost";
+import { feedbackCommands } from "./feedback";
+import { healthCommand } from "./health";
+import { reportCommand } from "./report";
+import { selftestCommand } from "./selftest";
 import type { StackSettings } from "./stack-settings";
 
 export interface CliDeps {
@@ -24,6 +34,8 @@ export interface CliDeps {
     cwd: string;
     /** Asks before a destructive step; false when declined or when there is no terminal to ask. */
     confirm(question: string): Promise<boolean>;
+    /** DNS lookups of `dns check`: node:dns/promises' Resolver unless set (tests use a stub). */
+    resolver?: import("./dns").DnsResolver;
 }
 
 async function askOnTerminal(question: string): Promise<boolean> {
@@ -49,7 +61,7 @@ const DEFAULT_DEPS: CliDeps = {
 /** The installed package's version: the package resolves itself by name (its "exports" lists
  * ./package.json), the same from cli/ under tsx and from dist/cli/ when compiled. */
 export function packageVersion(): string {
-    return (JSON.parse(readFileSync(require.resolve("ses-mail/package.json"), "utf8")) as { version: string }).version;
+    return (JSON.parse(readFileSync(require.resolve("@ses-mail/pulumi/package.json"), "utf8")) as { version: string }).version;
 }
 
 const port = (value: string) => {
@@ -134,6 +146,16 @@ function program(deps: CliDeps, result: { exitCode: number }): Command {
         });
     rulesCommands(root, deps, result);
     smtpCommands(root, deps, result);
+    suppressionCommands(root, deps, result);
+    sendingCommands(root, deps, result);
+    dlqCommands(root, deps, result);
+    dnsCommands(root, deps, result);
+    sendersCommands(root, deps, result);
+    costCommand(root, deps, result);
+    feedbackCommands(root, deps, result);
+    healthCommand(root, deps, result);
+    reportCommand(root, deps, result);
+    selftestCommand(root, deps, result);
     return root;
 }
 

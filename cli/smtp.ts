@@ -94,6 +94,8 @@ function summary(ctx: SmtpContext, item: Item) {
         iamUserArn: record.iamUserArn,
         rotateRequestedAt: record.rotateRequestedAt,
         error: text("error"),
+        /** Set when the manager disabled the user because a sender it may send as was restricted. */
+        disabledReason: text("disabled_reason"),
         lastError: record.lastError,
         outOfSyncSince: record.outOfSyncSince,
     };
@@ -136,6 +138,7 @@ async function show(ctx: SmtpContext, user: string): Promise<number> {
         ctx.print(`  smtp username: ${u.smtpUsername ?? "-"}; key age: ${u.smtpUsername ? `${age(u.keySince, ctx.deps.now())} (since ${u.keySince})` : "-"}`);
         if (u.rotateRequestedAt) ctx.print(`  rotation requested: ${u.rotateRequestedAt}`);
         if (u.error) ctx.print(`  error: ${u.error}`);
+        if (u.status === "disabled" && u.disabledReason) ctx.print(`  disabled: ${u.disabledReason}`);
         if (u.lastError) ctx.print(`  last error: ${u.lastError}${u.outOfSyncSince ? ` (out of sync since ${u.outOfSyncSince})` : ""}`);
     }
     return u.status === "failed" || u.lastError ? 1 : 0;

@@ -12,7 +12,20 @@ export interface TokenStatus {
     /** undefined: no token stored; null: no expiry date. */
     secondsUntilExpiry?: number | null;
     expiresAt?: string;
+    /** When `token refresh` stored this token (its created_at tag). */
+    storedAt?: string;
     lastProbe?: { result: string; at: string };
+}
+
+/**
+ * Whether a probe result speaks about the token stored now: a probe that ran before the token was
+ * stored (an "invalid" just before `token refresh`) judged the previous token. When either time is
+ * missing or unreadable the result is taken as current, as before the stored time was recorded.
+ */
+export function probeJudgesStoredToken(probeAt: string, storedAt: string | undefined): boolean {
+    const probe = Date.parse(probeAt);
+    const stored = storedAt === undefined ? Number.NaN : Date.parse(storedAt);
+    return Number.isNaN(probe) || Number.isNaN(stored) || probe >= stored;
 }
 
 export async function readTokenStatus(settings: StackSettings, account: string, ssm: SSMClient, now: Date): Promise<TokenStatus> {
@@ -27,9 +40,10 @@ export async function readTokenStatus(settings: StackSettings, account: string, 
     }
     const epoch = tags[TOKEN_TAGS.expiresAtEpoch];
     const lastProbe = tags[TOKEN_TAGS.lastProbeResult] ? { result: tags[TOKEN_TAGS.lastProbeResult], at: tags[TOKEN_TAGS.lastProbeAt] ?? "?" } : undefined;
-    if (epoch === NO_EXPIRY) return { account, stored: true, secondsUntilExpiry: null, lastProbe };
-    if (!/^\d+$/.test(epoch ?? "")) return { account, stored: true, lastProbe };
-    return { account, stored: true, secondsUntilExpiry: Number(epoch) - Math.floor(now.getTime() / 1000), expiresAt: tags[TOKEN_TAGS.expiresAt], lastProbe };
+    const stored = { account, stored: true, lastProbe, ...(tags[TOKEN_TAGS.createdAt] ? { storedAt: tags[TOKEN_TAGS.createdAt] } : {}) };
+    if (epoch === NO_EXPIRY) return { ...stored, secondsUntilExpiry: null };
+    if (!/^\d+$/.test(epoch ?? "")) return stored;
+    return { ...stored, secondsUntilExpiry: Number(epoch) - Math.floor(now.getTime() / 1000), expiresAt: tags[TOKEN_TAGS.expiresAt] };
 }
 
 const duration = (seconds: number) => `${Math.floor(Math.abs(seconds) / 86400)} d ${Math.floor((Math.abs(seconds) % 86400) / 3600)} h`;
@@ -55,6 +69,8 @@ export function describeStatus(status: TokenStatus, settings: StackSettings): { 
     }
     if (!status.lastProbe) {
         lines.push("  last probe: none yet (the probe runs hourly)");
+    } else if (!probeJudgesStoredToken(status.lastProbe.at, status.storedAt)) {
+        lines.push(`  last probe: ${status.lastProbe.result} at ${status.lastProbe.at}, before this token was stored (${status.storedAt}): not a verdict on it; the next hourly probe checks it`);
     } else {
         lines.push(`  last probe: ${status.lastProbe.result} at ${status.lastProbe.at}`);
         if (status.lastProbe.result === "invalid") {

@@ -3,6 +3,8 @@
 // CloudWatch alarms. Dimension values may be Outputs (queue names, function names); everything
 // else is plain data.
 import type * as pulumi from "@pulumi/pulumi";
+import { SEND_OUTCOME_METRICS } from "../functions/shared/send-outcomes";
+import { DEFAULT_PREFIX } from "./naming";
 
 export interface MetricRef {
     id: string;
@@ -14,6 +16,12 @@ export interface MetricRef {
 
 export interface AlarmSpec {
     name: string;
+    /**
+     * The alarm's Pulumi resource name (after the component's name) when it is not `name`: alarms
+     * renamed to the runbooks' names keep the resource name they had, so their URNs stay.
+     * @default name
+     */
+    key?: string;
     description: string;
     tier: "WARNING" | "CRITICAL";
     /** Single-metric alarm… */
@@ -87,11 +95,14 @@ export function rateAlarmSpecs(s: RateAlarmSettings): AlarmSpec[] {
     return [
         ...rate("high-bounce-rate", `Bounce rate (%) over ${s.periodSeconds / 3600} h, when at least ${s.minimumSends} sends`, ours("bounces", "OutboundBounce"), s.bounceRate),
         ...rate("high-complaint-rate", `Complaint rate (%) over ${s.periodSeconds / 3600} h, when at least ${s.minimumSends} sends`, ours("complaints", "OutboundComplaint"), s.complaintRate),
+        // Applications publish these with the runtime's publishSendOutcomes / sendOutcomeEmf (no
+        // dimensions, as matched here). FILL: a period in which every send failed has no EmailsSent
+        // from an application that publishes only what happened, and is the worst rate, not none.
         ...TIERS.map((tier, i): AlarmSpec => ({
             name: name("high-send-failure-rate", tier), tier,
-            description: `Application send failures (%) = EmailsFailed / (EmailsSent + EmailsFailed) in ${s.applicationNamespace}`,
-            expression: `IF(sent + failed >= ${s.minimumSends}, 100 * failed / (sent + failed), 0)`,
-            metrics: [app("sent", "EmailsSent"), app("failed", "EmailsFailed")],
+            description: `Application send failures (%) = EmailsFailed / (EmailsSent + EmailsFailed) in ${s.applicationNamespace}, no dimensions (publishSendOutcomes from ses-mail/runtime)`,
+            expression: `IF(FILL(sent, 0) + FILL(failed, 0) >= ${s.minimumSends}, 100 * FILL(failed, 0) / (FILL(sent, 0) + FILL(failed, 0)), 0)`,
+            metrics: [app("sent", SEND_OUTCOME_METRICS.sent), app("failed", SEND_OUTCOME_METRICS.failed)],
             threshold: s.sendFailureRate[i], comparison: "GreaterThanThreshold",
             periodSeconds: s.periodSeconds, evaluationPeriods: s.evaluationPeriods, treatMissingData: "notBreaching",
         })),
@@ -125,6 +136,10 @@ export function rateAlarmSpecs(s: RateAlarmSettings): AlarmSpec[] {
 export interface ResourceAlarmInputs {
     /** label → queue name; oldest message age > limit. */
     queues: Record<string, pulumi.Input<string>>;
+    /** label → the queue's purpose (`email-input`, `gmail-forwarder`, …), the `<queue>` of the runbooks' `ses-<queue>-queue-age-<env>`. @default the label */
+    queuePurposes?: Record<string, string>;
+    /** Physical-name prefix of the stack: another than `ses-mail` is put in front of every name, so two stacks of one env in one account and region differ. @default "ses-mail" */
+    namePrefix?: string;
     /** label → DLQ name; any visible message. */
     deadLetterQueues: Record<string, pulumi.Input<string>>;
     /** label → function name; Errors > 0, Throttles > 0. */
@@ -191,24 +206,52 @@ export function smtpCredentialAlarms(env: string, namespace = `SESMail/${env}`):
 }
 
 /**
+ * The alarm names the operators' runbooks use (default prefix). `<function>` is the function's
+ * label (its purpose: `router`, `gmail-forwarder`, `bouncer`, …), `<queue>` its queue's purpose
+ * (`email-input`, `gmail-forwarder`, `bouncer`, …). The env ends each name, so the stacks of one
+ * account (test, prod) never share one; CloudWatch alarm names are unique per account and Region
+ * (PutMetricAlarm, AlarmName), so a second Region needs no Region part.
+ */
+export const RUNBOOK_ALARM_NAMES = {
+    lambda: (fn: string, metric: "errors" | "throttles", env: string) => `ses-mail-lambda-${fn}-${metric}-${env}`,
+    queueAge: (queue: string, env: string) => `ses-${queue}-queue-age-${env}`,
+    /** The routing pipe's; another pipe would carry its label. */
+    pipeFailures: (env: string, label = ROUTER_SERVICE) => (label === ROUTER_SERVICE ? `eventbridge-pipes-failures-${env}` : `eventbridge-pipes-${label}-failures-${env}`),
+} as const;
+
+/**
  * Resource alarms, and the router's invalid-rule alarm when the router is among the functions.
  * Missing data is not breaching throughout: SQS stops publishing for idle queues, Lambda and Step
  * Functions publish failures only when there are executions, so silence means nothing failed.
+ * Function, queue-age and pipe alarms carry the runbooks' names ({@link RUNBOOK_ALARM_NAMES}) and
+ * keep their earlier resource names (`key`), so renaming them changed no URN.
  */
 export function resourceAlarmSpecs(r: ResourceAlarmInputs): AlarmSpec[] {
-    const one = (name: string, description: string, metric: MetricRef, threshold: number, periodSeconds: number): AlarmSpec => ({
-        name: `ses-mail-${name}-${r.env}`, tier: "CRITICAL", description, metric, threshold,
+    const prefix = r.namePrefix ?? DEFAULT_PREFIX;
+    const qualify = (name: string) => (prefix === DEFAULT_PREFIX ? name : `${prefix}-${name}`);
+    const one = (what: string, description: string, metric: MetricRef, threshold: number, periodSeconds: number, runbookName?: string): AlarmSpec => ({
+        name: runbookName ?? `ses-mail-${what}-${r.env}`, ...(runbookName ? { key: `ses-mail-${what}-${r.env}` } : {}), tier: "CRITICAL", description, metric, threshold,
         comparison: "GreaterThanThreshold", periodSeconds, evaluationPeriods: 1, treatMissingData: "notBreaching",
     });
-    return [
+    const lambdaDescription = {
+        Errors: (label: string) => `Errors in the ${label} function: see its log group (ERROR lines) and its DLQ`,
+        // No function of the stack has reserved concurrency and the SQS triggers cap theirs (maximum
+        // concurrency), so the function's own settings never throttle it: a throttle means the
+        // account's concurrency is exhausted (tests/components/alarms.test.ts checks the stack).
+        Throttles: (label: string) => `Throttles of the ${label} function: its own settings never throttle it (no reserved concurrency, triggers capped), so the account's concurrency is exhausted (ConcurrentExecutions)`,
+    };
+    const specs = [
         ...Object.entries(r.deadLetterQueues).map(([label, queue]) => one(`${label}-dlq-messages`, `Messages in the ${label} DLQ: investigate, then redrive (SESMail-DLQ-Redrive)`,
             { id: "m", namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: { QueueName: queue }, stat: "Maximum" }, 0, 60)),
         ...Object.entries(r.queues).map(([label, queue]) => one(`${label}-queue-age`, `Oldest message in the ${label} queue older than ${r.queueAgeSeconds} s: the consumer is stuck or failing`,
-            { id: "m", namespace: "AWS/SQS", metricName: "ApproximateAgeOfOldestMessage", dimensions: { QueueName: queue }, stat: "Maximum" }, r.queueAgeSeconds, 300)),
-        ...Object.entries(r.functions).flatMap(([label, fn]) => (["Errors", "Throttles"] as const).map((metricName) => one(`${label}-${metricName.toLowerCase()}`, `${metricName} in the ${label} function`,
-            { id: "m", namespace: "AWS/Lambda", metricName, dimensions: { FunctionName: fn }, stat: "Sum" }, 0, 300))),
-        ...Object.entries(r.pipes).map(([label, pipe]) => one(`${label}-execution-failed`, `Failed executions of the ${label} pipe`,
-            { id: "m", namespace: "AWS/EventBridge/Pipes", metricName: "ExecutionFailed", dimensions: { PipeName: pipe }, stat: "Sum" }, 0, 300)),
+            { id: "m", namespace: "AWS/SQS", metricName: "ApproximateAgeOfOldestMessage", dimensions: { QueueName: queue }, stat: "Maximum" }, r.queueAgeSeconds, 300,
+            RUNBOOK_ALARM_NAMES.queueAge(r.queuePurposes?.[label] ?? label, r.env))),
+        ...Object.entries(r.functions).flatMap(([label, fn]) => (["Errors", "Throttles"] as const).map((metricName) => one(`${label}-${metricName.toLowerCase()}`, lambdaDescription[metricName](label),
+            { id: "m", namespace: "AWS/Lambda", metricName, dimensions: { FunctionName: fn }, stat: "Sum" }, 0, 300,
+            RUNBOOK_ALARM_NAMES.lambda(label, metricName === "Errors" ? "errors" : "throttles", r.env)))),
+        ...Object.entries(r.pipes).map(([label, pipe]) => one(`${label}-execution-failed`, `Failed executions of the ${label} pipe (enrichment or target): see the pipe's log group (logLevel ERROR) and the input DLQ`,
+            { id: "m", namespace: "AWS/EventBridge/Pipes", metricName: "ExecutionFailed", dimensions: { PipeName: pipe }, stat: "Sum" }, 0, 300,
+            RUNBOOK_ALARM_NAMES.pipeFailures(r.env, label))),
         ...Object.entries(r.stateMachines).map(([label, arn]) => one(`${label}-executions-failed`, `Failed executions of the ${label} state machine`,
             { id: "m", namespace: "AWS/States", metricName: "ExecutionsFailed", dimensions: { StateMachineArn: arn }, stat: "Sum" }, 0, 300)),
         // Watched with the router: the metric only it publishes.
@@ -216,4 +259,5 @@ export function resourceAlarmSpecs(r: ResourceAlarmInputs): AlarmSpec[] {
         // Watched with the SMTP credential manager: the metrics only it publishes.
         ...(r.functions[SMTP_MANAGER_SERVICE] !== undefined ? smtpCredentialAlarms(r.env, r.namespace) : []),
     ];
+    return specs.map((spec) => (prefix === DEFAULT_PREFIX ? spec : { ...spec, name: qualify(spec.name), key: spec.key ?? spec.name }));
 }

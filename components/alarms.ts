@@ -3,26 +3,34 @@ import * as pulumi from "@pulumi/pulumi";
 import { AlarmSpec, DEFAULT_RATE_ALARMS, rateAlarmSpecs, resourceAlarmSpecs } from "./alarm-specs";
 import { alarmTopic } from "./encrypted-topic";
 import { standardTags } from "./naming";
+import { resolveEnv } from "./stack-env";
+import { applyTransform, Transform } from "./transform";
 
 export interface AlarmsArgs {
-    env: string;
+    /**
+     * Environment name: in alarm names (`ses-mail-routing-rule-invalid-<env>`), the namespace
+     * watched (`SESMail/<env>`) and the `Environment` tag. @default the stack name (`pulumi.getStack()`)
+     */
+    env?: string;
     /** @default "ses-mail" */
     namePrefix?: string;
-    /** Publish to this existing topic instead of creating one. */
+    /** Publish to this existing topic instead of creating one. @default a KMS-encrypted topic of its own */
     alarmTopicArn?: pulumi.Input<string>;
     /** @default none */
     alarmEmails?: string[];
     /** @default none */
     alarmHttpsEndpoints?: string[];
-    /** label → main queue name (oldest-message age alarm). @default none */
+    /** label → main queue name (oldest-message age alarm). @default none @example { input: ingest.inputQueue.name } */
     queues?: Record<string, pulumi.Input<string>>;
-    /** label → DLQ name (visible-messages alarm). @default none */
+    /** label → the queue's purpose, the `<queue>` of the runbooks' `ses-<queue>-queue-age-<env>`. @default the label @example { input: "email-input" } */
+    queuePurposes?: Record<string, string>;
+    /** label → DLQ name (visible-messages alarm). @default none @example { input: ingest.inputQueue.dlq.name } */
     deadLetterQueues?: Record<string, pulumi.Input<string>>;
-    /** label → function name (Errors, Throttles). @default none */
+    /** label → function name (Errors, Throttles). @default none @example { router: ingest.router.functionName } */
     functions?: Record<string, pulumi.Input<string>>;
-    /** label → pipe name (ExecutionFailed). @default none */
+    /** label → pipe name (ExecutionFailed). @default none @example { router: ingest.pipe.name } */
     pipes?: Record<string, pulumi.Input<string>>;
-    /** label → state machine ARN (ExecutionsFailed). @default none */
+    /** label → state machine ARN (ExecutionsFailed). @default none @example { "retry-drain": ingest.retryDrain.arn } */
     stateMachines?: Record<string, pulumi.Input<string>>;
     /** Namespace of applications' EmailsSent / EmailsFailed. @default "SESMail/<env>/Application" */
     applicationNamespace?: string;
@@ -48,11 +56,20 @@ export interface AlarmsArgs {
     deliveryRateCritical?: number;
     /** @default 300 */
     queueAgeSeconds?: number;
+    /** Alarms other components create (e.g. SendingGuard's) that also publish to the topic created here. @default none */
+    otherPublishingAlarmNames?: string[];
+    /** Tags added to the standard ones on every alarm (and the topic). @default none @example { CostCentre: "mail" } */
     tags?: Record<string, string>;
+    /**
+     * Changes to every alarm's `aws.cloudwatch.MetricAlarm` arguments before it is created (see
+     * `Transform`); a function gets the alarm's resource name to pick one. @default none
+     * @example { alarm: (args, _opts, name) => { if (name.endsWith("-dlq-router")) args.evaluationPeriods = 3; } }
+     */
+    transform?: { alarm?: Transform<aws.cloudwatch.MetricAlarmArgs> };
 }
 
 /** Every alarm the args ask for (pure). */
-export function alarmSpecs(args: AlarmsArgs): AlarmSpec[] {
+export function alarmSpecs(args: AlarmsArgs & { env: string }): AlarmSpec[] {
     const d = DEFAULT_RATE_ALARMS;
     return [
         ...rateAlarmSpecs({
@@ -74,6 +91,8 @@ export function alarmSpecs(args: AlarmsArgs): AlarmSpec[] {
         ...resourceAlarmSpecs({
             env: args.env,
             queues: args.queues ?? {},
+            queuePurposes: args.queuePurposes,
+            namePrefix: args.namePrefix,
             deadLetterQueues: args.deadLetterQueues ?? {},
             functions: args.functions ?? {},
             pipes: args.pipes ?? {},
@@ -86,30 +105,38 @@ export function alarmSpecs(args: AlarmsArgs): AlarmSpec[] {
 /** CloudWatch alarms (rates with warning/critical tiers, reputation, queues, functions, pipes, state machines) to one topic. */
 export class Alarms extends pulumi.ComponentResource {
     public readonly topicArn: pulumi.Output<string>;
+    /** The topic's KMS key when the topic is created here (a publisher needs it); undefined for `alarmTopicArn`. */
+    public readonly topicKmsKeyArn?: pulumi.Input<string>;
     public readonly alarms: aws.cloudwatch.MetricAlarm[];
 
     constructor(name: string, args: AlarmsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ses-mail:index:Alarms", name, {}, opts);
-        const tags = standardTags(args.env, "Alarms", args.tags);
-        const common = { env: args.env, namePrefix: args.namePrefix, component: "Alarms", tags: args.tags };
-        const specs = alarmSpecs(args);
+        const env = resolveEnv("Alarms", args.env);
+        const tags = standardTags(env, "Alarms", args.tags);
+        const common = { env, namePrefix: args.namePrefix, component: "Alarms", tags: args.tags };
+        const specs = alarmSpecs({ ...args, env });
         if (args.alarmTopicArn) {
             this.topicArn = pulumi.output(args.alarmTopicArn);
         } else {
             const topic = alarmTopic(name, {
-                ...common, purpose: "alarms", description: `ses-mail alarms (${args.env})`, alarmNames: specs.map((spec) => spec.name),
+                ...common, purpose: "alarms", description: `ses-mail alarms (${env})`, alarmNames: [...specs.map((spec) => spec.name), ...(args.otherPublishingAlarmNames ?? [])],
                 emailSubscriptions: args.alarmEmails,
                 httpsSubscriptions: args.alarmHttpsEndpoints,
             }, this);
             this.topicArn = topic.arn;
+            this.topicKmsKeyArn = topic.kmsKeyArn;
         }
-        this.alarms = specs.map((spec) => metricAlarm(`${name}-${spec.name}`, spec, this.topicArn, tags, this));
+        this.alarms = specs.map((spec) => metricAlarm(`${name}-${spec.key ?? spec.name}`, spec, this.topicArn, tags, this, args.transform?.alarm));
         this.registerOutputs({ topicArn: this.topicArn });
     }
 }
 
 /** A CloudWatch alarm from its spec, notifying `topicArn` on ALARM and OK: the one way components create alarms. */
-export function metricAlarm(resourceName: string, spec: AlarmSpec, topicArn: pulumi.Input<string>, tags: Record<string, string>, parent: pulumi.Resource): aws.cloudwatch.MetricAlarm {
+export function metricAlarm(
+    resourceName: string, spec: AlarmSpec, topicArn: pulumi.Input<string>, tags: Record<string, string>, parent: pulumi.Resource,
+    /** The user's change to the alarm's arguments (a component's `transform.alarm`). */
+    transform?: Transform<aws.cloudwatch.MetricAlarmArgs>,
+): aws.cloudwatch.MetricAlarm {
     const common = {
         name: spec.name,
         alarmDescription: `[${spec.tier}] ${spec.description}`,
@@ -133,5 +160,5 @@ export function metricAlarm(resourceName: string, spec: AlarmSpec, topicArn: pul
                 { id: "result", expression: spec.expression, label: spec.description, returnData: true },
             ],
         };
-    return new aws.cloudwatch.MetricAlarm(resourceName, { ...common, ...source }, { parent });
+    return new aws.cloudwatch.MetricAlarm(resourceName, ...applyTransform(transform, resourceName, { ...common, ...source }, { parent }));
 }

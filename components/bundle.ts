@@ -3,9 +3,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as esbuild from "esbuild";
 
-/** The Lambda runtime every function of this library runs on, and the matching esbuild target. */
-export const LAMBDA_RUNTIME = "nodejs22.x";
-const NODE_TARGET = "node22";
+/** The Lambda runtime every function of this library runs on, and the matching esbuild target
+ * (nodejs22.x: creating functions is blocked from 2027-06-01, see policy/policies/lambda-runtime.ts). */
+export const LAMBDA_RUNTIME = "nodejs24.x";
+const NODE_TARGET = "node24";
+
+/** This package's name (package.json), which packageRoot looks for. */
+export const PACKAGE_NAME = "@ses-mail/pulumi";
 
 export interface FunctionBundle {
     /** Minified CommonJS source of `functions/<name>/handler.ts` and its dependencies. */
@@ -15,17 +19,17 @@ export interface FunctionBundle {
 }
 
 /**
- * The root of the `ses-mail` package, whether running from source (tsx), from `dist/` or from an
+ * The root of the `@ses-mail/pulumi` package, whether running from source (tsx), from `dist/` or from an
  * installed tarball: the nearest directory above this file whose package.json is ours.
  */
 export function packageRoot(from: string = __dirname): string {
     for (let dir = from; ; dir = path.dirname(dir)) {
         const manifest = path.join(dir, "package.json");
-        if (fs.existsSync(manifest) && JSON.parse(fs.readFileSync(manifest, "utf8")).name === "ses-mail") {
+        if (fs.existsSync(manifest) && JSON.parse(fs.readFileSync(manifest, "utf8")).name === PACKAGE_NAME) {
             return dir;
         }
         if (path.dirname(dir) === dir) {
-            throw new Error(`Cannot find the ses-mail package root above ${from}.`);
+            throw new Error(`Cannot find the ${PACKAGE_NAME} package root above ${from}.`);
         }
     }
 }

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_RATE_ALARMS } from "./alarm-specs";
+import { resolveEnv } from "./stack-env";
 
 export interface DashboardInputs {
     env: string;
@@ -27,15 +28,9 @@ export function dashboardBody(d: DashboardInputs): { widgets: Widget[] } {
         Object.entries(values).map(([label, value]) => [namespace, metric, dimension, value, { label, ...(stat ? { stat } : {}) }]);
     const [bounceWarning, bounceCritical] = DEFAULT_RATE_ALARMS.bounceRate;
     const [complaintWarning, complaintCritical] = DEFAULT_RATE_ALARMS.complaintRate;
-    let y = 0;
-    const widget = (title: string, metrics: unknown[], extra: Record<string, unknown> = {}): Widget => {
-        const w = { type: "metric", x: (y % 2) * 12, y: Math.floor(y / 2) * 6, width: 12, height: 6, properties: { title, region: d.region, view: "timeSeries", stat: "Sum", period: 300, metrics, ...extra } };
-        y += 1;
-        return w;
-    };
+    const widget = (title: string, metrics: unknown[], extra: Record<string, unknown> = {}) => ({ title, metrics, extra });
     const rate = (id: string, label: string, numerator: string) => ({ expression: `IF(sends >= ${DEFAULT_RATE_ALARMS.minimumSends}, 100 * ${numerator} / sends, 0)`, id, label });
-    return {
-        widgets: [
+    const widgets = [
             widget("Email processing: received, spam, virus, DMARC reject", ours("router", "EmailsReceived", "SpamDetected", "VirusDetected", "DmarcRejectDetected")),
             widget("Handlers: Gmail forwarding and bounces", [...ours("gmail-forwarder", "GmailForwardSuccess", "GmailForwardFailure", "GmailTokenError", "OversizeNotice"), ...ours("bouncer", "BounceSent"), ...search("BounceSuppressed", "bouncer", "reason")]),
             widget("Function errors", perResource("AWS/Lambda", "Errors", "FunctionName", d.functions)),
@@ -72,12 +67,20 @@ export function dashboardBody(d: DashboardInputs): { widgets: Widget[] } {
             ], { stat: "Minimum", annotations: { horizontal: [{ label: "warning (24 h)", value: 24 }, { label: "critical (6 h)", value: 6 }] } }),
             widget("Gmail token valid (1) or refused (0): hourly probe and forwarder", d.gmailAccounts.map((account) => [ns, "TokenValid", "account", account, { label: account }]),
                 { stat: "Minimum", period: 3600, yAxis: { left: { min: 0, max: 1 } } }),
-        ],
+    ];
+    // PutDashboard rejects a metric widget without metrics (no Gmail accounts, no functions…):
+    // such widgets are left out, and the others laid out two per row.
+    return {
+        widgets: widgets.filter((w) => w.metrics.length > 0).map(({ title, metrics, extra }, i): Widget => ({
+            type: "metric", x: (i % 2) * 12, y: Math.floor(i / 2) * 6, width: 12, height: 6,
+            properties: { title, region: d.region, view: "timeSeries", stat: "Sum", period: 300, metrics, ...extra },
+        })),
     };
 }
 
 export interface OperationsDashboardArgs {
-    env: string;
+    /** Environment name: the dashboard is `<namePrefix>-dashboard-<env>` and shows the `SESMail/<env>` metrics. @default the stack name (`pulumi.getStack()`) */
+    env?: string;
     /** @default "ses-mail" */
     namePrefix?: string;
     functions: Record<string, pulumi.Input<string>>;
@@ -100,9 +103,10 @@ export class OperationsDashboard extends pulumi.ComponentResource {
     constructor(name: string, args: OperationsDashboardArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ses-mail:index:OperationsDashboard", name, {}, opts);
         const region = aws.getRegionOutput({}, { parent: this }).region;
-        const dashboardName = `${args.namePrefix ?? "ses-mail"}-dashboard-${args.env}`;
+        const env = resolveEnv("OperationsDashboard", args.env);
+        const dashboardName = `${args.namePrefix ?? "ses-mail"}-dashboard-${env}`;
         const body = pulumi.all([region, pulumi.output(args.functions), pulumi.output(args.queues), pulumi.output(args.deadLetterQueues)]).apply(([r, functions, queues, deadLetterQueues]) =>
-            JSON.stringify(dashboardBody({ env: args.env, region: r, functions, queues, deadLetterQueues, gmailAccounts: args.gmailAccounts ?? [] })));
+            JSON.stringify(dashboardBody({ env, region: r, functions, queues, deadLetterQueues, gmailAccounts: args.gmailAccounts ?? [] })));
         this.dashboard = new aws.cloudwatch.Dashboard(name, { dashboardName, dashboardBody: body }, { parent: this });
         const partition = aws.getPartitionOutput({}, { parent: this }).partition;
         this.url = pulumi.interpolate`${pulumi.all([partition, region]).apply(([p, r]) => consoleOrigin(p, r))}/cloudwatch/home?region=${region}#dashboards:name=${dashboardName}`;

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { allow, allowServicePrincipal, denyInsecureTransport, policyDocument, PolicyStatement } from "./iam";
 import { physicalName, standardTags } from "./naming";
 import { DLQ_RETENTION_SECONDS } from "./retention";
+import { applyTransform, Transform } from "./transform";
 
 /** An AWS service allowed to send to a queue, only on behalf of the named resources. */
 export interface QueueSender {
@@ -53,18 +54,26 @@ export function queueEncryption(kmsKeyArn?: pulumi.Input<string>): Pick<aws.sqs.
 }
 
 export interface DeadLetterQueueArgs {
+    /** Environment name: the last part of the physical name and the `Environment` tag. */
     env: string;
     /** Purpose part of the physical name, e.g. `email-input-dlq`. */
     purpose: string;
     /** @default "ses-mail" */
     namePrefix?: string;
-    /** Customer KMS key; SQS-managed encryption when unset. */
+    /** Customer KMS key. @default none: SQS-managed encryption */
     kmsKeyArn?: pulumi.Input<string>;
-    /** Services that send here directly (e.g. an EventBridge target DLQ). @default none */
+    /** Services that send here directly (e.g. an EventBridge target DLQ). @default none @example [{ service: "events.amazonaws.com", sourceArns: [rule.arn] }] */
     allowedSenders?: QueueSender[];
     /** Component tag value. @default "DeadLetterQueue" */
     component?: string;
+    /** Tags added to the standard ones. @default none @example { CostCentre: "mail" } */
     tags?: Record<string, string>;
+    /**
+     * Changes to the `aws.sqs.Queue`'s arguments before it is created (see {@link Transform}).
+     * @default none
+     * @example { queue: { messageRetentionSeconds: 604800 } }
+     */
+    transform?: { queue?: Transform<aws.sqs.QueueArgs> };
 }
 
 /** An encrypted, TLS-only queue that keeps failed messages for 14 days. */
@@ -78,12 +87,12 @@ export class DeadLetterQueue extends pulumi.ComponentResource {
     constructor(name: string, args: DeadLetterQueueArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ses-mail:index:DeadLetterQueue", name, {}, opts);
         this.kmsKeyArn = args.kmsKeyArn;
-        this.queue = new aws.sqs.Queue(name, {
+        this.queue = new aws.sqs.Queue(name, ...applyTransform(args.transform?.queue, name, {
             name: physicalName("sqsQueue", { purpose: args.purpose, env: args.env, prefix: args.namePrefix }),
             messageRetentionSeconds: DLQ_RETENTION_SECONDS,
             ...queueEncryption(args.kmsKeyArn),
             tags: standardTags(args.env, args.component ?? "DeadLetterQueue", { ...args.tags, [QUEUE_ROLE_TAG]: "dead-letter" }),
-        }, { parent: this });
+        }, { parent: this }));
         new aws.sqs.QueuePolicy(`${name}-policy`, {
             queueUrl: this.queue.url,
             policy: queueAccessPolicy(this.queue.arn, args.allowedSenders),

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { allow, allowServicePrincipal, denyInsecureTransport, policyDocument, PolicyStatement } from "./iam";
 import { KmsKey } from "./kms-key";
 import { physicalName, standardTags } from "./naming";
+import { applyTransform, Transform } from "./transform";
 
 /** An AWS service allowed to publish, only on behalf of the named resources. */
 export interface TopicPublisher {
@@ -13,13 +14,15 @@ export interface TopicPublisher {
 }
 
 export interface EncryptedTopicArgs {
+    /** Environment name: the last part of the physical name and the `Environment` tag. */
     env: string;
+    /** Purpose part of the physical name (`<prefix>-<purpose>-<env>`). */
     purpose: string;
     /** @default "ses-mail" */
     namePrefix?: string;
     /** KMS key the topic is encrypted with. */
     kmsKeyArn: pulumi.Input<string>;
-    /** Services allowed to publish. @default none (only IAM principals of this account) */
+    /** Services allowed to publish. @default none (only IAM principals of this account) @example [{ service: "ses.amazonaws.com", sourceArns: [configurationSetArn] }] */
     publishers?: TopicPublisher[];
     /** Email addresses to subscribe (each must confirm). @default none */
     emailSubscriptions?: string[];
@@ -27,7 +30,14 @@ export interface EncryptedTopicArgs {
     httpsSubscriptions?: string[];
     /** Component tag value. @default "EncryptedTopic" */
     component?: string;
+    /** Tags added to the standard ones. @default none @example { CostCentre: "mail" } */
     tags?: Record<string, string>;
+    /**
+     * Changes to the `aws.sns.Topic`'s arguments before it is created (see {@link Transform}).
+     * @default none
+     * @example { topic: { displayName: "Mail alerts" } }
+     */
+    transform?: { topic?: Transform<aws.sns.TopicArgs> };
 }
 
 /** A KMS-encrypted SNS topic whose policy denies non-TLS access and scopes service publishers. */
@@ -35,16 +45,17 @@ export class EncryptedTopic extends pulumi.ComponentResource {
     public readonly topic: aws.sns.Topic;
     public readonly arn: pulumi.Output<string>;
     public readonly name: pulumi.Output<string>;
-    private readonly kmsKeyArn: pulumi.Input<string>;
+    /** The key the topic is encrypted with: a publisher needs kms:GenerateDataKey on it. */
+    public readonly kmsKeyArn: pulumi.Input<string>;
 
     constructor(name: string, args: EncryptedTopicArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ses-mail:index:EncryptedTopic", name, {}, opts);
         this.kmsKeyArn = args.kmsKeyArn;
-        this.topic = new aws.sns.Topic(name, {
+        this.topic = new aws.sns.Topic(name, ...applyTransform(args.transform?.topic, name, {
             name: physicalName("snsTopic", { purpose: args.purpose, env: args.env, prefix: args.namePrefix }),
             kmsMasterKeyId: args.kmsKeyArn,
             tags: standardTags(args.env, args.component ?? "EncryptedTopic", args.tags),
-        }, { parent: this });
+        }, { parent: this }));
         new aws.sns.TopicPolicy(`${name}-policy`, {
             arn: this.topic.arn,
             policy: policyDocument([

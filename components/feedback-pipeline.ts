@@ -2,15 +2,20 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_FEEDBACK_SETTINGS, FeedbackSettings } from "../functions/feedback-worker/logic";
 import { FEEDBACK_INDEXES } from "../functions/shared/feedback-events";
+import { senderCheckPolicyStatements } from "../functions/shared/sender-check";
+import { SENDER_STATE_INDEX } from "../functions/shared/sender-reputation";
 import { EncryptedTopic } from "./encrypted-topic";
+import { GrantOptions, GrantRole, grantRolePolicy } from "./grants";
 import { allow, allowPutMetricData, policyDocument, PolicyStatement } from "./iam";
 import { KmsKey, KeyServiceUser } from "./kms-key";
-import { LambdaFunction } from "./lambda-function";
+import { LambdaFunction, logAddressEnvironment } from "./lambda-function";
 import { MailDomain } from "./mail-domain";
 import { globalPhysicalName, physicalName, standardTags } from "./naming";
 import { QueueWithDlq } from "./queue-with-dlq";
+import { resolveEnv } from "./stack-env";
 import { secureTableSettings } from "./table-settings";
 import { SuppressionStore } from "./suppression-store";
+import { applyTransform, Transform } from "./transform";
 
 /** The event types the configuration set publishes. */
 export const FEEDBACK_EVENT_TYPES = ["SEND", "DELIVERY", "BOUNCE", "COMPLAINT", "REJECT", "DELIVERY_DELAY", "RENDERING_FAILURE"];
@@ -23,12 +28,39 @@ export const SES_PUBLISHES_ENCRYPTED: KeyServiceUser = { service: "ses.amazonaws
 export interface ExternalConsumerArgs {
     /** ARN of the cluster's IAM OIDC provider. */
     oidcProviderArn: pulumi.Input<string>;
+    /** Kubernetes namespace of the ServiceAccount. */
     namespace: string;
+    /** Name of the ServiceAccount the worker's pods run as. */
     serviceAccount: string;
 }
 
+/** The children of a FeedbackPipeline a `transform` can change. */
+export interface FeedbackPipelineTransform {
+    /** The events table (`aws.dynamodb.Table`). */
+    eventsTable?: Transform<aws.dynamodb.TableArgs>;
+    /** The sender-reputation table. */
+    sendersTable?: Transform<aws.dynamodb.TableArgs>;
+    /** The feedback queue (`aws.sqs.Queue`). */
+    queue?: Transform<aws.sqs.QueueArgs>;
+    /** The feedback queue's DLQ. */
+    dlq?: Transform<aws.sqs.QueueArgs>;
+    /** The topic SES publishes events to (`aws.sns.Topic`). */
+    topic?: Transform<aws.sns.TopicArgs>;
+    /** The sender-notifications topic. */
+    notificationsTopic?: Transform<aws.sns.TopicArgs>;
+    /** The built-in worker's `aws.lambda.Function`. */
+    workerFunction?: Transform<aws.lambda.FunctionArgs>;
+    /** The built-in worker's execution role. */
+    workerRole?: Transform<aws.iam.RoleArgs>;
+}
+
 export interface FeedbackPipelineArgs {
-    env: string;
+    /**
+     * Environment name: the last part of physical names (`ses-mail-feedback-<env>`), the
+     * `Environment` tag and the metrics namespace (`SESMail/<env>`).
+     * @default the stack name (`pulumi.getStack()`)
+     */
+    env?: string;
     /** @default "ses-mail" */
     namePrefix?: string;
     /** Region whose IAM role names have no region part (see `globalPhysicalName`). @default every region's names have one */
@@ -37,7 +69,7 @@ export interface FeedbackPipelineArgs {
     suppressionStore: SuppressionStore;
     /** Sending domains: each becomes a MailDomain with this configuration set as its default. @default none */
     domains?: string[];
-    /** Route 53 zone for the domains' DNS records (outputs only when unset). */
+    /** Route 53 zone for the domains' DNS records. @default none: the records are only outputs */
     hostedZoneId?: pulumi.Input<string>;
     /** Publish a `_dmarc` record with this policy (in `hostedZoneId`, else as an output). @default none published: `dnsRecordsToMerge` suggests one */
     dmarcPolicy?: "none" | "quarantine" | "reject";
@@ -71,7 +103,7 @@ export interface FeedbackPipelineArgs {
     complaintRestrictThreshold?: number;
     /** @default 30 */
     complaintWindowDays?: number;
-    /** Message tag naming the sender (e.g. `account`); the From address when unset. */
+    /** Message tag naming the sender (e.g. `account`). @default none: senders are counted by From address */
     senderTag?: string;
     /** Addresses notified of sender state changes. @default none */
     notificationEmails?: string[];
@@ -89,7 +121,15 @@ export interface FeedbackPipelineArgs {
      * Log mail addresses as keyed hashes instead of in the clear (see docs/DATA.md). @default false
      */
     hashAddressesInLogs?: boolean;
+    /** Tags added to the standard ones on every taggable child. @default none @example { CostCentre: "mail" } */
     tags?: Record<string, string>;
+    /**
+     * Changes to a child's arguments before it is created: a partial object merged over them, or a
+     * function editing them (see `Transform`). The policy pack still checks the result.
+     * @default none
+     * @example { eventsTable: { tableClass: "STANDARD_INFREQUENT_ACCESS" }, workerFunction: { memorySize: 512 } }
+     */
+    transform?: FeedbackPipelineTransform;
 }
 
 export type ResolvedFeedbackSettings = Omit<FeedbackSettings, "senderTag">;
@@ -129,7 +169,14 @@ export class FeedbackPipeline extends pulumi.ComponentResource {
     public readonly notificationsTopic: EncryptedTopic;
     public readonly worker?: LambdaFunction;
     public readonly externalConsumerRole?: aws.iam.Role;
+    /**
+     * The environment an external consumer's container needs (`runFeedbackWorker` reads it): the
+     * Lambda's variables, the queue URL and region, and the metrics namespace and service the alarms watch.
+     */
+    public readonly externalConsumerEnvironment?: pulumi.Output<Record<string, string>>;
     public readonly settings: ResolvedFeedbackSettings;
+    private readonly suppressionStore: SuppressionStore;
+    private readonly env: string;
 
     constructor(name: string, args: FeedbackPipelineArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ses-mail:index:FeedbackPipeline", name, {}, opts);
@@ -138,7 +185,10 @@ export class FeedbackPipeline extends pulumi.ComponentResource {
             throw new Error("FeedbackPipeline: externalConsumer and the built-in worker would both consume the feedback queue. Fix: set builtInWorker (ses-mail:feedback.builtInWorker) to false when an external consumer runs the worker.");
         }
         this.settings = resolveFeedbackSettings(args);
-        const env = args.env;
+        const env = resolveEnv("FeedbackPipeline", args.env);
+        this.env = env;
+        this.suppressionStore = args.suppressionStore;
+        const transform = args.transform ?? {};
         const prefix = args.namePrefix;
         const tags = standardTags(env, "FeedbackPipeline", args.tags);
         const child = { parent: this };
@@ -150,11 +200,14 @@ export class FeedbackPipeline extends pulumi.ComponentResource {
         this.configurationSet = new aws.sesv2.ConfigurationSet(`${name}-outbound`, {
             configurationSetName,
             reputationOptions: { reputationMetricsEnabled: true },
-            sendingOptions: { sendingEnabled: true },
+            // No sendingOptions: whether the set may send belongs to the emergency brake and operators
+            // (SendingGuard, `ses-mail sending`), never to `pulumi up`. SES creates a set enabled, and the
+            // provider's sendingOptions is optional and computed, so an absent value keeps whatever SES
+            // has (a pause survives); ignoreChanges keeps it so even if someone adds sendingOptions back.
             deliveryOptions: { tlsPolicy: args.tlsPolicy ?? "REQUIRE" },
             suppressionOptions: args.sesSuppressedReasons ? { suppressedReasons: args.sesSuppressedReasons } : undefined,
             tags,
-        }, child);
+        }, { ...child, ignoreChanges: ["sendingOptions"] });
         this.configurationSetName = this.configurationSet.configurationSetName;
 
         this.mailDomains = (args.domains ?? []).map((domain) => new MailDomain(`${name}-${domain.replace(/\./g, "-")}`, {
@@ -182,6 +235,7 @@ export class FeedbackPipeline extends pulumi.ComponentResource {
         const topic = (suffix: string, purpose: string, sourceArns: pulumi.Input<string>[]) => new EncryptedTopic(`${name}-${suffix}`, {
             env, purpose, namePrefix: prefix, kmsKeyArn: this.key.arn, component: "FeedbackPipeline", tags: args.tags,
             publishers: sourceArns.length > 0 ? [{ service: "ses.amazonaws.com", sourceArns }] : [],
+            transform: { topic: suffix === "topic" ? transform.topic : undefined },
         }, child);
         this.topic = topic("topic", "feedback", sesSources);
         this.identityNotificationTopics = args.identityNotifications
@@ -193,6 +247,7 @@ export class FeedbackPipeline extends pulumi.ComponentResource {
             env, purpose: "feedback", namePrefix: prefix, component: "FeedbackPipeline", tags: args.tags,
             consumerTimeoutSeconds: workerTimeout,
             allowedSenders: [{ service: "sns.amazonaws.com", sourceArns: feedbackTopics.map((t) => t.arn) }],
+            transform: { queue: transform.queue, dlq: transform.dlq },
         }, child);
         feedbackTopics.forEach((t, i) => new aws.sns.TopicSubscription(`${name}-subscription${i === 0 ? "" : `-${IDENTITY_NOTIFICATION_TYPES[i - 1].toLowerCase()}`}`, {
             topic: t.arn,
@@ -211,7 +266,7 @@ export class FeedbackPipeline extends pulumi.ComponentResource {
             { parent: this, dependsOn: [t] },
         )));
 
-        this.eventsTable = new aws.dynamodb.Table(`${name}-events`, {
+        this.eventsTable = new aws.dynamodb.Table(`${name}-events`, ...applyTransform(transform.eventsTable, `${name}-events`, {
             name: physicalName("dynamodbTable", { purpose: "feedback-events", env, prefix }),
             hashKey: "pk",
             rangeKey: "sk",
@@ -231,21 +286,43 @@ export class FeedbackPipeline extends pulumi.ComponentResource {
             ttl: { attributeName: "expires_at", enabled: true },
             ...secureTableSettings({ deletionProtection: args.deletionProtection }),
             tags,
-        }, child);
-        this.sendersTable = new aws.dynamodb.Table(`${name}-senders`, {
+        }, child));
+        this.sendersTable = new aws.dynamodb.Table(`${name}-senders`, ...applyTransform(transform.sendersTable, `${name}-senders`, {
             name: physicalName("dynamodbTable", { purpose: "sender-reputation", env, prefix }),
             hashKey: "pk",
             rangeKey: "sk",
-            attributes: [{ name: "pk", type: "S" }, { name: "sk", type: "S" }],
+            // The state index lists flagged and restricted senders without a Scan. Adding a GSI (and
+            // its key attributes) is an in-place UpdateTable, not a replacement; DynamoDB backfills it
+            // from the existing state items.
+            attributes: [{ name: "pk", type: "S" }, { name: "sk", type: "S" }, { name: "state", type: "S" }, { name: "sender", type: "S" }],
+            globalSecondaryIndexes: [
+                { name: SENDER_STATE_INDEX, keySchemas: [{ attributeName: "state", keyType: "HASH" }, { attributeName: "sender", keyType: "RANGE" }], projectionType: "ALL" },
+            ],
             ...secureTableSettings({ deletionProtection: args.deletionProtection }),
             tags,
-        }, child);
+        }, child));
 
         this.notificationsTopic = new EncryptedTopic(`${name}-notifications`, {
             env, purpose: "sender-notifications", namePrefix: prefix, kmsKeyArn: this.key.arn, component: "FeedbackPipeline", tags: args.tags,
             emailSubscriptions: args.notificationEmails,
+            transform: { topic: transform.notificationsTopic },
         }, child);
 
+        // What the worker needs wherever it runs (the Lambda, or a container: externalConsumerEnvironment).
+        const workerEnvironment: Record<string, pulumi.Input<string>> = {
+            EVENTS_TABLE_NAME: this.eventsTable.name,
+            SENDERS_TABLE_NAME: this.sendersTable.name,
+            SUPPRESSION_TABLE_NAME: args.suppressionStore.tableName,
+            NOTIFICATIONS_TOPIC_ARN: this.notificationsTopic.arn,
+            EVENT_RETENTION_DAYS: String(this.settings.eventRetentionDays),
+            TRANSIENT_THRESHOLD: String(this.settings.transientThreshold),
+            TRANSIENT_WINDOW_DAYS: String(this.settings.transientWindowDays),
+            TRANSIENT_SUPPRESSION_DAYS: String(this.settings.transientSuppressionDays),
+            COMPLAINT_FLAG_THRESHOLD: String(this.settings.complaintFlagThreshold),
+            COMPLAINT_RESTRICT_THRESHOLD: String(this.settings.complaintRestrictThreshold),
+            COMPLAINT_WINDOW_DAYS: String(this.settings.complaintWindowDays),
+            ...(args.senderTag ? { SENDER_TAG: args.senderTag } : {}),
+        };
         if (args.builtInWorker ?? true) {
             this.worker = new LambdaFunction(`${name}-worker`, {
                 code: "feedback-worker",
@@ -258,22 +335,10 @@ export class FeedbackPipeline extends pulumi.ComponentResource {
                 timeout: workerTimeout,
                 logRetentionDays: args.logRetentionDays,
                 hashAddressesInLogs: args.hashAddressesInLogs,
-                environment: {
-                    EVENTS_TABLE_NAME: this.eventsTable.name,
-                    SENDERS_TABLE_NAME: this.sendersTable.name,
-                    SUPPRESSION_TABLE_NAME: args.suppressionStore.tableName,
-                    NOTIFICATIONS_TOPIC_ARN: this.notificationsTopic.arn,
-                    EVENT_RETENTION_DAYS: String(this.settings.eventRetentionDays),
-                    TRANSIENT_THRESHOLD: String(this.settings.transientThreshold),
-                    TRANSIENT_WINDOW_DAYS: String(this.settings.transientWindowDays),
-                    TRANSIENT_SUPPRESSION_DAYS: String(this.settings.transientSuppressionDays),
-                    COMPLAINT_FLAG_THRESHOLD: String(this.settings.complaintFlagThreshold),
-                    COMPLAINT_RESTRICT_THRESHOLD: String(this.settings.complaintRestrictThreshold),
-                    COMPLAINT_WINDOW_DAYS: String(this.settings.complaintWindowDays),
-                    ...(args.senderTag ? { SENDER_TAG: args.senderTag } : {}),
-                },
+                environment: workerEnvironment,
                 policyStatements: [...this.queue.consumerStatements(), ...this.processingStatements(args.suppressionStore)],
                 tags: args.tags,
+                transform: { function: transform.workerFunction, role: transform.workerRole },
             }, child);
             new aws.lambda.EventSourceMapping(`${name}-worker-source`, {
                 eventSourceArn: this.queue.arn,
@@ -286,7 +351,16 @@ export class FeedbackPipeline extends pulumi.ComponentResource {
         }
 
         if (args.externalConsumer) {
-            this.externalConsumerRole = this.externalConsumer(name, args.externalConsumer, args.suppressionStore, { env, prefix, homeRegion: args.homeRegion, region }, tags);
+            this.externalConsumerRole = this.externalConsumer(name, args.externalConsumer, { env, prefix, homeRegion: args.homeRegion, region }, tags);
+            this.externalConsumerEnvironment = pulumi.all([workerEnvironment, this.queue.url, region, accountId]).apply(([worker, queueUrl, awsRegion, account]): Record<string, string> => ({
+                ...worker,
+                FEEDBACK_QUEUE_URL: queueUrl,
+                AWS_REGION: awsRegion,
+                // The Lambda's metric namespace and `service` dimension: the feedback alarms match them exactly.
+                POWERTOOLS_SERVICE_NAME: "feedback-worker",
+                POWERTOOLS_METRICS_NAMESPACE: `SESMail/${env}`,
+                ...logAddressEnvironment(args.hashAddressesInLogs, account, prefix, env),
+            }));
         }
 
         this.registerOutputs({
@@ -298,6 +372,40 @@ export class FeedbackPipeline extends pulumi.ComponentResource {
             sendersTableName: this.sendersTable.name,
             notificationsTopicArn: this.notificationsTopic.arn,
         });
+    }
+
+    /**
+     * What an application's role needs for `SenderCheck` (ses-mail/runtime): GetItem of the senders'
+     * state items, their key and `state` attributes only.
+     */
+    public senderCheckStatements(): PolicyStatement[] {
+        return senderCheckPolicyStatements<pulumi.Input<string>>(this.sendersTable.arn);
+    }
+
+    /**
+     * What `runFeedbackWorker` (ses-mail/runtime) calls, run outside Lambda: receive, delete and
+     * extend the visibility of the queue's messages (no GetQueueAttributes: it polls a known URL),
+     * process them as the Lambda does, and publish its metrics by API to `SESMail/<env>`.
+     */
+    public consumeStatements(): PolicyStatement[] {
+        return [
+            ...this.queue.consumerStatements().map((statement) => ({
+                ...statement,
+                Action: statement.Action.filter((action) => action !== "sqs:GetQueueAttributes"),
+            })),
+            ...this.processingStatements(this.suppressionStore),
+            allowPutMetricData(`SESMail/${this.env}`),
+        ];
+    }
+
+    /**
+     * Lets `role` run the feedback worker outside Lambda (`runFeedbackWorker`): one inline policy
+     * `<name>-consume-<role>` with {@link consumeStatements}. Only one consumer should poll the
+     * queue: set `builtInWorker: false` for it.
+     * @example feedback.grantConsume(workerRole)
+     */
+    public grantConsume(role: GrantRole, options?: GrantOptions): aws.iam.RolePolicy {
+        return grantRolePolicy(this, "consume", role, this.consumeStatements(), options);
     }
 
     /** What processing a notification takes, wherever the worker runs (Lambda or an external consumer). */
@@ -317,7 +425,7 @@ export class FeedbackPipeline extends pulumi.ComponentResource {
      * (receive, delete, extend visibility), write records, suppressions and sender states, announce
      * sender changes, and publish metrics by API (a pod has no Lambda log-based EMF).
      */
-    private externalConsumer(name: string, consumer: ExternalConsumerArgs, suppression: SuppressionStore, naming: { env: string; prefix?: string; homeRegion?: string; region: pulumi.Output<string> }, tags: Record<string, string>): aws.iam.Role {
+    private externalConsumer(name: string, consumer: ExternalConsumerArgs, naming: { env: string; prefix?: string; homeRegion?: string; region: pulumi.Output<string> }, tags: Record<string, string>): aws.iam.Role {
         // The condition keys are named after the provider's issuer (the ARN without its prefix).
         const trust = pulumi.output(consumer.oidcProviderArn).apply((providerArn) => {
             const issuer = providerArn.replace(/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\//, "");
@@ -338,14 +446,7 @@ export class FeedbackPipeline extends pulumi.ComponentResource {
             assumeRolePolicy: trust,
             tags,
         }, { parent: this });
-        const statements: PolicyStatement[] = [
-            ...this.queue.consumerStatements().map((statement) => ({
-                ...statement,
-                Action: statement.Action.filter((action) => action !== "sqs:GetQueueAttributes"),
-            })),
-            ...this.processingStatements(suppression),
-            allowPutMetricData(`SESMail/${naming.env}`),
-        ];
+        const statements = this.consumeStatements();
         new aws.iam.RolePolicy(`${name}-external-consumer-policy`, { role: role.id, policy: policyDocument(statements) }, { parent: this });
         return role;
     }

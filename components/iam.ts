@@ -11,6 +11,7 @@ export const WILDCARD_RESOURCE_ACTIONS: Readonly<Record<string, string>> = {
     "ses:PutSuppressedDestination": "the account-level suppression list has no ARN",
     "ses:DeleteSuppressedDestination": "the account-level suppression list has no ARN",
     "ses:GetSuppressedDestination": "the account-level suppression list has no ARN",
+    "ses:GetAccount": "the account's sending quota and status have no ARN (Service Authorization Reference, Amazon SES v2: GetAccount has no resource type)",
     // Step Functions and Pipes deliver logs through CloudWatch Logs' vended-log delivery, which has
     // no resource-level permissions.
     "logs:CreateLogDelivery": "vended log delivery has no resource-level permissions",

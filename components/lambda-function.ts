@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { bundleFunction, LAMBDA_RUNTIME } from "./bundle";
 import { allow, allowOnAnyResource, assumeRolePolicy, policyDocument, PolicyStatement } from "./iam";
 import { DEFAULT_PREFIX, globalPhysicalName, physicalName, standardTags } from "./naming";
+import { applyTransform, LambdaFunctionTransform } from "./transform";
 
 export interface LambdaFunctionArgs {
     /** The folder under `functions/` whose `handler.ts` is bundled. */
@@ -21,10 +22,15 @@ export interface LambdaFunctionArgs {
     homeRegion?: string;
     /** Component tag value. @default "LambdaFunction" */
     component?: string;
+    /** The function's description in the console. @default none */
     description?: pulumi.Input<string>;
     /** What the function may do beyond writing its own logs and traces. Least privilege, on ARNs. */
     policyStatements: pulumi.Input<pulumi.Input<PolicyStatement>[]>;
-    /** Extra environment variables (never secrets: those belong in SSM SecureString). */
+    /**
+     * Extra environment variables (never secrets: those belong in SSM SecureString), next to the
+     * Powertools ones. @default none
+     * @example { TABLE_NAME: table.name }
+     */
     environment?: pulumi.Input<Record<string, pulumi.Input<string>>>;
     /** @default 256 */
     memorySize?: pulumi.Input<number>;
@@ -34,7 +40,7 @@ export interface LambdaFunctionArgs {
     architecture?: "arm64" | "x86_64";
     /** @default 30 */
     logRetentionDays?: pulumi.Input<number>;
-    /** KMS key for the log group; CloudWatch Logs' own encryption when unset. */
+    /** KMS key for the log group. @default none: CloudWatch Logs' own encryption */
     logKmsKeyArn?: pulumi.Input<string>;
     /** Metrics namespace for Powertools (EMF), e.g. `SESMail/test`. */
     metricsNamespace: string;
@@ -46,9 +52,21 @@ export interface LambdaFunctionArgs {
      * @default false
      */
     hashAddressesInLogs?: boolean;
-    /** Reserved concurrency; unreserved when unset. */
+    /** Reserved concurrency. @default none: unreserved */
     reservedConcurrency?: pulumi.Input<number>;
+    /** Tags added to the standard ones on the function, role and log group. @default none @example { CostCentre: "mail" } */
     tags?: Record<string, string>;
+    /**
+     * Changes to the function's, its role's and its log group's arguments before they are created
+     * (see `Transform`). @default none
+     * @example { function: { ephemeralStorage: { size: 1024 } }, logGroup: { retentionInDays: 90 } }
+     */
+    transform?: LambdaFunctionTransform;
+}
+
+/** LOG_ADDRESSES / LOG_ADDRESS_SALT for code that logs addresses (functions, and the external feedback worker): one salt per stack. */
+export function logAddressEnvironment(hashed: boolean | undefined, account: string, namePrefix: string | undefined, env: string): Record<string, string> {
+    return hashed ? { LOG_ADDRESSES: "hashed", LOG_ADDRESS_SALT: `${account}/${namePrefix ?? DEFAULT_PREFIX}-${env}` } : {};
 }
 
 export const LAMBDA_DEFAULTS = { memorySize: 256, timeout: 30, architecture: "arm64", logRetentionDays: 30, logLevel: "INFO" } as const;
@@ -79,23 +97,23 @@ export class LambdaFunction extends pulumi.ComponentResource {
         this.label = args.purpose ?? args.code;
         const bundle = bundleFunction(args.code);
 
-        this.logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, {
+        this.logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, ...applyTransform(args.transform?.logGroup, `${name}-logs`, {
             name: `/aws/lambda/${functionName}`,
             retentionInDays: args.logRetentionDays ?? LAMBDA_DEFAULTS.logRetentionDays,
             kmsKeyId: args.logKmsKeyArn,
             tags,
-        }, { parent: this });
+        }, { parent: this }));
 
         const region = aws.getRegionOutput({}, { parent: this }).region;
         const accountId = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
-        this.role = new aws.iam.Role(`${name}-role`, {
+        this.role = new aws.iam.Role(`${name}-role`, ...applyTransform(args.transform?.role, `${name}-role`, {
             name: region.apply((r) => globalPhysicalName("iamRole", { purpose: `${args.purpose ?? args.code}-fn`, env: args.env, prefix: args.namePrefix, region: r, homeRegion: args.homeRegion })),
             // aws:SourceAccount only: the Lambda guide allows both keys in the trust policy ("Working
             // with AWS managed policies in the execution role") but does not say which ARN Lambda
             // presents as aws:SourceArn (function, version, alias); a wrong guess stops every invocation.
             assumeRolePolicy: assumeRolePolicy("lambda.amazonaws.com", { account: accountId }),
             tags,
-        }, { parent: this });
+        }, { parent: this }));
 
         const basics: PolicyStatement[] = [
             allow(["logs:CreateLogStream", "logs:PutLogEvents"], [pulumi.interpolate`${this.logGroup.arn}:*`]),
@@ -106,7 +124,7 @@ export class LambdaFunction extends pulumi.ComponentResource {
             policy: policyDocument(pulumi.output(args.policyStatements).apply((own) => [...basics, ...own])),
         }, { parent: this });
 
-        this.function = new aws.lambda.Function(name, {
+        this.function = new aws.lambda.Function(name, ...applyTransform(args.transform?.function, name, {
             name: functionName,
             description: args.description,
             role: this.role.arn,
@@ -125,12 +143,12 @@ export class LambdaFunction extends pulumi.ComponentResource {
                     POWERTOOLS_METRICS_NAMESPACE: args.metricsNamespace,
                     POWERTOOLS_LOG_LEVEL: args.logLevel ?? LAMBDA_DEFAULTS.logLevel,
                     // The salt is per stack and not a secret: operators hash an address to find it (docs/DATA.md).
-                    ...(args.hashAddressesInLogs ? { LOG_ADDRESSES: "hashed", LOG_ADDRESS_SALT: `${account}/${args.namePrefix ?? DEFAULT_PREFIX}-${args.env}` } : {}),
+                    ...logAddressEnvironment(args.hashAddressesInLogs, account, args.namePrefix, args.env),
                     ...extra,
                 })),
             },
             tags,
-        }, { parent: this, dependsOn: [this.logGroup, rolePolicy] });
+        }, { parent: this, dependsOn: [this.logGroup, rolePolicy] }));
 
         this.functionName = this.function.name;
         this.arn = this.function.arn;

@@ -1,6 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { standardTags } from "./naming";
+import { resolveEnv } from "./stack-env";
+import { applyTransform, Transform } from "./transform";
 
 /** A DNS record to publish for a domain (and, with a hosted zone, created in Route 53). */
 export interface DnsRecord {
@@ -25,8 +27,9 @@ export interface MailDomainMerge {
 export interface MailDomainArgs {
     /** The domain, e.g. `example.com`. */
     domain: string;
-    env: string;
-    /** Configuration set every message from this identity uses unless the sender names another. */
+    /** Environment name, for the `Environment` tag. @default the stack name (`pulumi.getStack()`) */
+    env?: string;
+    /** Configuration set every message from this identity uses unless the sender names another. @default none */
     configurationSetName?: pulumi.Input<string>;
     /** Custom MAIL FROM subdomain. @default "bounce" (bounce.<domain>) */
     mailFromSubdomain?: string;
@@ -47,11 +50,18 @@ export interface MailDomainArgs {
     dmarcPolicy?: "none" | "quarantine" | "reject";
     /** Address for aggregate DMARC reports (rua). @default none */
     dmarcReportAddress?: string;
-    /** Route 53 zone to create the records in; outputs only when unset. */
+    /** Route 53 zone to create the records in. @default none: the records are only outputs (`dnsRecords`) */
     hostedZoneId?: pulumi.Input<string>;
-    /** @default 600 */
+    /** TTL of the records created in `hostedZoneId`, in seconds. @default 600 */
     recordTtl?: number;
+    /** Tags added to the standard ones on the identity. @default none @example { CostCentre: "mail" } */
     tags?: Record<string, string>;
+    /**
+     * Changes to the identity's `aws.sesv2.EmailIdentity` arguments before it is created (see `Transform`).
+     * @default none
+     * @example { identity: { dkimSigningAttributes: { nextSigningKeyLength: "RSA_1024_BIT" } } }
+     */
+    transform?: { identity?: Transform<aws.sesv2.EmailIdentityArgs> };
 }
 
 export const DKIM_TOKEN_COUNT = 3;
@@ -91,12 +101,12 @@ export class MailDomain extends pulumi.ComponentResource {
         const ttl = args.recordTtl ?? 600;
         const region = aws.getRegionOutput({}, { parent: this }).region;
 
-        this.identity = new aws.sesv2.EmailIdentity(name, {
+        this.identity = new aws.sesv2.EmailIdentity(name, ...applyTransform(args.transform?.identity, name, {
             emailIdentity: args.domain,
             configurationSetName: args.configurationSetName,
             dkimSigningAttributes: { nextSigningKeyLength: "RSA_2048_BIT" },
-            tags: standardTags(args.env, "MailDomain", args.tags),
-        }, { parent: this });
+            tags: standardTags(resolveEnv("MailDomain", args.env), "MailDomain", args.tags),
+        }, { parent: this }));
         new aws.sesv2.EmailIdentityMailFromAttributes(`${name}-mail-from`, {
             emailIdentity: this.identity.emailIdentity,
             mailFromDomain: this.mailFromDomain,

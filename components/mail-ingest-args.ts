@@ -1,10 +1,12 @@
 // MailIngest's arguments and their checks, apart from the component so each file stays readable.
+import type * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
 import type { MailDomain } from "./mail-domain";
 import { GMAIL_IMPORT_LIMIT_BYTES } from "../functions/gmail-forwarder/limits";
 import { DLQ_RETENTION_SECONDS, MINIMUM_MAIL_RETENTION_DAYS, RETRY_QUEUE_RETENTION_SECONDS } from "./retention";
 import { accountSlug, domainSlug, nameClash } from "./naming";
 import type { SuppressionStore } from "./suppression-store";
+import type { Transform } from "./transform";
 
 /** How MailIngest's receipt rule gets into the account's active rule set; see `MailIngestArgs.ruleSetMode`. */
 export type ReceiptRuleSetMode = "join" | "own" | "takeover";
@@ -19,8 +21,55 @@ export const SES_RECEIPT_NAME_RULE = "use 1-64 letters, digits, '_' or '-', star
 export const SES_RECEIPT_RULE_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9])?$/;
 export const SES_RECEIPT_RULE_NAME_RULE = "use 1-64 letters, digits, '_', '-' or '.', starting and ending with a letter or digit";
 
+/** The children of a MailIngest a `transform` can change (each applied before the child is created). */
+export interface MailIngestTransform {
+    /** The raw-mail `aws.s3.Bucket` (its encryption, public-access block and policy are separate resources). */
+    bucket?: Transform<aws.s3.BucketArgs>;
+    /** The routing-rules table (`aws.dynamodb.Table`). */
+    routingTable?: Transform<aws.dynamodb.TableArgs>;
+    /** The forwarder's and bouncer's idempotency table. */
+    idempotencyTable?: Transform<aws.dynamodb.TableArgs>;
+    /** The SNS topic SES notifies of received mail. */
+    topic?: Transform<aws.sns.TopicArgs>;
+    /** The routing event bus (`aws.cloudwatch.EventBus`). */
+    eventBus?: Transform<aws.cloudwatch.EventBusArgs>;
+    /** The routing pipe (`aws.pipes.Pipe`). */
+    pipe?: Transform<aws.pipes.PipeArgs>;
+    /** The input queue (`aws.sqs.Queue`) SES notifications land in. */
+    inputQueue?: Transform<aws.sqs.QueueArgs>;
+    /** The input queue's DLQ. */
+    inputDlq?: Transform<aws.sqs.QueueArgs>;
+    /** The forwarder's queue. */
+    forwarderQueue?: Transform<aws.sqs.QueueArgs>;
+    /** The forwarder's DLQ. */
+    forwarderDlq?: Transform<aws.sqs.QueueArgs>;
+    /** The token retry queue (mail parked while a Gmail token is invalid). */
+    retryQueue?: Transform<aws.sqs.QueueArgs>;
+    /** The bouncer's queue. */
+    bouncerQueue?: Transform<aws.sqs.QueueArgs>;
+    /** The bouncer's DLQ. */
+    bouncerDlq?: Transform<aws.sqs.QueueArgs>;
+    /** The router's `aws.lambda.Function` (the pipe's enrichment). */
+    routerFunction?: Transform<aws.lambda.FunctionArgs>;
+    /** The Gmail forwarder's `aws.lambda.Function`. */
+    forwarderFunction?: Transform<aws.lambda.FunctionArgs>;
+    /** The bouncer's `aws.lambda.Function`. */
+    bouncerFunction?: Transform<aws.lambda.FunctionArgs>;
+    /** The router's execution role. */
+    routerRole?: Transform<aws.iam.RoleArgs>;
+    /** The forwarder's execution role. */
+    forwarderRole?: Transform<aws.iam.RoleArgs>;
+    /** The bouncer's execution role. */
+    bouncerRole?: Transform<aws.iam.RoleArgs>;
+}
+
 export interface MailIngestArgs {
-    env: string;
+    /**
+     * Environment name: the last part of physical names (`ses-mail-email-routing-<env>`), the
+     * `Environment` tag and the metrics namespace (`SESMail/<env>`).
+     * @default the stack name (`pulumi.getStack()`)
+     */
+    env?: string;
     /** @default "ses-mail" */
     namePrefix?: string;
     /**
@@ -30,9 +79,16 @@ export interface MailIngestArgs {
     homeRegion?: string;
     /** Domains to receive mail for. */
     domains: string[];
-    /** Identities created elsewhere (e.g. FeedbackPipeline's); domains without one get a MailDomain here. @default none */
+    /**
+     * Identities created elsewhere (e.g. FeedbackPipeline's); domains without one get a MailDomain here.
+     * @default none
+     * @example feedback.mailDomains
+     */
     mailDomains?: MailDomain[];
-    /** Route 53 zone for the MX (and, for domains created here, the identity) records. */
+    /**
+     * Route 53 zone for the MX (and, for domains created here, the identity) records.
+     * @default none: the records are only outputs (`dnsRecords`) to publish elsewhere
+     */
     hostedZoneId?: pulumi.Input<string>;
     /**
      * How the receipt rule gets into the account's one active rule set (activating a set deactivates
@@ -107,7 +163,15 @@ export interface MailIngestArgs {
      * Log mail addresses as keyed hashes instead of in the clear (see docs/DATA.md). @default false
      */
     hashAddressesInLogs?: boolean;
+    /** Tags added to the standard ones on every taggable child. @default none @example { CostCentre: "mail" } */
     tags?: Record<string, string>;
+    /**
+     * Changes to a child's arguments before it is created: a partial object merged over them, or a
+     * function editing them (see `Transform`). The policy pack still checks the result.
+     * @default none
+     * @example { forwarderFunction: { memorySize: 1024 }, routingTable: { deletionProtectionEnabled: false } }
+     */
+    transform?: MailIngestTransform;
 }
 
 /** Checks the args that would otherwise fail only at deploy or run time (pure). */

@@ -37,6 +37,7 @@ export function createBouncing(scope: IngestScope, routing: Routing, mailDomains
     const bouncerQueue = new QueueWithDlq(`${name}-bouncer`, {
         ...common, purpose: "bouncer", consumerTimeoutSeconds: bouncerTimeout,
         allowedSenders: sentByRule(routing.rules.bounce), dlqAllowedSenders: sentByRule(routing.rules.bounce),
+        transform: { queue: args.transform?.bouncerQueue, dlq: args.transform?.bouncerDlq },
     }, child);
     // No reserved concurrency: the trigger's pollers would be throttled and push bounces to the DLQ.
     // The mapping caps concurrency instead, and each instance paces its calls (functions/shared/pacing.ts).
@@ -58,6 +59,7 @@ export function createBouncing(scope: IngestScope, routing: Routing, mailDomains
             // The name LambdaFunction gives it (a test checks they agree): the policy cannot wait for the function.
             idempotencyStatement(idempotencyTable.arn, physicalName("lambda", { purpose, env: scope.env, prefix: scope.prefix })),
         ],
+        transform: { function: args.transform?.bouncerFunction, role: args.transform?.bouncerRole },
     }, child);
     new aws.lambda.EventSourceMapping(`${name}-bouncer-source`, {
         eventSourceArn: bouncerQueue.arn, functionName: bouncer.arn, batchSize: 5, functionResponseTypes: ["ReportBatchItemFailures"],

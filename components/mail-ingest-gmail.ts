@@ -16,6 +16,7 @@ import { QueueWithDlq } from "./queue-with-dlq";
 import { RETRY_QUEUE_RETENTION_SECONDS } from "./retention";
 import { RetryDrain } from "./retry-drain";
 import { secureTableSettings } from "./table-settings";
+import { applyTransform } from "./transform";
 import { resolveTokenMonitorSettings, tokenAlarmNames, TokenMonitor } from "./token-monitor";
 
 /**
@@ -52,18 +53,20 @@ export function createGmailDelivery(scope: IngestScope, routing: Routing, bucket
     const forwarderQueue = new QueueWithDlq(`${name}-forwarder`, {
         ...common, purpose: "gmail-forwarder", consumerTimeoutSeconds: forwarderTimeout, maxReceiveCount: FORWARDER_MAX_RECEIVE_COUNT,
         allowedSenders: sentByRule(routing.rules.forward), dlqAllowedSenders: sentByRule(routing.rules.forward),
+        transform: { queue: args.transform?.forwarderQueue, dlq: args.transform?.forwarderDlq },
     }, child);
     const retryQueue = new QueueWithDlq(`${name}-retry`, {
         ...common, purpose: "gmail-forwarder-retry", messageRetentionSeconds: RETRY_QUEUE_RETENTION_SECONDS, maxReceiveCount: RETRY_QUEUE_MAX_RECEIVE_COUNT,
+        transform: { queue: args.transform?.retryQueue },
     }, child);
-    const idempotencyTable = new aws.dynamodb.Table(`${name}-idempotency`, {
+    const idempotencyTable = new aws.dynamodb.Table(`${name}-idempotency`, ...applyTransform(args.transform?.idempotencyTable, `${name}-idempotency`, {
         name: physicalName("dynamodbTable", { purpose: "gmail-forwarder-idempotency", env, prefix }),
         hashKey: "id",
         attributes: [{ name: "id", type: "S" }],
         ttl: { attributeName: "expiration", enabled: true },
         ...secureTableSettings({ deletionProtection: args.deletionProtection }),
         tags,
-    }, child);
+    }, child));
     const accounts = args.gmailAccounts ?? [];
     const parameterPrefix = gmailParameterPrefix(env, prefix);
     const parameterArn = (parameter: string) => pulumi.interpolate`arn:${scope.partition}:ssm:${scope.region}:${scope.accountId}:parameter${parameter}`;
@@ -93,6 +96,7 @@ export function createGmailDelivery(scope: IngestScope, routing: Routing, bucket
             // The bouncer shares the table: each function reaches only its own records.
             idempotencyStatement(idempotencyTable.arn, physicalName("lambda", { purpose: "gmail-forwarder", env, prefix })),
         ],
+        transform: { function: args.transform?.forwarderFunction, role: args.transform?.forwarderRole },
     }, child);
     new aws.lambda.EventSourceMapping(`${name}-forwarder-source`, {
         eventSourceArn: forwarderQueue.arn, functionName: forwarder.arn, batchSize: 5, functionResponseTypes: ["ReportBatchItemFailures"],

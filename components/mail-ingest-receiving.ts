@@ -9,6 +9,7 @@ import { DnsRecord, MailDomain, MailDomainMerge } from "./mail-domain";
 import type { ReceiptRuleSetMode } from "./mail-ingest-args";
 import type { IngestScope } from "./mail-ingest-scope";
 import { accountBucketName, domainSlug, physicalName } from "./naming";
+import { applyTransform } from "./transform";
 
 /** SES writes raw mail under this prefix; the forwarder may read only below it. */
 export const INBOUND_PREFIX = "inbound/";
@@ -126,10 +127,10 @@ export function createReceiving(scope: IngestScope): Receiving {
     const ruleName = physicalName("sesReceiptRule", { purpose: "inbound", env, prefix });
 
     // Raw mail: encrypted, private, TLS-only, expiring. Bucket names are global: a second region gets its own.
-    const bucket = new aws.s3.Bucket(`${name}-mail`, {
+    const bucket = new aws.s3.Bucket(`${name}-mail`, ...applyTransform(args.transform?.bucket, `${name}-mail`, {
         bucket: pulumi.all([scope.region, scope.accountId]).apply(([region, accountId]) => accountBucketName({ purpose: "email", env, prefix, region, homeRegion: args.homeRegion }, accountId)),
         tags,
-    }, child);
+    }, child));
     new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-mail-encryption`, {
         bucket: bucket.id,
         rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
@@ -153,6 +154,7 @@ export function createReceiving(scope: IngestScope): Receiving {
     const topic = new EncryptedTopic(`${name}-topic`, {
         ...common, purpose: "email-inbound", kmsKeyArn: key.arn,
         publishers: [{ service: "ses.amazonaws.com", sourceArns: [receiptRuleArn(scope, ruleSetName, ruleName)] }],
+        transform: { topic: args.transform?.topic },
     }, child);
     return { mailDomains, createdDomains, bucket, topic, ruleSetName, ruleName };
 }

@@ -12,6 +12,7 @@ import { globalPhysicalName, physicalName } from "./naming";
 import { QueueWithDlq } from "./queue-with-dlq";
 import { ROUTING_EVENT_MAX_AGE_SECONDS } from "./retention";
 import { secureTableSettings } from "./table-settings";
+import { applyTransform } from "./transform";
 
 /** The pipe reads this many records per batch, and the router returns exactly one event per record:
  * an event-bus target takes at most 10 entries (EventBridge Pipes, "Batching and concurrency"). */
@@ -36,7 +37,8 @@ export const sentByRule = (rule: aws.cloudwatch.EventRule): QueueSender[] => [{ 
 
 export function createRouting(scope: IngestScope, topic: EncryptedTopic): Routing {
     const { name, args, env, prefix, tags, child, common } = scope;
-    const routingTable = new aws.dynamodb.Table(`${name}-routing`, {
+    const transform = args.transform ?? {};
+    const routingTable = new aws.dynamodb.Table(`${name}-routing`, ...applyTransform(transform.routingTable, `${name}-routing`, {
         name: args.routingTableName ?? physicalName("dynamodbTable", { purpose: "email-routing", env, prefix }),
         hashKey: "PK",
         rangeKey: "SK",
@@ -45,8 +47,8 @@ export function createRouting(scope: IngestScope, topic: EncryptedTopic): Routin
         streamViewType: args.routingTableStream ? "NEW_AND_OLD_IMAGES" : undefined,
         ...secureTableSettings({ deletionProtection: args.deletionProtection }),
         tags,
-    }, child);
-    const eventBus = new aws.cloudwatch.EventBus(`${name}-bus`, { name: physicalName("eventBus", { purpose: "email-routing", env, prefix }), tags }, child);
+    }, child));
+    const eventBus = new aws.cloudwatch.EventBus(`${name}-bus`, ...applyTransform(transform.eventBus, `${name}-bus`, { name: physicalName("eventBus", { purpose: "email-routing", env, prefix }), tags }, child));
     const busRule = (suffix: string, action: "forward-to-gmail" | "bounce" | typeof INVALID_ACTION) => new aws.cloudwatch.EventRule(`${name}-${suffix}-rule`, {
         name: physicalName("eventRule", { purpose: `route-${suffix}`, env, prefix }),
         eventBusName: eventBus.name,
@@ -61,6 +63,7 @@ export function createRouting(scope: IngestScope, topic: EncryptedTopic): Routin
         ...common, purpose: "email-input", consumerTimeoutSeconds: routerTimeout,
         allowedSenders: [{ service: "sns.amazonaws.com", sourceArns: [topic.arn] }],
         dlqAllowedSenders: sentByRule(rules.invalid),
+        transform: { queue: transform.inputQueue, dlq: transform.inputDlq },
     }, child);
     new aws.sns.TopicSubscription(`${name}-input-subscription`, { topic: topic.arn, protocol: "sqs", endpoint: inputQueue.arn }, child);
 
@@ -74,6 +77,7 @@ export function createRouting(scope: IngestScope, topic: EncryptedTopic): Routin
             RULE_CACHE_TTL_SECONDS: String(args.ruleCacheTtlSeconds ?? 60),
         },
         policyStatements: [allow(["dynamodb:BatchGetItem"], [routingTable.arn])],
+        transform: { function: transform.routerFunction, role: transform.routerRole },
     }, child);
 
     const pipeLogGroup = new aws.cloudwatch.LogGroup(`${name}-pipe-logs`, {
@@ -124,7 +128,7 @@ function routingPipe(scope: IngestScope, parts: Pick<Routing, "inputQueue" | "ro
             allow(["logs:CreateLogStream", "logs:PutLogEvents"], [pulumi.interpolate`${parts.pipeLogGroup.arn}:*`]),
         ]),
     }, child);
-    return new aws.pipes.Pipe(`${name}-pipe`, {
+    return new aws.pipes.Pipe(`${name}-pipe`, ...applyTransform(scope.args.transform?.pipe, `${name}-pipe`, {
         name: pipeName,
         roleArn: role.arn,
         source: parts.inputQueue.arn,
@@ -134,5 +138,5 @@ function routingPipe(scope: IngestScope, parts: Pick<Routing, "inputQueue" | "ro
         targetParameters: { eventbridgeEventBusParameters: { detailType: ROUTING_DETAIL_TYPE, source: ROUTING_EVENT_SOURCE } },
         logConfiguration: { level: "ERROR", cloudwatchLogsLogDestination: { logGroupArn: parts.pipeLogGroup.arn } },
         tags,
-    }, { ...child, dependsOn: [policy] });
+    }, { ...child, dependsOn: [policy] }));
 }

@@ -3,6 +3,7 @@ import * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
 import type { MailIngestArgs } from "./mail-ingest-args";
 import { standardTags } from "./naming";
+import { resolveEnv } from "./stack-env";
 
 export interface IngestScope {
     /** The component's name; every child's name starts with it. */
@@ -24,15 +25,16 @@ export interface IngestScope {
 
 export function ingestScope(name: string, args: MailIngestArgs, parent: pulumi.Resource): IngestScope {
     const child = { parent };
+    const env = resolveEnv("MailIngest", args.env);
     return {
         name, args, child,
-        env: args.env,
+        env,
         prefix: args.namePrefix,
-        tags: standardTags(args.env, "MailIngest", args.tags),
-        common: { env: args.env, namePrefix: args.namePrefix, homeRegion: args.homeRegion, component: "MailIngest", tags: args.tags },
+        tags: standardTags(env, "MailIngest", args.tags),
+        common: { env, namePrefix: args.namePrefix, homeRegion: args.homeRegion, component: "MailIngest", tags: args.tags },
         accountId: aws.getCallerIdentityOutput({}, child).accountId,
         region: aws.getRegionOutput({}, child).region,
         partition: aws.getPartitionOutput({}, child).partition,
-        metricsNamespace: `SESMail/${args.env}`,
+        metricsNamespace: `SESMail/${env}`,
     };
 }

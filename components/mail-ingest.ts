@@ -1,5 +1,8 @@
 import type * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { RULE_KEY_PREFIX } from "../functions/router/rules";
+import { GrantOptions, GrantRole, grantRolePolicy, tableKeyStatements, withStatements } from "./grants";
+import { allow, PolicyStatement } from "./iam";
 import type { EncryptedTopic } from "./encrypted-topic";
 import type { LambdaFunction } from "./lambda-function";
 import type { DnsRecord, MailDomain, MailDomainMerge } from "./mail-domain";
@@ -14,7 +17,7 @@ import type { QueueWithDlq } from "./queue-with-dlq";
 import type { RetryDrain } from "./retry-drain";
 import type { TokenMonitor } from "./token-monitor";
 
-export type { MailIngestArgs, ReceiptRuleSetMode } from "./mail-ingest-args";
+export type { MailIngestArgs, MailIngestTransform, ReceiptRuleSetMode } from "./mail-ingest-args";
 export { SES_RECEIPT_NAME, validateMailIngestArgs } from "./mail-ingest-args";
 export { INBOUND_PREFIX, MAIL_READ_ACTIONS, receiptRuleSetTarget } from "./mail-ingest-receiving";
 export { ROUTING_DETAIL_TYPE, ROUTING_EVENT_SOURCE } from "../functions/shared/routing-event";
@@ -90,5 +93,31 @@ export class MailIngest extends pulumi.ComponentResource {
             retryDrainArn: this.retryDrain.arn,
             tokenAlertTopicArn: this.tokenAlertTopicArn,
         });
+    }
+
+    /**
+     * What `ses-mail rules` (list, show, add, set, enable, disable, delete, export, import, explain)
+     * calls on the routing table: GetItem, PutItem, DeleteItem and BatchGetItem on `ROUTE#` items
+     * only (`dynamodb:LeadingKeys`, "Using IAM policy conditions for fine-grained access control" in the
+     * DynamoDB Developer Guide: never the SMTP users' records in the same table), and Scan (the
+     * listing filters `ROUTE#` items; a Scan has no key to condition on). Plus the table's customer
+     * key, when a transform gave it one.
+     */
+    public rulesAdminStatements(): pulumi.Output<PolicyStatement[]> {
+        return withStatements([
+            allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchGetItem"], [this.routingTable.arn], {
+                "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${RULE_KEY_PREFIX}*`] },
+            }),
+            allow(["dynamodb:Scan"], [this.routingTable.arn]),
+        ], tableKeyStatements(this.routingTable, ["kms:Decrypt", "kms:GenerateDataKey"]));
+    }
+
+    /**
+     * Lets `role` run `ses-mail rules` against this stack: one inline policy
+     * `<name>-rules-admin-<role>` with {@link rulesAdminStatements}.
+     * @example ingest.grantRulesAdmin(operatorRole)
+     */
+    public grantRulesAdmin(role: GrantRole, options?: GrantOptions): aws.iam.RolePolicy {
+        return grantRolePolicy(this, "rules-admin", role, this.rulesAdminStatements(), options);
     }
 }

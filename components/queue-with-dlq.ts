@@ -3,8 +3,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { DeadLetterQueue, QUEUE_ROLE_TAG, QueueSender, queueAccessPolicy, queueConsumerStatements, queueEncryption, queueSenderStatements } from "./dead-letter-queue";
 import { PolicyStatement } from "./iam";
 import { physicalName, standardTags } from "./naming";
+import { applyTransform, Transform } from "./transform";
 
 export interface QueueWithDlqArgs {
+    /** Environment name: the last part of both queues' physical names and the `Environment` tag. */
     env: string;
     /** Purpose part of the physical name; the DLQ gets `<purpose>-dlq`. */
     purpose: string;
@@ -15,21 +17,29 @@ export interface QueueWithDlqArgs {
     /**
      * Timeout (seconds) of the function that consumes the queue. The visibility timeout becomes at
      * least 6 × this, as AWS recommends for Lambda event sources.
+     * @default none: no consumer to size the visibility timeout for
      */
     consumerTimeoutSeconds?: number;
     /** @default 6 × consumerTimeoutSeconds, or 30 without a consumer */
     visibilityTimeoutSeconds?: number;
     /** @default 345600 (4 days) */
     messageRetentionSeconds?: number;
-    /** Customer KMS key for both queues; SQS-managed encryption when unset. */
+    /** Customer KMS key for both queues. @default none: SQS-managed encryption */
     kmsKeyArn?: pulumi.Input<string>;
-    /** Services allowed to send to the main queue. @default none */
+    /** Services allowed to send to the main queue. @default none @example [{ service: "sns.amazonaws.com", sourceArns: [topic.arn] }] */
     allowedSenders?: QueueSender[];
-    /** Services allowed to send to the DLQ (e.g. EventBridge target DLQs). @default none */
+    /** Services allowed to send to the DLQ (e.g. EventBridge target DLQs). @default none @example [{ service: "events.amazonaws.com", sourceArns: [rule.arn] }] */
     dlqAllowedSenders?: QueueSender[];
     /** Component tag value. @default "QueueWithDlq" */
     component?: string;
+    /** Tags added to the standard ones on both queues. @default none @example { CostCentre: "mail" } */
     tags?: Record<string, string>;
+    /**
+     * Changes to the main queue's and the DLQ's `aws.sqs.Queue` arguments before they are created
+     * (see {@link Transform}). @default none
+     * @example { queue: { delaySeconds: 5 }, dlq: (args) => { args.tags = { ...args.tags, Team: "mail" }; } }
+     */
+    transform?: { queue?: Transform<aws.sqs.QueueArgs>; dlq?: Transform<aws.sqs.QueueArgs> };
 }
 
 export interface ResolvedQueueSettings {
@@ -66,11 +76,14 @@ export class QueueWithDlq extends pulumi.ComponentResource {
     public readonly url: pulumi.Output<string>;
     public readonly name: pulumi.Output<string>;
     public readonly settings: ResolvedQueueSettings;
+    /** Purpose part of its physical name (`email-input`, `gmail-forwarder`, …): the runbooks name its alarms by it. */
+    public readonly purpose: string;
     private readonly kmsKeyArn?: pulumi.Input<string>;
 
     constructor(name: string, args: QueueWithDlqArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ses-mail:index:QueueWithDlq", name, {}, opts);
         this.settings = resolveQueueSettings(args);
+        this.purpose = args.purpose;
         this.kmsKeyArn = args.kmsKeyArn;
         const component = args.component ?? "QueueWithDlq";
 
@@ -82,9 +95,10 @@ export class QueueWithDlq extends pulumi.ComponentResource {
             allowedSenders: args.dlqAllowedSenders,
             component,
             tags: args.tags,
+            transform: { queue: args.transform?.dlq },
         }, { parent: this });
 
-        this.queue = new aws.sqs.Queue(name, {
+        this.queue = new aws.sqs.Queue(name, ...applyTransform(args.transform?.queue, name, {
             name: physicalName("sqsQueue", { purpose: args.purpose, env: args.env, prefix: args.namePrefix }),
             visibilityTimeoutSeconds: this.settings.visibilityTimeoutSeconds,
             messageRetentionSeconds: this.settings.messageRetentionSeconds,
@@ -92,7 +106,7 @@ export class QueueWithDlq extends pulumi.ComponentResource {
             redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: this.dlq.arn, maxReceiveCount: this.settings.maxReceiveCount }),
             ...queueEncryption(args.kmsKeyArn),
             tags: standardTags(args.env, component, { ...args.tags, [QUEUE_ROLE_TAG]: "main" }),
-        }, { parent: this });
+        }, { parent: this }));
 
         // Only this queue may use the DLQ, so a misrouted redrive is refused.
         new aws.sqs.RedriveAllowPolicy(`${name}-dlq-redrive-allow`, {

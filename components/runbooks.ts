@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { packageRoot } from "./bundle";
 import { allow, allowOnAnyResource, assumeRolePolicy, policyDocument } from "./iam";
 import { globalPhysicalName, standardTags } from "./naming";
+import { resolveEnv } from "./stack-env";
 
 /** A queue of the stack and its DLQ (either may be absent for the health check). */
 export interface RunbookQueue {
@@ -73,12 +74,13 @@ export function healthCheckDocument(env: string, roleArn: string, queues: Record
 }
 
 export interface RunbooksArgs {
-    env: string;
+    /** Environment name: documents are `SESMail-<purpose>-<env>`. @default the stack name (`pulumi.getStack()`) */
+    env?: string;
     /** @default "ses-mail" */
     namePrefix?: string;
     /** Region whose IAM role name has no region part (see `globalPhysicalName`). @default every region's name has one */
     homeRegion?: string;
-    /** label → queue and DLQ. */
+    /** label → queue and DLQ: every DLQ of the stack, those without a source queue (stream, EventBridge) too. */
     queues: Record<string, RunbookQueue>;
     tags?: Record<string, string>;
 }
@@ -91,14 +93,17 @@ export class Runbooks extends pulumi.ComponentResource {
 
     constructor(name: string, args: RunbooksArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ses-mail:index:Runbooks", name, {}, opts);
-        const tags = standardTags(args.env, "Runbooks", args.tags);
+        const env = resolveEnv("Runbooks", args.env);
+        const tags = standardTags(env, "Runbooks", args.tags);
         const entries = Object.entries(args.queues);
         const sources = entries.filter(([, q]) => q.queueArn !== undefined);
+        // A DLQ without a source queue is only read by the health check: no receive, no delete.
+        const checkedOnly = entries.filter(([, q]) => q.queueArn === undefined);
         const region = aws.getRegionOutput({}, { parent: this }).region;
         const accountId = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
         const partition = aws.getPartitionOutput({}, { parent: this }).partition;
         this.role = new aws.iam.Role(`${name}-role`, {
-            name: region.apply((r) => globalPhysicalName("iamRole", { purpose: "runbooks", env: args.env, prefix: args.namePrefix, region: r, homeRegion: args.homeRegion })),
+            name: region.apply((r) => globalPhysicalName("iamRole", { purpose: "runbooks", env, prefix: args.namePrefix, region: r, homeRegion: args.homeRegion })),
             // Automation assumes the role for executions in this account and region only (Systems
             // Manager User Guide, "Cross-service confused deputy prevention": automation-execution ARNs).
             assumeRolePolicy: assumeRolePolicy("ssm.amazonaws.com", {
@@ -110,9 +115,10 @@ export class Runbooks extends pulumi.ComponentResource {
         new aws.iam.RolePolicy(`${name}-policy`, {
             role: this.role.id,
             policy: policyDocument([
-                allow(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], entries.map(([, q]) => q.dlqArn)),
+                allow(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], sources.map(([, q]) => q.dlqArn)),
                 allow(["sqs:SendMessage", "sqs:GetQueueAttributes"], sources.map(([, q]) => q.queueArn!)),
                 allowOnAnyResource(["cloudwatch:GetMetricStatistics"]),
+                ...(checkedOnly.length > 0 ? [allow(["sqs:GetQueueAttributes"], checkedOnly.map(([, q]) => q.dlqArn))] : []),
             ]),
         }, { parent: this });
 
@@ -120,14 +126,14 @@ export class Runbooks extends pulumi.ComponentResource {
         const pairs = urls.apply((list) => Object.fromEntries(list.filter(([, queue]) => queue).map(([, queue, dlq]) => [dlq, queue!])));
         const health = urls.apply((list) => Object.fromEntries(list.map(([label, queue, dlq]) => [label, { ...(queue ? { queue } : {}), dlq }])));
         const document = (suffix: string, purpose: string, content: pulumi.Output<Record<string, unknown>>) => new aws.ssm.Document(`${name}-${suffix}`, {
-            name: `SESMail-${purpose}-${args.env}`,
+            name: `SESMail-${purpose}-${env}`,
             documentType: "Automation",
             documentFormat: "JSON",
             content: content.apply((c) => JSON.stringify(c)),
             tags,
         }, { parent: this });
-        this.redrive = document("redrive", "DLQ-Redrive", pulumi.all([this.role.arn, pairs]).apply(([arn, p]) => redriveDocument(args.env, arn, p)));
-        this.healthCheck = document("health-check", "Queue-HealthCheck", pulumi.all([this.role.arn, health]).apply(([arn, h]) => healthCheckDocument(args.env, arn, h)));
+        this.redrive = document("redrive", "DLQ-Redrive", pulumi.all([this.role.arn, pairs]).apply(([arn, p]) => redriveDocument(env, arn, p)));
+        this.healthCheck = document("health-check", "Queue-HealthCheck", pulumi.all([this.role.arn, health]).apply(([arn, h]) => healthCheckDocument(env, arn, h)));
         this.registerOutputs({ redrive: this.redrive.name, healthCheck: this.healthCheck.name });
     }
 }

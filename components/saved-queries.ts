@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { resolveEnv } from "./stack-env";
 
 /** A Logs Insights query over the log groups of some functions (by their folder name). */
 export interface SavedQuery {
@@ -7,7 +8,7 @@ export interface SavedQuery {
     id: string;
     /** Functions (folders under functions/) whose log groups it reads; "pipe" is the routing pipe's group. */
     sources: string[];
-    /** Fields of our structured logs the query relies on; tests check the functions really log them. */
+    /** Fields of the log records the query relies on (nested ones dotted, as Logs Insights names them); tests check the functions (and the pipe, from a fixture of its log schema) really log them. */
     fields: string[];
     queryString: string;
 }
@@ -18,8 +19,11 @@ const fields = (names: string[]) => `fields @timestamp, ${names.join(", ")}`;
 export function savedQueries(): SavedQuery[] {
     const q = (id: string, sources: string[], used: string[], rest: string): SavedQuery => ({ id, sources, fields: used, queryString: `${fields(used)}\n${rest}` });
     return [
-        q("router-enrichment-errors", ["router", "pipe"], ["level", "message", "sqsMessageId", "reason"],
-            "| filter level = \"ERROR\" or level = \"WARN\"\n| sort @timestamp desc\n| limit 200"),
+        // The pipe's own records are not Powertools': EventBridge Pipes writes messageType (the failed
+        // step), logLevel (the pipe's configured level, not a severity) and error.message ("EventBridge
+        // Pipes log schema reference"). Its failures are the records with an error.
+        q("router-enrichment-errors", ["router", "pipe"], ["level", "message", "sqsMessageId", "reason", "messageType", "logLevel", "error.message"],
+            "| filter level = \"ERROR\" or level = \"WARN\" or ispresent(error.message)\n| sort @timestamp desc\n| limit 200"),
         q("gmail-forwarder-failures", ["gmail-forwarder"], ["level", "message", "messageId", "target", "reason", "action"],
             "| filter level in [\"WARN\", \"ERROR\"]\n| stats count(*) as failures by action, reason\n| sort failures desc"),
         q("bouncer-failures", ["bouncer"], ["level", "message", "messageId", "source", "reason", "action"],
@@ -37,7 +41,8 @@ export function savedQueries(): SavedQuery[] {
 }
 
 export interface SavedQueriesArgs {
-    env: string;
+    /** Environment name: queries are named `<namePrefix>/<env>/<id>`. @default the stack name (`pulumi.getStack()`) */
+    env?: string;
     /** @default "ses-mail" */
     namePrefix?: string;
     /** Function folder (or "pipe") → its log group name. Queries whose sources are all absent are skipped. */
@@ -50,11 +55,12 @@ export class SavedQueries extends pulumi.ComponentResource {
 
     constructor(name: string, args: SavedQueriesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ses-mail:index:SavedQueries", name, {}, opts);
+        const env = resolveEnv("SavedQueries", args.env);
         this.definitions = savedQueries()
             .map((query) => ({ query, groups: query.sources.flatMap((source) => args.logGroups[source] ?? []) }))
             .filter(({ groups }) => groups.length > 0)
             .map(({ query, groups }) => new aws.cloudwatch.QueryDefinition(`${name}-${query.id}`, {
-                name: `${args.namePrefix ?? "ses-mail"}/${args.env}/${query.id}`,
+                name: `${args.namePrefix ?? "ses-mail"}/${env}/${query.id}`,
                 logGroupNames: groups,
                 queryString: query.queryString,
             }, { parent: this }));

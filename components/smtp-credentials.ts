@@ -1,23 +1,57 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { userBoundaryPolicy } from "../functions/smtp-credential-manager/logic";
+import { SMTP_USER_PREFIX } from "../functions/smtp-credential-manager/logic";
 import { DeadLetterQueue, queueSenderStatements } from "./dead-letter-queue";
-import { allow, policyDocument } from "./iam";
+import { GrantOptions, GrantRole, grantRolePolicy, tableKeyStatements, withStatements } from "./grants";
+import { allow, policyDocument, PolicyStatement } from "./iam";
+import { SENDER_STATE_INDEX } from "../functions/shared/sender-reputation";
 import { KmsKey } from "./kms-key";
 import { LambdaFunction } from "./lambda-function";
 import { globalEnv, physicalName, standardTags } from "./naming";
+import { resolveEnv } from "./stack-env";
 import { secureTableSettings } from "./table-settings";
+import { applyTransform, Transform } from "./transform";
 
 export const SMTP_PORTS = [587, 465];
 export const SPF_RECORD = "v=spf1 include:amazonses.com ~all";
 
+/** FeedbackPipeline's sender reputation, read by the manager to disable SMTP users of restricted senders. */
+export interface SmtpSenderReputationArgs {
+    /** FeedbackPipeline's `sendersTable.name`. */
+    tableName: pulumi.Input<string>;
+    /** FeedbackPipeline's `sendersTable.arn`. */
+    tableArn: pulumi.Input<string>;
+    /** FeedbackPipeline's `notificationsTopic.arn`: restrictions reach the manager at once through it. */
+    notificationsTopicArn: pulumi.Input<string>;
+}
+
+/** The children of an SmtpCredentials a `transform` can change. */
+export interface SmtpCredentialsTransform {
+    /** The table created when no `table` is given (`aws.dynamodb.Table`). */
+    table?: Transform<aws.dynamodb.TableArgs>;
+    /** The manager's `aws.lambda.Function`. */
+    managerFunction?: Transform<aws.lambda.FunctionArgs>;
+    /** The manager's execution role. */
+    managerRole?: Transform<aws.iam.RoleArgs>;
+    /** The manager's on-failure `aws.sqs.Queue`. */
+    failures?: Transform<aws.sqs.QueueArgs>;
+}
+
 export interface SmtpCredentialsArgs {
-    env: string;
+    /**
+     * Environment name: the last part of physical names (`ses-mail-smtp-credentials-<env>`), the IAM
+     * path of the SMTP users (`/ses-mail/<env>/`) and the `Environment` tag.
+     * @default the stack name (`pulumi.getStack()`)
+     */
+    env?: string;
     /** @default "ses-mail" */
     namePrefix?: string;
     /**
      * The table operators write SMTP_USER# records to: MailIngest's routing table when present (it
      * must stream NEW_AND_OLD_IMAGES). Without one, the component creates its own.
+     * @default a table of its own, `<namePrefix>-smtp-credentials-<env>`
+     * @example ingest.routingTable
      */
     table?: aws.dynamodb.Table;
     /**
@@ -41,6 +75,12 @@ export interface SmtpCredentialsArgs {
      * them: an IAM role's ARN, never an sts assumed-role ARN. @default the deploying principal; the account root user may too (see KmsKey)
      */
     deployerPrincipalArns?: pulumi.Input<string>[];
+    /**
+     * Disable the SMTP users allowed to send as a sender once it is restricted (by complaints or by an
+     * operator): at once through the notifications topic, and by the hourly sweep. Lifting a
+     * restriction enables nobody. @default no enforcement
+     */
+    senderReputation?: SmtpSenderReputationArgs;
     /** Attempts before a record is marked failed. @default 3 */
     maxAttempts?: number;
     /** How long a rotated-out key stays Active next to the new one; the sweep then deactivates and deletes it. @default 24 */
@@ -61,7 +101,26 @@ export interface SmtpCredentialsArgs {
      * @default unset: every region's names carry the region
      */
     homeRegion?: string;
+    /** Tags added to the standard ones on every taggable child. @default none @example { CostCentre: "mail" } */
     tags?: Record<string, string>;
+    /**
+     * Changes to a child's arguments before it is created: a partial object merged over them, or a
+     * function editing them (see `Transform`). The policy pack still checks the result.
+     * @default none
+     * @example { managerFunction: { memorySize: 512 }, table: { deletionProtectionEnabled: false } }
+     */
+    transform?: SmtpCredentialsTransform;
+}
+
+/**
+ * What the manager reads of the sender reputation: a sender's state item (consistently), and the
+ * state index to list restricted senders. Nothing else of that table, and no write.
+ */
+export function restrictionReadStatements(reputation: Pick<SmtpSenderReputationArgs, "tableArn">): PolicyStatement[] {
+    return [
+        allow(["dynamodb:GetItem"], [reputation.tableArn], { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["SENDER#*"] } }),
+        allow(["dynamodb:Query"], [pulumi.interpolate`${reputation.tableArn}/index/${SENDER_STATE_INDEX}`]),
+    ];
 }
 
 /** The IAM path every SMTP user of an environment lives under; the manager may touch nothing else. */
@@ -90,7 +149,8 @@ export class SmtpCredentials extends pulumi.ComponentResource {
 
     constructor(name: string, args: SmtpCredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ses-mail:index:SmtpCredentials", name, {}, opts);
-        const env = args.env;
+        const env = resolveEnv("SmtpCredentials", args.env);
+        const transform = args.transform ?? {};
         const prefix = args.namePrefix;
         const tags = standardTags(env, "SmtpCredentials", args.tags);
         const child = { parent: this };
@@ -101,11 +161,12 @@ export class SmtpCredentials extends pulumi.ComponentResource {
         // take the first region's users for orphans.
         const iamPath = region.apply((r) => smtpIamPath(globalEnv(env, r, args.homeRegion), prefix));
         const maxAttempts = args.maxAttempts ?? 3;
+        const reputation = args.senderReputation;
         const partition = aws.getPartitionOutput({}, child).partition;
         const configurationSetArns = args.configurationSetArns
             ?? [pulumi.interpolate`arn:${partition}:ses:${region}:${accountId}:configuration-set/${physicalName("sesConfigurationSet", { purpose: "outbound", env, prefix })}`];
 
-        this.table = args.table ?? new aws.dynamodb.Table(`${name}-table`, {
+        this.table = args.table ?? new aws.dynamodb.Table(`${name}-table`, ...applyTransform(transform.table, `${name}-table`, {
             name: physicalName("dynamodbTable", { purpose: "smtp-credentials", env, prefix }),
             hashKey: "PK",
             rangeKey: "SK",
@@ -114,10 +175,10 @@ export class SmtpCredentials extends pulumi.ComponentResource {
             streamViewType: "NEW_AND_OLD_IMAGES",
             ...secureTableSettings({ deletionProtection: args.deletionProtection }),
             tags,
-        }, child);
+        }, child));
         this.tableName = this.table.name;
 
-        this.failures = new DeadLetterQueue(`${name}-failures`, { ...common, purpose: "smtp-credential-manager-dlq" }, child);
+        this.failures = new DeadLetterQueue(`${name}-failures`, { ...common, purpose: "smtp-credential-manager-dlq", transform: { queue: transform.failures } }, child);
         const keyAlias = `alias/${physicalName("kmsAlias", { purpose: "smtp-credentials", env, prefix })}`;
         const usersArn = pulumi.interpolate`arn:${partition}:iam::${accountId}:user${iamPath}*`;
         // Every SMTP user carries this boundary, so whatever policy the manager gives a user (or
@@ -144,6 +205,7 @@ export class SmtpCredentials extends pulumi.ComponentResource {
                 MAX_ATTEMPTS: String(maxAttempts),
                 ROTATION_OVERLAP_SECONDS: String((args.rotationOverlapHours ?? 24) * 3600),
                 ENVIRONMENT: env,
+                ...(reputation ? { SENDERS_TABLE_NAME: reputation.tableName } : {}),
             },
             policyStatements: [
                 allow([
@@ -164,9 +226,22 @@ export class SmtpCredentials extends pulumi.ComponentResource {
                 allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Scan"], [this.table.arn]),
                 allow(["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"], [this.table.streamArn]),
                 ...queueSenderStatements(this.failures.arn),
+                ...(reputation ? restrictionReadStatements(reputation) : []),
             ],
+            transform: { function: transform.managerFunction, role: transform.managerRole },
         }, child);
         this.functionName = this.manager.functionName;
+        if (reputation) {
+            // Only restrictions wake the manager (announceTransition sets the `state` attribute). SNS
+            // decrypts an encrypted topic's messages before delivering them, so the role needs no key.
+            const permission = new aws.lambda.Permission(`${name}-restricted-senders-permission`, {
+                action: "lambda:InvokeFunction", function: this.manager.functionName, principal: "sns.amazonaws.com", sourceArn: reputation.notificationsTopicArn,
+            }, child);
+            new aws.sns.TopicSubscription(`${name}-restricted-senders`, {
+                topic: reputation.notificationsTopicArn, protocol: "lambda", endpoint: this.manager.arn,
+                filterPolicyScope: "MessageAttributes", filterPolicy: JSON.stringify({ state: ["restricted"] }),
+            }, { parent: this, dependsOn: [permission] });
+        }
 
         this.key = new KmsKey(`${name}-key`, {
             ...common, purpose: "smtp-credentials", description: `ses-mail SMTP credentials (${env})`,
@@ -210,5 +285,33 @@ export class SmtpCredentials extends pulumi.ComponentResource {
 
         this.smtpEndpoint = pulumi.interpolate`email-smtp.${region}.amazonaws.com`;
         this.registerOutputs({ smtpEndpoint: this.smtpEndpoint, tableName: this.tableName, kmsKeyArn: this.kmsKeyArn, functionName: this.functionName });
+    }
+
+    /**
+     * What `ses-mail smtp` (list, show, create, credentials, enable, disable, rotate, delete) calls:
+     * GetItem, PutItem, UpdateItem and DeleteItem of `SMTP_USER#` items only (`dynamodb:LeadingKeys`:
+     * never the routing rules sharing MailIngest's table), Scan (the listing filters them), and
+     * kms:Decrypt of the credentials key for `credentials`. The key's policy still denies that
+     * decrypt to anyone not in `adminPrincipalArns`: list the role there too to read passwords.
+     */
+    public adminStatements(): pulumi.Output<PolicyStatement[]> {
+        return withStatements([
+            allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"], [this.table.arn], {
+                "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${SMTP_USER_PREFIX}*`] },
+            }),
+            allow(["dynamodb:Scan"], [this.table.arn]),
+            // The manager encrypts each record's credentials under the context username=<user>; requiring
+            // that key keeps the grant to these credentials ("kms:EncryptionContextKeys", AWS KMS Developer Guide).
+            allow(["kms:Decrypt"], [this.key.arn], { "ForAnyValue:StringEquals": { "kms:EncryptionContextKeys": ["username"] } }),
+        ], tableKeyStatements(this.table, ["kms:Decrypt", "kms:GenerateDataKey"]));
+    }
+
+    /**
+     * Lets `role` run `ses-mail smtp` against this stack: one inline policy `<name>-admin-<role>`
+     * with {@link adminStatements}.
+     * @example smtp.grantAdmin(operatorRole)
+     */
+    public grantAdmin(role: GrantRole, options?: GrantOptions): aws.iam.RolePolicy {
+        return grantRolePolicy(this, "admin", role, this.adminStatements(), options);
     }
 }

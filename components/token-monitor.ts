@@ -120,7 +120,12 @@ export function tokenMonitorDefinition(s: TokenMonitorSettings, partition: strin
                 Resource: serviceIntegration(partition, "aws-sdk:cloudwatch:putMetricData"),
                 Arguments: {
                     Namespace: s.namespace,
-                    MetricData: [{ MetricName: TOKEN_METRICS.secondsUntilExpiration, Dimensions: [{ Name: "account", Value: s.account }], Unit: "Seconds", Value: "{% $seconds %}" }],
+                    // Per account (its alarms), and without dimensions for the runbooks' queries: CloudWatch
+                    // matches dimensions exactly, and the Minimum of the two accounts' data is the soonest expiry.
+                    MetricData: [
+                        { MetricName: TOKEN_METRICS.secondsUntilExpiration, Dimensions: [{ Name: "account", Value: s.account }], Unit: "Seconds", Value: "{% $seconds %}" },
+                        { MetricName: TOKEN_METRICS.secondsUntilExpiration, Unit: "Seconds", Value: "{% $seconds %}" },
+                    ],
                 },
                 Output: { account: s.account, secondsUntilExpiration: "{% $seconds %}" },
                 Retry: [{ ErrorEquals: ["States.ALL"], IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2 }],

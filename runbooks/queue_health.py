@@ -42,8 +42,11 @@ def handler(events, context):
             name = url.rstrip("/").split("/")[-1]
             if kind == "dlq":
                 report["deadLetterQueues"][label] = {"name": name, "messages": visible}
-                if visible > 0:
+                if visible > 0 and pair.get("queue"):
                     report["issues"].append("%s DLQ holds %d message(s): investigate, then run SESMail-DLQ-Redrive" % (label, visible))
+                elif visible > 0:
+                    # Stream and EventBridge failures have no source queue to send them back to.
+                    report["issues"].append("%s DLQ holds %d message(s): investigate with ses-mail dlq peek %s (no source queue: not for SESMail-DLQ-Redrive)" % (label, visible, label))
             else:
                 age = _oldest_age(events, name)
                 report["queues"][label] = {"name": name, "visible": visible, "inFlight": in_flight, "oldestAgeSeconds": age}

@@ -104,6 +104,15 @@ class QueueHealthTest(unittest.TestCase):
             "forwarder DLQ holds 2 message(s): investigate, then run SESMail-DLQ-Redrive",
         ])
 
+    def test_checks_a_dlq_without_source_queue_and_never_offers_the_redrive(self):
+        # Stream and EventBridge DLQs (suppression mirror, SMTP manager, routing events) have no source queue.
+        result = queue_health.handler({"Queues": json.dumps({"suppression-mirror": {"dlq": DLQ}}), "_client": StubSqs(4), "_cloudwatch": StubCloudWatch(0)}, None)
+        self.assertEqual(result["HealthStatus"], "UNHEALTHY")
+        report = json.loads(result["HealthReport"])
+        self.assertEqual(report["queues"], {})
+        self.assertEqual(report["deadLetterQueues"]["suppression-mirror"], {"name": "ses-mail-gmail-forwarder-dlq-test", "messages": 4})
+        self.assertEqual(report["issues"], ["suppression-mirror DLQ holds 4 message(s): investigate with ses-mail dlq peek suppression-mirror (no source queue: not for SESMail-DLQ-Redrive)"])
+
 
 if __name__ == "__main__":
     unittest.main()

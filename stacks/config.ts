@@ -3,6 +3,7 @@ import { SES_RECEIPT_NAME, SES_RECEIPT_NAME_RULE, SES_RECEIPT_RULE_NAME, SES_REC
 import { accountSlug, domainSlug, nameClash, reservedBucketPrefix, S3_RESERVED_BUCKET_PREFIXES } from "../components/naming";
 import { MINIMUM_MAIL_RETENTION_DAYS } from "../components/retention";
 import { GMAIL_IMPORT_LIMIT_BYTES } from "../functions/gmail-forwarder/limits";
+import { DEFAULT_QUOTA_THRESHOLDS } from "../functions/shared/send-quota";
 
 export const CONFIG_NAMESPACE = "ses-mail";
 
@@ -102,6 +103,19 @@ const alarmsSchema = z.strictObject({
     queueAgeSeconds: positiveInt,
 });
 
+// Percentages (rates, quota utilisation): above 0, at most 100.
+const percent = z.optional(z.number().check(z.gt(0), z.lte(100)));
+
+const sendingSchema = z.strictObject({
+    brake: z.optional(z.boolean()),
+    brakeBounceRatePercent: percent,
+    brakeComplaintRatePercent: percent,
+    brakeMinimumSends: positiveInt,
+    quotaCheck: z.optional(z.boolean()),
+    quotaWarningPercent: percent,
+    quotaCriticalPercent: percent,
+}).check(z.refine((sending) => (sending.quotaWarningPercent ?? DEFAULT_QUOTA_THRESHOLDS.warningPercent) < (sending.quotaCriticalPercent ?? DEFAULT_QUOTA_THRESHOLDS.criticalPercent), { path: ["quotaCriticalPercent"] }));
+
 export const stackConfigSchema = z.strictObject({
     environment: nameSegment,
     // The mail bucket is named `<namePrefix>-email-…`: S3 refuses some name starts.
@@ -115,6 +129,7 @@ export const stackConfigSchema = z.strictObject({
     ingest: z._default(ingestSchema, { domains: [] }),
     smtp: z._default(smtpSchema, { enabled: false }),
     alarms: z._default(alarmsSchema, {}),
+    sending: z._default(sendingSchema, {}),
 });
 
 export type StackConfig = z.output<typeof stackConfigSchema>;
@@ -175,6 +190,13 @@ const FIXES: Record<string, string> = {
     "alarms.emails": "list email addresses for alarm notifications",
     "alarms.httpsEndpoints": "list https:// URLs (e.g. a paging service's SNS endpoint)",
     "alarms.nameSuffix": "use letters, digits, '_' or '-', e.g. -test (rate alarms are named ses-<what>-<TIER><suffix>)",
+    "sending.brake": "set it to true (pause this stack's configuration set when a brake alarm fires) or false",
+    "sending.brakeBounceRatePercent": "use a percentage above 0 and at most 100, e.g. 10 (the runbook's stop-sending bounce rate)",
+    "sending.brakeComplaintRatePercent": "use a percentage above 0 and at most 100, e.g. 0.5 (where SES may pause the account)",
+    "sending.brakeMinimumSends": "use a positive whole number: the brake ignores windows with fewer sends (default 100)",
+    "sending.quotaCheck": "set it to true (publish send-quota utilisation and alarm on it) or false",
+    "sending.quotaWarningPercent": "use a percentage above 0 and below quotaCriticalPercent (defaults 70 and 90)",
+    "sending.quotaCriticalPercent": "use a percentage at most 100 and above quotaWarningPercent (defaults 70 and 90)",
 };
 
 /** Keys whose fix is generic: thresholds and windows. */

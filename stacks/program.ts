@@ -4,6 +4,7 @@ import { Alarms } from "../components/alarms";
 import { OperationsDashboard } from "../components/dashboard";
 import { Runbooks } from "../components/runbooks";
 import { SavedQueries } from "../components/saved-queries";
+import { resolveSendingGuardSettings, SendingGuard, sendingGuardAlarmNames } from "../components/sending-guard";
 import { FeedbackPipeline } from "../components/feedback-pipeline";
 import { MailIngest } from "../components/mail-ingest";
 import { SmtpCredentials } from "../components/smtp-credentials";
@@ -72,6 +73,8 @@ export function createStack(config: StackConfig) {
             identityArns: feedback.mailDomains.map((domain) => domain.identityArn),
             // The identities' default configuration set: SES authorizes a send against it too.
             configurationSetArns: [feedback.configurationSet.arn],
+            // A restricted sender's SMTP users are disabled (issue #15 point 6).
+            senderReputation: { tableName: feedback.sendersTable.name, tableArn: feedback.sendersTable.arn, notificationsTopicArn: feedback.notificationsTopic.arn },
             ...smtpArgs,
         })
         : undefined;
@@ -85,7 +88,10 @@ export function createStack(config: StackConfig) {
     };
     const functions = [suppression.mirror, feedback.worker, ingest?.router, ingest?.forwarder, ingest?.bouncer, ...(ingest?.tokenMonitors.map((m) => m.probe) ?? []), smtp?.manager].filter((fn) => fn !== undefined);
     const { emails, httpsEndpoints, topicArn, nameSuffix, ...alarmSettings } = config.alarms;
+    // The emergency brake and the send-quota check; their alarms publish to the alarm topic too.
+    const guardArgs = { env: config.environment, namePrefix: config.namePrefix, resumeCommand: `npx ses-mail sending resume --stack ${pulumi.getStack()} --reason "<why it is safe again>"`, ...config.sending };
     const alarms = new Alarms("alarms", {
+        otherPublishingAlarmNames: sendingGuardAlarmNames(resolveSendingGuardSettings(guardArgs)),
         env: config.environment,
         namePrefix: config.namePrefix,
         alarmTopicArn: topicArn,
@@ -93,11 +99,21 @@ export function createStack(config: StackConfig) {
         alarmHttpsEndpoints: httpsEndpoints,
         alarmNameSuffix: nameSuffix,
         queues: Object.fromEntries(Object.entries(queues).map(([label, queue]) => [label, queue.name])),
+        queuePurposes: Object.fromEntries(Object.entries(queues).map(([label, queue]) => [label, queue.purpose])),
         deadLetterQueues,
         functions: Object.fromEntries(functions.map((fn) => [fn.label, fn.functionName])),
         pipes: ingest ? { router: ingest.pipe.name } : {},
         stateMachines: ingest ? { "retry-drain": ingest.retryDrain.arn } : {},
         ...alarmSettings,
+    });
+    const sendingGuard = new SendingGuard("sending", {
+        ...shared,
+        ...guardArgs,
+        configurationSetName: feedback.configurationSetName,
+        sendersTableName: feedback.sendersTable.name,
+        sendersTableArn: feedback.sendersTable.arn,
+        alarmTopicArn: alarms.topicArn,
+        alarmTopicKmsKeyArn: alarms.topicKmsKeyArn,
     });
     const dashboard = new OperationsDashboard("dashboard", {
         env: config.environment,
@@ -115,15 +131,24 @@ export function createStack(config: StackConfig) {
             ...(ingest ? { pipe: ingest.pipeLogGroup.name } : {}),
         },
     });
+    // Every DLQ SQS does not redrive into a source queue of `queues`.
+    const otherDlqs = { "suppression-mirror": suppression.mirrorDlq, "routing-events": ingest?.routingEventsDlq, "smtp-credential-manager": smtp?.failures, "sending-brake": sendingGuard.brakeDlq };
     const runbooks = new Runbooks("runbooks", {
         env: config.environment,
         namePrefix: config.namePrefix,
         homeRegion: config.homeRegion,
-        queues: Object.fromEntries(Object.entries(queues).map(([label, q]) => [label, { queueUrl: q.url, queueArn: q.arn, dlqUrl: q.dlq.url, dlqArn: q.dlq.arn }])),
+        queues: {
+            ...Object.fromEntries(Object.entries(queues).map(([label, q]) => [label, { queueUrl: q.url, queueArn: q.arn, dlqUrl: q.dlq.url, dlqArn: q.dlq.arn }])),
+            // The DLQs without a source queue (stream, EventBridge and brake failures): checked, never redriven.
+            // The same list as the stack's deadLetterQueues output, so the health check covers every DLQ.
+            ...Object.fromEntries(Object.entries(deadLetterQueueOutputs({}, otherDlqs)).map(([label, d]) => [label, { dlqUrl: d.url, dlqArn: d.arn }])),
+        },
     });
     return {
         dlqRedriveRunbook: runbooks.redrive.name,
         queueHealthRunbook: runbooks.healthCheck.name,
+        // Every DLQ by label, with the queue SQS redrives into it (none for EventBridge and stream DLQs): `ses-mail dlq --outputs` reads it.
+        deadLetterQueues: deadLetterQueueOutputs(queues, otherDlqs),
         alarmTopicArn: alarms.topicArn,
         dashboardUrl: dashboard.url,
         ...(ingest ? ingestOutputs(ingest) : {}),
@@ -142,7 +167,16 @@ export function createStack(config: StackConfig) {
         senderReputationTableName: feedback.sendersTable.name,
         senderNotificationsTopicArn: feedback.notificationsTopic.arn,
         feedbackWorkerFunction: feedback.worker?.functionName,
+        sendingBrakeFunction: sendingGuard.brake?.functionName,
+        sendQuotaFunction: sendingGuard.quota?.functionName,
         externalConsumerRoleArn: feedback.externalConsumerRole?.arn,
+        // What `ses-mail feedback manifests` needs for the ServiceAccount and Deployment of an external consumer.
+        externalConsumer: config.feedback.externalConsumer && feedback.externalConsumerRole ? {
+            roleArn: feedback.externalConsumerRole.arn,
+            namespace: config.feedback.externalConsumer.namespace,
+            serviceAccount: config.feedback.externalConsumer.serviceAccount,
+            environment: feedback.externalConsumerEnvironment,
+        } : undefined,
         sendingDnsRecords: pulumi.all(feedback.mailDomains.map((domain) => domain.dnsRecords)).apply((records) => records.flat()),
         // Apex SPF and DMARC are not created (the domains may have them): what to merge into them.
         dnsRecordsToMerge: pulumi.all([...feedback.mailDomains.map((domain) => domain.dnsMerges), ...(ingest ? [ingest.dnsMerges] : [])]).apply((merges) => merges.flat()),
@@ -151,6 +185,15 @@ export function createStack(config: StackConfig) {
         suppressionStreamArn: suppression.streamArn,
         suppressionMirrorFunction: suppression.mirror?.functionName,
         suppressionMirrorClaimsTableName: suppression.mirrorClaims?.name,
+    };
+}
+
+type DlqLike = { name: pulumi.Output<string>; url: pulumi.Output<string>; arn: pulumi.Output<string> };
+function deadLetterQueueOutputs(queues: Record<string, DlqLike & { dlq: DlqLike }>, others: Record<string, DlqLike | undefined>) {
+    const dlq = (q: DlqLike) => ({ name: q.name, url: q.url, arn: q.arn });
+    return {
+        ...Object.fromEntries(Object.entries(queues).map(([label, q]) => [label, { ...dlq(q.dlq), sourceQueueUrl: q.url, sourceQueueArn: q.arn }])),
+        ...Object.fromEntries(Object.entries(others).filter((entry): entry is [string, DlqLike] => entry[1] !== undefined).map(([label, q]) => [label, dlq(q)])),
     };
 }
 

@@ -2,7 +2,7 @@ import type { Readable } from "node:stream";
 import { EventType } from "@aws-lambda-powertools/batch";
 import { IdempotencyConfig, makeIdempotent } from "@aws-lambda-powertools/idempotency";
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
-import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { Metrics } from "@aws-lambda-powertools/metrics";
 import { Tracer } from "@aws-lambda-powertools/tracer";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
@@ -12,7 +12,7 @@ import type { SQSRecord } from "aws-lambda";
 import { MINIMUM_MAIL_RETENTION_DAYS } from "../../components/retention";
 import { batchHandler, pacedIdempotentHandler } from "../shared/batch";
 import { createLogger } from "../shared/logging";
-import { tokenValidityMetric } from "../shared/metrics";
+import { countMetric, tokenValidityMetric } from "../shared/metrics";
 import { createPacer } from "../shared/pacing";
 import { forwarderConfig } from "./config";
 import { CredentialStore } from "./credentials";
@@ -77,8 +77,8 @@ async function handleRecord(record: SQSRecord): Promise<void> {
         }
         request = requests[0];
         const result = await importWithCurrentToken(request);
-        metrics.addMetric("GmailForwardSuccess", MetricUnit.Count, 1);
-        if (result.oversize) metrics.addMetric("OversizeNotice", MetricUnit.Count, 1);
+        countMetric(metrics, "GmailForwardSuccess");
+        if (result.oversize) countMetric(metrics, "OversizeNotice");
         logger.info("Imported into Gmail", { ...logFields(request), sqsMessageId: record.messageId, action: result.oversize ? "oversize-notice" : "imported", gmailMessageId: result.gmailMessageId, bytes: result.bytes });
     } catch (error) {
         await handleFailure(record, request, error);
@@ -107,7 +107,7 @@ async function routeOthers(record: SQSRecord, requests: ForwardRequest[]): Promi
         return;
     }
     await sendCopies(sqs, config.forwarderQueueUrl, splitByTarget(record.body, requests));
-    metrics.addMetric("GmailForwardFanOut", MetricUnit.Count, 1);
+    countMetric(metrics, "GmailForwardFanOut");
     logger.info("Several Gmail accounts: one copy each sent to the forwarder queue", {
         messageId: requests[0].messageId, target: requests.map((r) => r.target).join(","), recipient: requests.flatMap((r) => r.recipients).join(","),
         reason: requests.flatMap((r) => r.reasons).join(","), sqsMessageId: record.messageId, action: "fan-out",
@@ -122,7 +122,7 @@ async function handleFailure(record: SQSRecord, request: ForwardRequest | undefi
         // The retry drain moves one account's parked mail once its token is refreshed: it reads `account`.
         const account: Record<string, MessageAttributeValue> = request ? { account: { DataType: "String", StringValue: request.target } } : {};
         await sqs.send(new SendMessageCommand({ QueueUrl: config.retryQueueUrl, MessageBody: parkedBody(record.body), MessageAttributes: { ...attributes, ...account } }));
-        metrics.addMetric("GmailTokenError", MetricUnit.Count, 1);
+        countMetric(metrics, "GmailTokenError");
         if (request) {
             credentials.forget(request.target);
             // The token monitor's TokenValid alarm hears of it now, not at the next hourly probe.
@@ -133,13 +133,13 @@ async function handleFailure(record: SQSRecord, request: ForwardRequest | undefi
     }
     if (kind === "permanent") {
         await sqs.send(new SendMessageCommand({ QueueUrl: config.deadLetterQueueUrl, MessageBody: record.body, MessageAttributes: attributes }));
-        metrics.addMetric("GmailForwardFailure", MetricUnit.Count, 1);
+        countMetric(metrics, "GmailForwardFailure");
         logger.error("Cannot forward: sent to the DLQ", fields);
         return;
     }
     const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? "1");
     if (receiveCount >= config.maxReceiveCount) {
-        metrics.addMetric("GmailForwardFailure", MetricUnit.Count, 1);
+        countMetric(metrics, "GmailForwardFailure");
         logger.error("Forwarding failed on the last attempt: SQS moves it to the DLQ", { ...fields, receiveCount });
     } else {
         // Records come from the forwarder's own queue (its URL also works outside the `aws` partition).

@@ -30,7 +30,8 @@ export const handler = async (records: SQSRecord[], context: Context): Promise<R
         return await route(records, rules, config.settings, {
             log: (message, fields) => logger.info(message, fields),
             error: (message, fields) => logger.error(message, fields),
-            metric: (name, dimensions) => countMetric(metrics, name, 1, dimensions),
+            // RoutingRuleInvalid by pattern is a breakdown of the series published next to it: one dimensionless copy, not two.
+            metric: (name, dimensions) => countMetric(metrics, name, 1, dimensions, { aggregate: dimensions?.pattern === undefined }),
         });
     } finally {
         metrics.publishStoredMetrics();

@@ -28,11 +28,33 @@ export interface LiftSenderRestrictionOptions {
 
 /**
  * The explicit operator action that returns a flagged or restricted sender to `ok`: audited and
- * announced like every other change. Complaints before it stop counting against the sender.
+ * announced like every other change. Complaints before it stop counting against the sender. SMTP
+ * users disabled because of a restriction are not enabled again: an operator does that, user by user.
  */
 export async function liftSenderRestriction(options: LiftSenderRestrictionOptions): Promise<SenderTransition> {
+    return operatorChange("lift", options);
+}
+
+export type RestrictSenderOptions = LiftSenderRestrictionOptions;
+
+/**
+ * An operator restricts a sender by hand: recorded (who, when, why), announced on the notifications
+ * topic and audited, exactly like a restriction by complaints; SmtpCredentials (when it is given the
+ * sender reputation) then disables the SMTP users allowed to send as the sender.
+ */
+export async function restrictSender(options: RestrictSenderOptions): Promise<SenderTransition> {
+    return operatorChange("restrict", options);
+}
+
+/**
+ * The change, then its announcement and audit record. A failed announcement throws after the change
+ * is written (its who, when and why are on the state item): calling again with the same sender
+ * announces and audits that change instead of writing a new one.
+ */
+async function operatorChange(kind: "lift" | "restrict", options: LiftSenderRestrictionOptions): Promise<SenderTransition> {
     const reputation = new SenderReputation({ tableName: options.sendersTableName, client: options.dynamodb });
-    const transition = await reputation.lift(options.sender, { operator: options.operator, reason: options.reason });
+    const action = { operator: options.operator, reason: options.reason };
+    const transition = kind === "lift" ? await reputation.lift(options.sender, action) : await reputation.restrict(options.sender, action);
     const sns = options.sns ?? new SNSClient({});
     await reputation.settle(options.sender, (t) => announceTransition(sns, options.notificationsTopicArn, t));
     return transition;

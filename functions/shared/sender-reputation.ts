@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, GetCommand, paginateQuery, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import * as z from "zod/mini";
 import { InvalidInputError, parseOrThrow } from "./email";
 
@@ -9,15 +9,25 @@ export type SenderState = (typeof SENDER_STATES)[number];
 export const SENDER_RANK: Record<SenderState, number> = { ok: 0, flagged: 1, restricted: 2 };
 /** How long a worker may hold the right to announce a change before another may take over. */
 const ANNOUNCE_LEASE_MS = 120_000;
+/**
+ * GSI of the senders table keyed on the state item's `state` (+ `sender`): only state items carry
+ * `state` (audit records carry `from`/`to`), so the index holds one entry per sender ever raised or
+ * lifted, and flagged or restricted senders are one Query each, never a Scan.
+ */
+export const SENDER_STATE_INDEX = "state-index";
 
-/** A change of a sender's state, as audited and announced. */
+/**
+ * A change of a sender's state, as audited and announced. Its audit record is an item of the senders
+ * table, `pk = SENDER#<sender>`, `sk = AUDIT#<at>#<to>`, with these fields; audit records are never
+ * changed nor deleted (the table has no TTL), so they are the sender's whole history.
+ */
 export interface SenderTransition {
     sender: string;
     from: SenderState;
     to: SenderState;
     /** ISO 8601. */
     at: string;
-    /** `feedback-worker` for complaint thresholds, else the operator who acted. */
+    /** `feedback-worker` for complaint thresholds, else the operator who acted (the CLI records the caller's STS ARN). */
     actor: string;
     complaints?: number;
     reason?: string;
@@ -33,6 +43,14 @@ export interface SenderStatus {
     complaints?: number;
     /** Epoch ms of the last operator lift: complaints before it no longer count. */
     liftedAt?: number;
+    lastTransition?: SenderTransition;
+}
+
+/** One sender as {@link SenderReputation.listByState} lists it. */
+export interface SenderListing {
+    sender: string;
+    state: SenderState;
+    complaints?: number;
     lastTransition?: SenderTransition;
 }
 
@@ -142,25 +160,80 @@ export class SenderReputation {
         return transition;
     }
 
-    /** An operator returns a flagged or restricted sender to `ok`; earlier complaints stop counting. */
+    /**
+     * An operator returns a flagged or restricted sender to `ok`; earlier complaints stop counting.
+     * SMTP users disabled because of the restriction stay disabled: an operator enables them.
+     */
     public async lift(sender: string, action: { operator: string; reason: string }): Promise<SenderTransition> {
-        const { operator, reason } = parseOrThrow(operatorAction, action, "lift request");
+        return this.operatorChange(sender, "ok", action);
+    }
+
+    /**
+     * An operator restricts a sender by hand (from `ok` or `flagged`), whatever its complaints. Like a
+     * threshold restriction it is announced, so SmtpCredentials disables the SMTP users allowed to send as it.
+     */
+    public async restrict(sender: string, action: { operator: string; reason: string }): Promise<SenderTransition> {
+        return this.operatorChange(sender, "restricted", action);
+    }
+
+    /**
+     * The operator's change, written with who, when and why on the state item (`last_transition`);
+     * its audit record follows once {@link settle} announced it. When the sender is already there
+     * because an earlier operator change was not announced yet (its publish failed), that change is
+     * returned instead of writing a new one, so running the same command again finishes it.
+     */
+    private async operatorChange(sender: string, to: "ok" | "restricted", action: { operator: string; reason: string }): Promise<SenderTransition> {
+        const { operator, reason } = parseOrThrow(operatorAction, action, `${to === "ok" ? "lift" : "restrict"} request`);
         const current = await this.status(sender);
-        if (current.state === "ok") {
-            throw new InvalidInputError(`Sender ${current.sender} is not flagged or restricted; nothing to lift.`);
+        if (current.state === to) {
+            const pending = current.lastTransition;
+            if (!current.settled && pending && pending.to === to && pending.actor !== "feedback-worker") return pending;
+            throw new InvalidInputError(to === "ok"
+                ? `Sender ${current.sender} is not flagged or restricted; nothing to lift.`
+                : `Sender ${current.sender} is already restricted.`);
         }
         const now = this.now();
-        const transition: SenderTransition = { sender: current.sender, from: current.state, to: "ok", at: new Date(now).toISOString(), actor: operator, reason };
+        const transition: SenderTransition = { sender: current.sender, from: current.state, to, at: new Date(now).toISOString(), actor: operator, reason };
         // The lease of an older change's announcement is dropped, so that settle() announces this one at once.
-        await this.doc.send(new UpdateCommand({
-            TableName: this.tableName,
-            Key: { pk: senderKey(sender), sk: "STATE" },
-            UpdateExpression: "SET #state = :ok, complaints = :zero, lifted_at = :now, last_transition = :transition REMOVE notify_lease",
-            ConditionExpression: "#state = :from",
-            ExpressionAttributeNames: { "#state": "state" },
-            ExpressionAttributeValues: { ":ok": "ok", ":zero": 0, ":now": now, ":transition": transition, ":from": current.state },
-        }));
+        const lifting = to === "ok";
+        try {
+            await this.doc.send(new UpdateCommand({
+                TableName: this.tableName,
+                Key: { pk: senderKey(sender), sk: "STATE" },
+                UpdateExpression: `SET #state = :to, last_transition = :transition, sender = :sender${lifting ? ", complaints = :zero, lifted_at = :now" : ""} REMOVE notify_lease`,
+                // Only over the state read: a worker's raise meanwhile is not overwritten unseen.
+                ConditionExpression: current.state === "ok" ? "attribute_not_exists(#state) OR #state = :from" : "#state = :from",
+                ExpressionAttributeNames: { "#state": "state" },
+                ExpressionAttributeValues: { ":to": to, ":transition": transition, ":sender": current.sender, ":from": current.state, ...(lifting ? { ":zero": 0, ":now": now } : {}) },
+            }));
+        } catch (error) {
+            if (error instanceof ConditionalCheckFailedException) {
+                throw new InvalidInputError(`Sender ${current.sender} changed state while this ran (it was ${current.state}); look at it again and retry.`);
+            }
+            throw error;
+        }
         return transition;
+    }
+
+    /**
+     * Senders in one state, by {@link SENDER_STATE_INDEX} (a Query per page, never a Scan). Index
+     * reads are eventually consistent: a change of the last moment may be missing; `status` reads
+     * one sender consistently.
+     */
+    public async listByState(state: Exclude<SenderState, "ok">): Promise<SenderListing[]> {
+        const listed: SenderListing[] = [];
+        for await (const page of paginateQuery({ client: this.doc }, {
+            TableName: this.tableName,
+            IndexName: SENDER_STATE_INDEX,
+            KeyConditionExpression: "#state = :state",
+            ExpressionAttributeNames: { "#state": "state" },
+            ExpressionAttributeValues: { ":state": state },
+        })) {
+            for (const item of page.Items ?? []) {
+                listed.push({ sender: String(item.sender), state, complaints: item.complaints, lastTransition: item.last_transition as SenderTransition | undefined });
+            }
+        }
+        return listed;
     }
 
     /**

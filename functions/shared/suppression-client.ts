@@ -45,6 +45,13 @@ export type SuppressOutcome =
     /** A transient entry met a permanent one (or one expiring later): nothing changed. */
     | "unchanged";
 
+export interface SuppressOptions {
+    /** Create only: an entry that exists for the address and reason is left exactly as it is (`unchanged`). @default false */
+    ifAbsent?: boolean;
+    /** `added_at` of a created entry (epoch seconds), when the suppression began elsewhere (an import). @default now */
+    addedAt?: number;
+}
+
 export interface SuppressionClientOptions {
     tableName: string;
     /** @default a client for the Lambda's region */
@@ -103,26 +110,38 @@ export class SuppressionClient {
      * entry always clears an expiry. Concurrent calls for one address are safe: each is one atomic
      * conditional update.
      */
-    public async suppress(input: SuppressionInput): Promise<SuppressOutcome> {
+    public async suppress(input: SuppressionInput, options: SuppressOptions = {}): Promise<SuppressOutcome> {
         const entry = parseOrThrow(entrySchema, input, "suppression entry");
-        const values: Record<string, unknown> = { ":now": this.now() };
-        const sets = ["added_at = if_not_exists(added_at, :now)"];
+        const now = this.now();
+        const addedAt = options.addedAt === undefined ? now : parseOrThrow(epochSeconds, options.addedAt, "addedAt (epoch seconds)");
+        const values: Record<string, unknown> = { ":now": addedAt };
+        // Create-only writes the whole entry: what an expired entry (not yet deleted by TTL) left behind goes.
+        const sets = [options.ifAbsent ? "added_at = :now" : "added_at = if_not_exists(added_at, :now)"];
+        const removes: string[] = [];
         for (const [field, attribute] of Object.entries(OPTIONAL_FIELDS)) {
             const value = entry[field as keyof typeof OPTIONAL_FIELDS];
-            if (field !== "expiresAt" && value !== undefined) {
+            if (field === "expiresAt") continue;
+            if (value !== undefined) {
                 sets.push(`${attribute} = :${attribute}`);
                 values[`:${attribute}`] = value;
+            } else if (options.ifAbsent) {
+                removes.push(attribute);
             }
         }
-        let update = `SET ${sets.join(", ")}`;
         let condition: string | undefined;
         if (entry.expiresAt === undefined) {
-            update += " REMOVE expires_at";
+            removes.push("expires_at");
         } else {
-            update += ", expires_at = :expires_at";
+            sets.push("expires_at = :expires_at");
             values[":expires_at"] = entry.expiresAt;
             condition = "attribute_not_exists(email) OR (attribute_exists(expires_at) AND expires_at < :expires_at)";
         }
+        if (options.ifAbsent) {
+            // An expired entry is no suppression (entries() skips it), and TTL deletes it only within days.
+            condition = "attribute_not_exists(email) OR expires_at <= :clock";
+            values[":clock"] = now;
+        }
+        const update = `SET ${sets.join(", ")}${removes.length > 0 ? ` REMOVE ${removes.join(", ")}` : ""}`;
         try {
             const result = await this.doc.send(new UpdateCommand({
                 TableName: this.tableName,
@@ -132,7 +151,7 @@ export class SuppressionClient {
                 ExpressionAttributeValues: values,
                 ReturnValues: "UPDATED_OLD",
             }));
-            return result.Attributes?.added_at === undefined ? "created" : "updated";
+            return options.ifAbsent || result.Attributes?.added_at === undefined ? "created" : "updated";
         } catch (error) {
             if (error instanceof ConditionalCheckFailedException) {
                 return "unchanged";

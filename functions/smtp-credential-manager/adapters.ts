@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { ConditionalCheckFailedException, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
     CreateAccessKeyCommand, CreateUserCommand, DeleteAccessKeyCommand, DeleteUserCommand, DeleteUserPolicyCommand, GetUserCommand, GetUserPolicyCommand,
     IAMClient, ListAccessKeysCommand, ListUserPoliciesCommand, NoSuchEntityException, PutUserPermissionsBoundaryCommand, PutUserPolicyCommand,
@@ -8,6 +8,8 @@ import { EncryptCommand, KMSClient } from "@aws-sdk/client-kms";
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { CREDENTIALS_SORT_KEY, IAM_USER_SORT_KEY_PREFIX, parseSmtpRecord, SMTP_USER_PREFIX } from "./logic";
 import type { AccessKey, IamPort, StorePort } from "./manager";
+import type { RestrictionsPort } from "./restrictions";
+import { SenderReputation } from "../shared/sender-reputation";
 
 const gone = (error: unknown) => error instanceof NoSuchEntityException;
 
@@ -202,6 +204,27 @@ export function storePort(doc: DynamoDBDocumentClient, tableName: string): Store
                 if (!(error instanceof ConditionalCheckFailedException)) throw error;
             }
         },
+    };
+}
+
+/**
+ * FeedbackPipeline's senders table, read-only: a consistent GetItem of a sender's state item, and
+ * the restricted senders by its state index (what SmtpCredentials' policy for the manager allows).
+ */
+export function restrictionsPort(client: DynamoDBClient, sendersTableName: string): RestrictionsPort {
+    const doc = DynamoDBDocumentClient.from(client);
+    const reputation = new SenderReputation({ tableName: sendersTableName, client });
+    return {
+        restriction: async (sender) => {
+            const { Item } = await doc.send(new GetCommand({
+                TableName: sendersTableName, Key: { pk: `SENDER#${sender.trim().toLowerCase()}`, sk: "STATE" }, ConsistentRead: true,
+                ProjectionExpression: "#state, last_transition", ExpressionAttributeNames: { "#state": "state" },
+            }));
+            if (Item?.state !== "restricted") return undefined;
+            const last = (Item.last_transition ?? {}) as { at?: string; actor?: string; reason?: string };
+            return { at: last.at, actor: last.actor, reason: last.reason };
+        },
+        restrictedSenders: async () => (await reputation.listByState("restricted")).map((listed) => listed.sender),
     };
 }
 

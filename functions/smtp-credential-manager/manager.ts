@@ -8,6 +8,7 @@ import {
     asksForReconcile, desiredFingerprint, iamUserName, needsAttention, recordProblem, rotationRequested, samePolicy, senderValues, SENDING_POLICY_NAME,
     SendingScope, sendingPolicy, SmtpRecord,
 } from "./logic";
+import { enforceRestrictions, type RestrictionsPort } from "./restrictions";
 
 export interface AccessKey {
     id: string;
@@ -71,6 +72,8 @@ export interface ManagerContext extends SendingScope {
     now(): Date;
     metric(name: string, value?: number): void;
     log(message: string, fields: Record<string, unknown>): void;
+    /** FeedbackPipeline's sender reputation, when given: the sweep disables users of restricted senders. */
+    restrictions?: RestrictionsPort;
 }
 
 const RETRYABLE = new Set(["Throttling", "ThrottlingException", "ServiceFailure", "ServiceFailureException", "ServiceUnavailable", "ServiceUnavailableException",
@@ -296,7 +299,7 @@ export const REGISTRATION_GRACE_SECONDS = 900;
  * of sync longer than `stuckAfterSeconds`. IAM changes for a record happen only in its stream run,
  * one at a time; the sweep only touches the record.
  */
-export async function sweep(context: ManagerContext): Promise<{ touched: number; stuck: number; orphansDeleted: number }> {
+export async function sweep(context: ManagerContext): Promise<{ touched: number; stuck: number; orphansDeleted: number; disabledForRestrictedSenders?: number }> {
     const now = context.now();
     const registered = await context.store.registeredUsers();
     const records = await context.store.all();
@@ -321,9 +324,20 @@ export async function sweep(context: ManagerContext): Promise<{ touched: number;
         await context.store.touch(record.username, now.toISOString());
         touched += 1;
     }
+    // Users of restricted senders: a notification that never arrived, or a user enabled again while its sender is restricted.
+    let disabledForRestrictedSenders: number | undefined;
+    if (context.restrictions) {
+        try {
+            const restricted = await context.restrictions.restrictedSenders();
+            disabledForRestrictedSenders = restricted.length ? (await enforceRestrictions(restricted, context.restrictions, context, records)).disabled.length : 0;
+        } catch (error) {
+            context.metric("SMTPCredentialReconcileFailed");
+            context.log("Restricted senders not enforced; the next sweep tries again", { action: "disable-restricted-sender", error: String(error) });
+        }
+    }
     context.metric("SMTPCredentialsStuck", stuck);
     if (orphansDeleted) context.metric("SMTPCredentialOrphansDeleted", orphansDeleted);
     // Counted with reconcile failures: the failures alarm pages on it.
     if (orphanFailures) context.metric("SMTPCredentialReconcileFailed", orphanFailures);
-    return { touched, stuck, orphansDeleted };
+    return { touched, stuck, orphansDeleted, ...(disabledForRestrictedSenders === undefined ? {} : { disabledForRestrictedSenders }) };
 }

@@ -1,11 +1,12 @@
 import { EventType } from "@aws-lambda-powertools/batch";
 import { createLogger } from "../shared/logging";
-import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { Metrics } from "@aws-lambda-powertools/metrics";
 import { Tracer } from "@aws-lambda-powertools/tracer";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DeleteSuppressedDestinationCommand, GetSuppressedDestinationCommand, NotFoundException, PutSuppressedDestinationCommand, SESv2Client } from "@aws-sdk/client-sesv2";
 import type { DynamoDBRecord } from "aws-lambda";
 import { batchHandler } from "../shared/batch";
+import { countMetric } from "../shared/metrics";
 import { requireEnv } from "../shared/env";
 import { SuppressionClient } from "../shared/suppression-client";
 import { claimStore } from "./claims";
@@ -65,10 +66,10 @@ async function handleRecord(record: DynamoDBRecord): Promise<void> {
         } else {
             logger.info("Mirrored suppression to SES", { action: action.kind, recipient: action.email, eventName: record.eventName });
         }
-        metrics.addMetric(METRIC[action.kind], MetricUnit.Count, 1);
+        countMetric(metrics, METRIC[action.kind]);
     } catch (error) {
         logger.error("Suppression mirror failed; the stream retries, then sends the batch to the DLQ", { eventId: record.eventID, error });
-        metrics.addMetric("SuppressionMirrorFailure", MetricUnit.Count, 1);
+        countMetric(metrics, "SuppressionMirrorFailure");
         throw error;
     }
 }

@@ -12,6 +12,7 @@ import {
 } from "./encryption";
 import { iamEscalationBounded, iamManagedPolicyAttachments, iamNoAccessKeys, iamNoWildcardActions, iamRoleTrustScoped, iamWildcardResourceExceptions } from "./iam";
 import { lambdaLogGroupRetention, lambdaNoPlaintextSecrets, lambdaPermissionScoped, lambdaTimeoutWithinVisibility, lambdaXrayTracing } from "./lambda";
+import { lambdaRuntimeSupported } from "./lambda-runtime";
 import { resourcePolicyNotPublic, resourcePolicyServiceScoped } from "./resource-policies";
 import { s3LifecycleExpiry, s3PublicAccessBlocked, s3TlsOnly } from "./s3";
 import { configurationSetTls, receiptRuleScanningTls, smtpSendingFromAddress } from "./ses";
@@ -42,6 +43,7 @@ export const sesMailPolicies: Policies = [
     lambdaNoPlaintextSecrets,
     lambdaTimeoutWithinVisibility,
     lambdaPermissionScoped,
+    lambdaRuntimeSupported,
     sfnLogGroupRetention,
     sfnNoExecutionData,
     iamNoWildcardActions,
@@ -61,6 +63,7 @@ export * from "./alarms";
 export * from "./encryption";
 export * from "./iam";
 export * from "./lambda";
+export * from "./lambda-runtime";
 export * from "./resource-policies";
 export * from "./s3";
 export * from "./ses";

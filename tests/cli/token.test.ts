@@ -9,6 +9,7 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { escapeHtml, startLoopback } from "../../cli/loopback";
 import { main } from "../../cli/main";
+import { describeStatus, probeJudgesStoredToken } from "../../cli/token-status";
 import { NO_EXPIRY_SECONDS } from "../../functions/shared/gmail-oauth";
 import { FakeGoogle, startFakeGoogle } from "../support/fake-google";
 
@@ -321,6 +322,30 @@ describe("ses-mail token (command end to end: fake Google OAuth on loopback, AWS
             const untagged = await run("token", "status", "--stack", "test");
             expect(untagged.code).to.equal(1);
             expect(untagged.stdout).to.include("seconds until expiry: unknown (no expires_at_epoch tag)").and.include("last probe: none yet");
+        });
+
+        it("right after a refresh, the last probe's \"invalid\" (about the previous token) is not a verdict on the new one", async () => {
+            ssm.on(ListTagsForResourceCommand).resolves({ TagList: [
+                { Key: "created_at", Value: "2026-11-22T09:30:00.000Z" }, { Key: "expires_at_epoch", Value: String(NOW_EPOCH + 6 * 86400) },
+                { Key: "last_probe_result", Value: "invalid" }, { Key: "last_probe_at", Value: "2026-11-22T09:00:00.000Z" },
+            ] });
+            const { code, stdout } = await run("token", "status", "--stack", "test");
+            expect(code).to.equal(0);
+            expect(stdout).to.include("  last probe: invalid at 2026-11-22T09:00:00.000Z, before this token was stored (2026-11-22T09:30:00.000Z): not a verdict on it").and.not.include("Google refused");
+        });
+
+        it("a probe result counts only when the probe ran at or after the token was stored", () => {
+            const settings = { stack: "test" } as Parameters<typeof describeStatus>[1];
+            const time = fc.integer({ min: Date.parse("2026-01-01"), max: Date.parse("2027-01-01") }).map((ms) => new Date(ms).toISOString());
+            fc.assert(fc.property(time, time, fc.constantFrom("valid", "invalid", "unreachable"), (storedAt, probeAt, result) => {
+                const { healthy, lines } = describeStatus({ account: "you@gmail.com", stored: true, secondsUntilExpiry: 86400, storedAt, lastProbe: { result, at: probeAt } }, settings);
+                const current = Date.parse(probeAt) >= Date.parse(storedAt);
+                expect(probeJudgesStoredToken(probeAt, storedAt)).to.equal(current);
+                expect(healthy).to.equal(!(current && result === "invalid"));
+                expect(lines.some((line) => line.includes("before this token was stored"))).to.equal(!current);
+            }));
+            // No stored time (a token stored before created_at existed) or an unreadable one: the result counts.
+            expect([probeJudgesStoredToken("2026-11-22T09:00:00.000Z", undefined), probeJudgesStoredToken("2026-11-22T09:00:00.000Z", "?"), probeJudgesStoredToken("?", "2026-11-22T09:00:00.000Z")]).to.deep.equal([true, true, true]);
         });
     });
 });

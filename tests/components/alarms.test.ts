@@ -13,7 +13,7 @@ const AWS_METRICS: Record<string, string[]> = {
 };
 
 describe("Alarms", () => {
-    const specs = alarmSpecs({ env: "test", queues: { input: "q" }, deadLetterQueues: { input: "q-dlq" }, functions: { router: "fn" }, pipes: { router: "p" }, stateMachines: { drain: "arn:sm" } });
+    const specs = alarmSpecs({ env: "test", queues: { input: "q" }, queuePurposes: { input: "email-input" }, deadLetterQueues: { input: "q-dlq" }, functions: { router: "fn" }, pipes: { router: "p" }, stateMachines: { drain: "arn:sm" } });
     const byName = (name: string) => specs.find((s) => s.name === name)!;
 
     it("rate alarms have warning and critical tiers with the runbooks' names and documented thresholds", () => {
@@ -33,7 +33,8 @@ describe("Alarms", () => {
 
     it("guards rates against low volume: evaluated only with at least 100 sends", () => {
         expect(byName("ses-high-bounce-rate-CRITICAL").expression).to.equal("IF(sends >= 100, 100 * bounces / sends, 0)");
-        expect(byName("ses-high-send-failure-rate-WARNING").expression).to.equal("IF(sent + failed >= 100, 100 * failed / (sent + failed), 0)");
+        // FILL: a period with failures only (no EmailsSent datapoint) is a 100 % rate, not no data.
+        expect(byName("ses-high-send-failure-rate-WARNING").expression).to.equal("IF(FILL(sent, 0) + FILL(failed, 0) >= 100, 100 * FILL(failed, 0) / (FILL(sent, 0) + FILL(failed, 0)), 0)");
         expect(byName("ses-low-delivery-rate-CRITICAL").expression).to.equal("IF(sends >= 100, 100 * deliveries / sends, 100)");
         const custom = alarmSpecs({ env: "test", minimumSends: 500, alarmNameSuffix: "-test", bounceRateThresholds: [2, 4] });
         expect(custom.find((s) => s.name === "ses-high-bounce-rate-WARNING-test")).to.deep.include({ threshold: 2, expression: "IF(sends >= 500, 100 * bounces / sends, 0)" });
@@ -45,15 +46,16 @@ describe("Alarms", () => {
     });
 
     it("watches every queue, DLQ, function, pipe and state machine handed in", () => {
-        const resources = specs.filter((s) => s.metric && s.metric.namespace !== "AWS/SES").map((s) => [s.name, s.metric!.metricName, s.threshold, s.treatMissingData]);
+        const resources = specs.filter((s) => s.metric && s.metric.namespace !== "AWS/SES").map((s) => [s.name, s.key, s.metric!.metricName, s.threshold, s.treatMissingData]);
+        // Function, queue-age and pipe alarms carry the runbooks' names and keep their earlier resource names (key).
         expect(resources).to.deep.equal([
-            ["ses-mail-input-dlq-messages-test", "ApproximateNumberOfMessagesVisible", 0, "notBreaching"],
-            ["ses-mail-input-queue-age-test", "ApproximateAgeOfOldestMessage", 300, "notBreaching"],
-            ["ses-mail-router-errors-test", "Errors", 0, "notBreaching"],
-            ["ses-mail-router-throttles-test", "Throttles", 0, "notBreaching"],
-            ["ses-mail-router-execution-failed-test", "ExecutionFailed", 0, "notBreaching"],
-            ["ses-mail-drain-executions-failed-test", "ExecutionsFailed", 0, "notBreaching"],
-            ["ses-mail-routing-rule-invalid-test", "RoutingRuleInvalid", 0, "notBreaching"],
+            ["ses-mail-input-dlq-messages-test", undefined, "ApproximateNumberOfMessagesVisible", 0, "notBreaching"],
+            ["ses-email-input-queue-age-test", "ses-mail-input-queue-age-test", "ApproximateAgeOfOldestMessage", 300, "notBreaching"],
+            ["ses-mail-lambda-router-errors-test", "ses-mail-router-errors-test", "Errors", 0, "notBreaching"],
+            ["ses-mail-lambda-router-throttles-test", "ses-mail-router-throttles-test", "Throttles", 0, "notBreaching"],
+            ["eventbridge-pipes-failures-test", "ses-mail-router-execution-failed-test", "ExecutionFailed", 0, "notBreaching"],
+            ["ses-mail-drain-executions-failed-test", undefined, "ExecutionsFailed", 0, "notBreaching"],
+            ["ses-mail-routing-rule-invalid-test", undefined, "RoutingRuleInvalid", 0, "notBreaching"],
         ]);
     });
 
@@ -152,11 +154,12 @@ describe("Alarms", () => {
         const { plan } = await runStack("test");
         const names = plan.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => a.inputs.name);
         // No suppression mirror in test: prod is the account's one mirroring stack.
-        expect(names.filter((n: string) => n.endsWith("-dlq-messages-test"))).to.have.length(7);
+        // Plus the emergency brake's DLQ (SendingGuard creates its own alarms on the same topic).
+        expect(names.filter((n: string) => n.endsWith("-dlq-messages-test"))).to.have.length(8);
         expect(names).to.include("ses-mail-routing-events-dlq-messages-test");
-        // Five functions plus the token probe of the one Gmail account.
-        expect(names.filter((n: string) => n.endsWith("-errors-test"))).to.have.length(6);
-        expect(names).to.include("ses-mail-gmail-token-probe-you-gmail-com-errors-test");
-        expect(names).to.include.members(["ses-mail-router-execution-failed-test", "ses-mail-retry-drain-executions-failed-test", "ses-high-bounce-rate-CRITICAL-test", "ses-mail-routing-rule-invalid-test"]);
+        // Five functions plus the token probe of the one Gmail account, plus SendingGuard's brake and quota check.
+        expect(names.filter((n: string) => n.endsWith("-errors-test"))).to.have.length(8);
+        expect(names).to.include("ses-mail-lambda-gmail-token-probe-you-gmail-com-errors-test");
+        expect(names).to.include.members(["eventbridge-pipes-failures-test", "ses-mail-retry-drain-executions-failed-test", "ses-high-bounce-rate-CRITICAL-test", "ses-mail-routing-rule-invalid-test"]);
     });
 });

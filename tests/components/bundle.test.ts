@@ -57,12 +57,12 @@ describe("bundleFunction", () => {
         try {
             execFileSync("npm", ["run", "--silent", "build"], { cwd: ROOT, stdio: "pipe" });
             const [packed] = JSON.parse(execFileSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", work], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }));
-            const installed = path.join(work, "node_modules", "ses-mail");
+            const installed = path.join(work, "node_modules", "@ses-mail", "pulumi");
             fs.mkdirSync(installed, { recursive: true });
             execFileSync("tar", ["-xzf", path.join(work, packed.filename), "-C", installed, "--strip-components=1"]);
             // The package's dependencies, as npm would install them beside it.
             for (const dependency of fs.readdirSync(path.join(ROOT, "node_modules"))) {
-                if (dependency !== ".bin" && dependency !== "ses-mail") {
+                if (dependency !== ".bin" && dependency !== "@ses-mail") {
                     fs.symlinkSync(path.join(ROOT, "node_modules", dependency), path.join(work, "node_modules", dependency));
                 }
             }

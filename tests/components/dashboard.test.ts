@@ -1,7 +1,11 @@
 import { expect } from "chai";
+import fc from "fast-check";
 import { dashboardBody } from "../../components/dashboard";
 import { promiseOf } from "../support/mocks";
-import { runStack } from "../support/stack";
+import { loadStackConfig, runStack } from "../support/stack";
+
+/** Widgets PutDashboard would refuse: a metric widget needs at least one metric or expression (see docs/AWS-TRAPS.md, AWS-SEMANTICS "PutDashboard"). */
+const emptyMetricWidgets = (body: { widgets: any[] }) => body.widgets.filter((w) => w.type === "metric" && !(w.properties.metrics?.length > 0)).map((w) => w.properties.title);
 
 describe("OperationsDashboard", () => {
     const body = dashboardBody({
@@ -50,6 +54,29 @@ describe("OperationsDashboard", () => {
         expect(duration.properties.metrics.map((m: any) => [m[3], m[4].stat])).to.deep.equal([
             ["ses-mail-router-test", "p50"], ["ses-mail-gmail-forwarder-test", "p50"], ["ses-mail-router-test", "p99"], ["ses-mail-gmail-forwarder-test", "p99"],
         ]);
+    });
+
+    it("never has a metric widget without metrics, whatever the stack has (no Gmail accounts, no functions…), and keeps the layout tight", () => {
+        const names = (labels: string[]) => fc.subarray(labels).map((chosen) => Object.fromEntries(chosen.map((l) => [l, `ses-mail-${l}-test`])));
+        fc.assert(fc.property(
+            names(["router", "gmail-forwarder", "bouncer", "feedback-worker"]), names(["input", "feedback"]), names(["input", "feedback", "routing-events"]),
+            fc.subarray(["you@gmail.com", "team@gmail.com"]),
+            (functions, queues, deadLetterQueues, gmailAccounts) => {
+                const b = dashboardBody({ env: "test", region: "us-east-1", functions, queues, deadLetterQueues, gmailAccounts });
+                expect(emptyMetricWidgets(b)).to.deep.equal([]);
+                expect(b.widgets.map((w: any) => [w.x, w.y])).to.deep.equal(b.widgets.map((_: unknown, i: number) => [(i % 2) * 12, Math.floor(i / 2) * 6]));
+                expect(b.widgets.some((w: any) => w.properties.title.startsWith("Gmail token"))).to.equal(gmailAccounts.length > 0);
+            },
+        ));
+    });
+
+    it("a stack without Gmail accounts deploys a dashboard without the token widgets", async () => {
+        const ingest = { ...JSON.parse(loadStackConfig("test")["ses-mail:ingest"]), gmailAccounts: [] };
+        const { plan } = await runStack("test", { ...loadStackConfig("test"), "ses-mail:ingest": JSON.stringify(ingest) });
+        const deployed = JSON.parse(plan.one("aws:cloudwatch/dashboard:Dashboard").inputs.dashboardBody);
+        expect(emptyMetricWidgets(deployed)).to.deep.equal([]);
+        expect(deployed.widgets.map((w: any) => w.properties.title)).to.not.include.members(["Gmail token: hours until expiry"]);
+        expect(deployed.widgets).to.have.length(10);
     });
 
     it("the stacks output the console URL of ses-mail-dashboard-<env>", async () => {

@@ -42,15 +42,16 @@ describe("FeedbackPipeline", () => {
         });
     });
 
-    it("creates a configuration set with reputation metrics, sending on and TLS required", async () => {
+    it("creates a configuration set with reputation metrics and TLS required; whether it sends is left to SES (the brake, operators)", async () => {
         const { plan } = await pipeline({ sesSuppressedReasons: ["BOUNCE", "COMPLAINT"] });
         expect(plan.one("aws:sesv2/configurationSet:ConfigurationSet").inputs).to.deep.include({
             configurationSetName: "ses-mail-outbound-test",
             reputationOptions: { reputationMetricsEnabled: true },
-            sendingOptions: { sendingEnabled: true },
             deliveryOptions: { tlsPolicy: "REQUIRE" },
             suppressionOptions: { suppressedReasons: ["BOUNCE", "COMPLAINT"] },
         });
+        // A pause by the emergency brake survives pulumi up (tests/components/sending-guard.test.ts).
+        expect(plan.one("aws:sesv2/configurationSet:ConfigurationSet").inputs).to.not.have.property("sendingOptions");
         expect(plan.one("aws:sesv2/emailIdentity:EmailIdentity").inputs.configurationSetName).to.equal("ses-mail-outbound-test");
     });
 

@@ -13,7 +13,7 @@ describe("LambdaFunction", () => {
         expect(fn.parentType).to.equal("ses-mail:index:LambdaFunction");
         expect(fn.inputs).to.deep.include({
             name: "ses-mail-suppression-mirror-test",
-            runtime: "nodejs22.x",
+            runtime: "nodejs24.x",
             architectures: ["arm64"],
             handler: "index.handler",
             memorySize: 256,

@@ -2,6 +2,8 @@ import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { expect } from "chai";
 import * as z from "zod/mini";
+import * as pulumi from "@pulumi/pulumi";
+import { promiseOf } from "../support/mocks";
 import { runStack } from "../support/stack";
 
 // The Automation document format, schemaVersion 0.3 (SSM "Automation actions reference"), as far as
@@ -36,7 +38,7 @@ describe("Runbooks (SSM Automation)", () => {
         this.timeout(60_000);
         const run = spawnSync("python3", ["-m", "unittest", "-v", "test_runbooks"], { cwd: path.resolve(__dirname, "..", "..", "runbooks"), encoding: "utf8" });
         expect(run.status, run.stderr).to.equal(0);
-        expect(run.stderr).to.match(/Ran 7 tests/).and.match(/\nOK\s*$/);
+        expect(run.stderr).to.match(/Ran 8 tests/).and.match(/\nOK\s*$/);
     });
 
     it("both documents validate against Automation schema 0.3 and embed the tested scripts", async () => {
@@ -72,12 +74,25 @@ describe("Runbooks (SSM Automation)", () => {
         expect(content.outputs).to.deep.equal(["Redrive.RedrivenCount", "Redrive.FailedCount"]);
     });
 
-    it("health check: no parameters, every queue and DLQ, HealthReport and HealthStatus", async () => {
-        const { plan } = await runStack("test");
-        const content = JSON.parse(plan.one("aws:ssm/document:Document", "runbooks-health-check").inputs.content);
-        expect(content.parameters).to.deep.equal({});
-        expect(Object.keys(JSON.parse(content.mainSteps[0].inputs.InputPayload.Queues)).sort()).to.deep.equal(["bouncer", "feedback", "forwarder", "forwarder-retry", "input"]);
-        expect(content.outputs).to.deep.equal(["CheckQueues.HealthReport", "CheckQueues.HealthStatus"]);
+    it("health check: no parameters, every queue and every DLQ the stack has (from the stack itself), HealthReport and HealthStatus", async () => {
+        for (const stack of ["test", "prod"]) {
+            const { plan, outputs } = await runStack(stack);
+            const content = JSON.parse(plan.one("aws:ssm/document:Document", "runbooks-health-check").inputs.content);
+            expect(content.parameters).to.deep.equal({});
+            const checked = JSON.parse(content.mainSteps[0].inputs.InputPayload.Queues) as Record<string, { queue?: string; dlq: string }>;
+            // Every queue something dead-letters into: SQS redrive policies, EventBridge targets, stream failure destinations.
+            const arns = new Set<string>([
+                ...plan.ofType("aws:sqs/queue:Queue").flatMap((q) => (q.inputs.redrivePolicy ? [JSON.parse(q.inputs.redrivePolicy).deadLetterTargetArn] : [])),
+                ...plan.ofType("aws:cloudwatch/eventTarget:EventTarget").flatMap((t) => (t.inputs.deadLetterConfig?.arn ? [t.inputs.deadLetterConfig.arn] : [])),
+                ...plan.ofType("aws:lambda/eventSourceMapping:EventSourceMapping").flatMap((m) => (m.inputs.destinationConfig?.onFailure?.destinationArn ? [m.inputs.destinationConfig.onFailure.destinationArn] : [])),
+            ]);
+            const url = (arn: string) => `https://sqs.us-east-1.amazonaws.com/123456789012/${arn.split(":").pop()}`;
+            expect(Object.values(checked).map((q) => q.dlq).sort(), stack).to.deep.equal([...arns].map(url).sort());
+            // …which is the stack's deadLetterQueues output, label by label.
+            const output = await promiseOf(pulumi.output(outputs.deadLetterQueues as Record<string, { url: pulumi.Output<string> }>)) as Record<string, { url: string }>;
+            expect(Object.fromEntries(Object.entries(checked).map(([label, q]) => [label, q.dlq])), stack).to.deep.equal(Object.fromEntries(Object.entries(output).map(([label, d]) => [label, d.url])));
+            expect(content.outputs).to.deep.equal(["CheckQueues.HealthReport", "CheckQueues.HealthStatus"]);
+        }
     });
 
     it("a least-privilege automation role: drain DLQs, send to their sources, read metrics", async () => {
@@ -87,8 +102,12 @@ describe("Runbooks (SSM Automation)", () => {
             ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
             ["sqs:SendMessage", "sqs:GetQueueAttributes"],
             ["cloudwatch:GetMetricStatistics"],
+            ["sqs:GetQueueAttributes"],
         ]);
         expect(statements[0].Resource.every((arn: string) => arn.endsWith("-dlq-test"))).to.equal(true);
+        // DLQs with no source queue are only looked at: the health check reads their depth.
+        expect(statements[3].Resource.every((arn: string) => arn.endsWith("-dlq-test"))).to.equal(true);
+        expect(statements[3].Resource.filter((arn: string) => statements[0].Resource.includes(arn))).to.deep.equal([]);
         expect(statements[1].Resource.some((arn: string) => arn.endsWith("-dlq-test"))).to.equal(false);
         expect(plan.json(plan.one("aws:iam/role:Role", "runbooks-role"), "assumeRolePolicy").Statement[0].Principal).to.deep.equal({ Service: "ssm.amazonaws.com" });
     });

@@ -1,5 +1,7 @@
 import { expect } from "chai";
 import { savedQueries } from "../../components/saved-queries";
+import { PIPE_ENRICHMENT_FAILURE, PIPE_LOG_ERROR_KEYS, PIPE_LOG_SCHEMA_KEYS } from "../fixtures/pipe-logs";
+import { fieldValue } from "../support/hooks";
 import { runStack } from "../support/stack";
 
 describe("SavedQueries", () => {
@@ -10,6 +12,24 @@ describe("SavedQueries", () => {
         ]);
         for (const query of savedQueries().filter((q) => q.fields.length > 0)) {
             expect(query.queryString.split("\n")[0], query.id).to.equal(`fields @timestamp, ${query.fields.join(", ")}`);
+        }
+    });
+
+    it("router-enrichment-errors finds the pipe's failures: its records have messageType, logLevel and error.message, not level", async () => {
+        const query = savedQueries().find((q) => q.id === "router-enrichment-errors")!;
+        expect(query.fields).to.include.members(["messageType", "logLevel", "error.message"]);
+        expect(query.queryString).to.match(/ispresent\(error\.message\)/);
+        // The fixture the log-field check (tests/support/hooks.ts) reads as the pipe's lines is shaped as Pipes writes them,
+        // at the level the stack configures.
+        const { plan } = await runStack("test");
+        const level = plan.one("aws:pipes/pipe:Pipe").inputs.logConfiguration.level;
+        for (const record of PIPE_ENRICHMENT_FAILURE) {
+            expect(Object.keys(record).filter((key) => !(PIPE_LOG_SCHEMA_KEYS as readonly string[]).includes(key))).to.deep.equal([]);
+            expect(Object.keys(record.error as object).filter((key) => !(PIPE_LOG_ERROR_KEYS as readonly string[]).includes(key))).to.deep.equal([]);
+            expect(record.logLevel).to.equal(level);
+            // Powertools' `level` is absent: a filter on it alone never matches a pipe record.
+            expect(record.level).to.equal(undefined);
+            expect(fieldValue(record, "error.message")).to.be.a("string");
         }
     });
 

@@ -48,13 +48,16 @@ describe("TokenMonitor", () => {
     describe("state machine (run with the real JSONata evaluator)", () => {
         const definition = JSON.parse(JSON.stringify(tokenMonitorDefinition(settings, "aws")));
 
-        it("publishes the seconds from the execution start to expires_at_epoch, for the account", async () => {
+        it("publishes the seconds from the execution start to expires_at_epoch, for the account and without dimensions (the runbooks' query)", async () => {
             const aws = fakeAws([{ Key: "created_at", Value: "2026-11-20T10:00:00.000Z" }, { Key: "expires_at_epoch", Value: String(startEpoch + 5 * 3600) }]);
             const output = await runJsonataStateMachine(definition, {}, aws.task, { startTime: START });
             expect(output).to.deep.equal({ account: ACCOUNT, secondsUntilExpiration: 5 * 3600 });
             expect(aws.published).to.deep.equal([{
                 Namespace: "SESMail/test",
-                MetricData: [{ MetricName: "TokenSecondsUntilExpiration", Dimensions: [{ Name: "account", Value: ACCOUNT }], Unit: "Seconds", Value: 18000 }],
+                MetricData: [
+                    { MetricName: "TokenSecondsUntilExpiration", Dimensions: [{ Name: "account", Value: ACCOUNT }], Unit: "Seconds", Value: 18000 },
+                    { MetricName: "TokenSecondsUntilExpiration", Unit: "Seconds", Value: 18000 },
+                ],
             }]);
         });
 

@@ -16,7 +16,7 @@ describe("policy: Lambda", () => {
     });
 
     it("a bare function violates tracing and log-group rules", async () => {
-        const found = await violationsOf(() => new aws.lambda.Function("bare", { name: "bare", role: ROLE, runtime: "nodejs22.x", handler: "index.handler" }));
+        const found = await violationsOf(() => new aws.lambda.Function("bare", { name: "bare", role: ROLE, runtime: "nodejs24.x", handler: "index.handler" }));
         expect(found.map((v) => v.policyName).sort()).to.deep.equal(["lambda-log-group-retention", "lambda-xray-tracing"]);
         expect(found.find((v) => v.policyName === "lambda-log-group-retention")!.message).to.match(/logs to \/aws\/lambda\/bare, which the stack does not create/);
     });
@@ -24,7 +24,7 @@ describe("policy: Lambda", () => {
     it("a log group without retention violates", async () => {
         expect(await violationNames(() => {
             const logs = new aws.cloudwatch.LogGroup("logs", { name: "/aws/lambda/f" });
-            new aws.lambda.Function("f", { name: "f", role: ROLE, runtime: "nodejs22.x", handler: "index.handler", tracingConfig: { mode: "Active" }, loggingConfig: { logFormat: "JSON", logGroup: logs.name } });
+            new aws.lambda.Function("f", { name: "f", role: ROLE, runtime: "nodejs24.x", handler: "index.handler", tracingConfig: { mode: "Active" }, loggingConfig: { logFormat: "JSON", logGroup: logs.name } });
         })).to.deep.equal(["lambda-log-group-retention"]);
     });
 

@@ -200,6 +200,12 @@ export const MUTATIONS: Mutation[] = [
     { what: "a long random secret (secret access key shape) in UPSTREAM_AUTH", expected: ["lambda-no-plaintext-secrets"], mutate: withEnvironment("smtp-manager", { UPSTREAM_AUTH: RANDOM_SECRET }) },
     { what: "a variable named like a secret (SMTP_PASSWORD)", expected: ["lambda-no-plaintext-secrets"], mutate: withEnvironment("smtp-manager", { SMTP_PASSWORD: "hunter2" }) },
 
+    // Runtimes near or past Lambda's block dates (policy/policies/lambda-runtime.ts; nodejs22.x is
+    // within a year of its 2027-06-01 block date from 2026-06-01 on, the others are past theirs).
+    { what: "router on nodejs22.x (creation blocked from 2027-06-01)", expected: ["lambda-runtime-supported"], mutate: (plan) => withProps(plan, FUNCTION, "ingest-router", (props) => ({ ...props, runtime: "nodejs22.x" })) },
+    { what: "forwarder on nodejs20.x (blocked since 2026)", expected: ["lambda-runtime-supported"], mutate: (plan) => withProps(plan, FUNCTION, "ingest-forwarder", (props) => ({ ...props, runtime: "nodejs20.x" })) },
+    { what: "feedback worker on nodejs16.x (older than every listed runtime)", expected: ["lambda-runtime-supported"], mutate: (plan) => withProps(plan, FUNCTION, "feedback-worker", (props) => ({ ...props, runtime: "nodejs16.x" })) },
+
     // Step Functions logging.
     {
         what: "retry drain's log group keeps logs forever (retention 0)",

@@ -8,8 +8,8 @@ import { runUnderMocks } from "../support/mocks";
 import { runStack } from "../support/stack";
 
 describe("offline policy runner", () => {
-    // The test stack has no suppression mirror, hence one DLQ less (Pulumi.test.yaml).
-    for (const [stack, dlqs] of [["test", 7], ["prod", 8]] as const) {
+    // The test stack has no suppression mirror, hence one DLQ less (Pulumi.test.yaml); both have the sending brake's.
+    for (const [stack, dlqs] of [["test", 8], ["prod", 9]] as const) {
         it(`the ${stack} stack has no mandatory violations (with CI's policy/config.json)`, async () => {
             const { plan } = await runStack(stack);
             const violations = await runPolicies(plan.resources, sesMailPolicies, { config: readPackConfig() });
@@ -36,7 +36,7 @@ describe("offline policy runner", () => {
         expect(fn.name).to.equal("fn");
         expect(fn.urn).to.equal("urn:pulumi:test::ses-mail::ses-mail:index:LambdaFunction$aws:lambda/function:Function::fn");
         expect(fn.opts.parent).to.equal("urn:pulumi:test::ses-mail::ses-mail:index:LambdaFunction::fn");
-        expect(fn.props.runtime).to.equal("nodejs22.x");
+        expect(fn.props.runtime).to.equal("nodejs24.x");
         expect(fn.isType(aws.lambda.Function)).to.equal(true);
         expect(fn.isType(aws.sqs.Queue)).to.equal(false);
         expect(fn.asType(aws.lambda.Function)?.handler).to.equal("index.handler");

@@ -71,7 +71,7 @@ describe("npm run preview: the plan tree", function () {
         const byComponent = summary.slice(2, summary.indexOf("  by type:")).map((line) => line.trim().split(/\s+/));
         expect(byComponent.map(([type, name]) => `${type} ${name}`)).to.deep.equal([
             "SuppressionStore suppression", "FeedbackPipeline feedback", "MailIngest ingest", "SmtpCredentials smtp",
-            "Alarms alarms", "OperationsDashboard dashboard", "SavedQueries queries", "Runbooks runbooks",
+            "Alarms alarms", "SendingGuard sending", "OperationsDashboard dashboard", "SavedQueries queries", "Runbooks runbooks",
         ]);
         expect(byComponent.reduce((sum, row) => sum + Number(row[2]), 0)).to.equal(custom);
         const alarms = data.test.snapshot.resources.filter((r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm").length;

@@ -23,6 +23,7 @@ describe("stack config", () => {
             ingest: { domains: [] },
             smtp: { enabled: false },
             alarms: {},
+            sending: {},
         });
     });
 
@@ -64,6 +65,11 @@ describe("stack config", () => {
         ["two Gmail accounts with one resource name", { environment: "test", ingest: { gmailAccounts: ["a.b@gmail.com", "a-b@gmail.com"] } }, 'ses-mail:ingest.gmailAccounts: "a.b@gmail.com" and "a-b@gmail.com" map to the same resource name ("a-b-gmail-com")'],
         ["an alarm address listed twice (two subscriptions of one endpoint)", { environment: "test", alarms: { emails: ["ops@example.com", "ops@example.com"] } }, 'ses-mail:alarms.emails: "ops@example.com" is listed twice'],
         ["an SMTP admin listed twice", { environment: "test", smtp: { adminPrincipalArns: ["arn:aws:iam::123456789012:role/a", "arn:aws:iam::123456789012:role/a"] } }, 'ses-mail:smtp.adminPrincipalArns: "arn:aws:iam::123456789012:role/a" is listed twice'],
+        ["a brake rate that is not a percentage", { environment: "test", sending: { brakeBounceRatePercent: 0 } }, "ses-mail:sending.brakeBounceRatePercent: invalid value 0. Fix: use a percentage above 0 and at most 100, e.g. 10 (the runbook's stop-sending bounce rate)."],
+        ["a complaint brake above 100%", { environment: "test", sending: { brakeComplaintRatePercent: 150 } }, "ses-mail:sending.brakeComplaintRatePercent: invalid value 150. Fix: use a percentage above 0 and at most 100"],
+        ["a quota warning not below the critical level", { environment: "test", sending: { quotaWarningPercent: 95 } }, "ses-mail:sending.quotaCriticalPercent: missing. Fix: use a percentage at most 100 and above quotaWarningPercent (defaults 70 and 90)."],
+        ["a brake volume guard that is not a whole number", { environment: "test", sending: { brakeMinimumSends: 2.5 } }, "ses-mail:sending.brakeMinimumSends: invalid value 2.5. Fix: use a positive whole number"],
+        ["an unknown sending key", { environment: "test", sending: { brakeRate: 10 } }, "ses-mail:sending.brakeRate: unknown key."],
     ];
     for (const [title, raw, expected] of bad) {
         it(`names the key and the fix for ${title}`, () => {

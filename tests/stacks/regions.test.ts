@@ -31,7 +31,8 @@ describe("stacks in a second region", () => {
             ...[
                 "bouncer-fn", "email-router-pipe", "feedback-worker-fn", "gmail-forwarder-fn", "gmail-forwarder-retry-drain-sfn",
                 `gmail-token-${account}-scheduler`, `gmail-token-monitor-${account}-sfn`, `gmail-token-probe-${account}-fn`,
-                "router-fn", "runbooks", "smtp-credential-manager-fn", ...(env === "prod" ? ["suppression-mirror-fn"] : []),
+                "router-fn", "runbooks", "send-quota-fn", "send-quota-scheduler", "sending-brake-fn",
+                "smtp-credential-manager-fn", ...(env === "prod" ? ["suppression-mirror-fn"] : []),
             ].map((purpose) => role(`ses-mail-${purpose}-${env}`)),
         ].sort();
         expect(globalNames(await stackIn("test", "us-east-1"))).to.deep.equal(today("test", "you-gmail-com"));

@@ -104,8 +104,8 @@ describe("stacks (Pulumi.<stack>.yaml under mocks)", () => {
         expect(env(plain).filter((v) => "LOG_ADDRESSES" in v || "LOG_ADDRESS_SALT" in v)).to.deep.equal([]);
         const { plan: hashed } = await runStack("prod", { ...loadStackConfig("prod"), "ses-mail:hashAddressesInLogs": "true" });
         const variables = env(hashed);
-        // Router, forwarder, bouncer, token probe, feedback worker, suppression mirror, SMTP manager.
-        expect(variables).to.have.length(7);
+        // Router, forwarder, bouncer, token probe, feedback worker, suppression mirror, SMTP manager, sending brake, send-quota check.
+        expect(variables).to.have.length(9);
         expect(new Set(variables.map((v) => `${v.LOG_ADDRESSES} ${v.LOG_ADDRESS_SALT}`))).to.deep.equal(new Set(["hashed 123456789012/ses-mail-prod"]));
     });
 });

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { expect } from "chai";
+import { resolveSendingGuardSettings, sendingGuardAlarmNames } from "../../components/sending-guard";
 import { runStack } from "../support/stack";
 
 // A changed URN makes Pulumi replace the resource: a bucket or table replaced is mail and rules gone.
@@ -18,6 +19,13 @@ const ADDED = (stack: string) => [
     `alarms-ses-mail-smtp-credential-stuck-${stack}`, // SMTP records out of sync longer than the threshold
     "smtp-user-boundary", // the permissions boundary every SMTP user carries
     ...(stack === "prod" ? ["suppression-mirror-claims"] : []), // which SES suppression entries the mirror put there
+    "smtp-restricted-senders", "smtp-restricted-senders-permission", // #15.6: restrictions reach the SMTP manager (SNS → Lambda, filtered)
+    // SendingGuard (#15.5): the emergency brake (rule → function, DLQ, retries) and the send-quota check (schedule → function)
+    "sending", "sending-brake-rule", "sending-brake-target", "sending-brake-permission", "sending-brake-invoke-config", "sending-brake-dlq", "sending-brake-dlq-policy",
+    "sending-brake", "sending-brake-role", "sending-brake-policy", "sending-brake-logs",
+    "sending-quota", "sending-quota-role", "sending-quota-policy", "sending-quota-logs", "sending-quota-scheduler-role", "sending-quota-scheduler-policy", "sending-quota-schedule",
+    // and its alarms: brake tier, quota tiers, its functions' and DLQ's (named as the Alarms component names them)
+    ...sendingGuardAlarmNames(resolveSendingGuardSettings({ env: stack })).map((alarm) => `sending-${alarm}`),
 ];
 
 /**

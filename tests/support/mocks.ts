@@ -31,6 +31,15 @@ export interface RecordedResource {
     /** Outputs the mock returned (inputs plus ARNs, URLs, ids). */
     state: Record<string, any>;
     custom: boolean;
+    /** Reference (`<urn>::<id>`) of the provider the engine would use for it; undefined for the default provider. */
+    provider?: string;
+}
+
+/** One provider function call (invoke) the program made, and the provider it went to. */
+export interface RecordedInvoke {
+    token: string;
+    /** Provider reference; undefined for the default provider. */
+    provider?: string;
 }
 
 /** The partition and region a run deploys into (what aws:index/getPartition and getRegion answer). */
@@ -124,7 +133,7 @@ function mockCall(target: MockTarget, args: pulumi.runtime.MockCallArgs): Record
 
 /** The resources of one program run, with one-line queries for tests. */
 export class ResourcePlan {
-    constructor(public readonly resources: RecordedResource[]) {}
+    constructor(public readonly resources: RecordedResource[], public readonly invokes: RecordedInvoke[] = []) {}
 
     public ofType(type: string): RecordedResource[] {
         return this.resources.filter((r) => r.type === type);
@@ -171,7 +180,8 @@ export interface RunOptions {
  * the run rather than disappearing into a log.
  */
 export async function runUnderMocks<T>(program: () => T, options: RunOptions = {}): Promise<{ result: Awaited<T>; plan: ResourcePlan }> {
-    const recorded = new Map<string, { inputs: Record<string, any>; state: Record<string, any>; custom: boolean }>();
+    const recorded = new Map<string, { inputs: Record<string, any>; state: Record<string, any>; custom: boolean; provider?: string }>();
+    const invokes: RecordedInvoke[] = [];
     const requests = new Map<string, Pick<RecordedResource, "parentUrn" | "dependencies" | "propertyDependencies" | "retainOnDelete">>();
     const target: MockTarget = {
         partition: options.partition ?? "aws", region: options.region ?? MOCK_REGION,
@@ -180,10 +190,13 @@ export async function runUnderMocks<T>(program: () => T, options: RunOptions = {
     await pulumi.runtime.setMocks({
         newResource: (args) => {
             const state = mockState(target, args);
-            recorded.set(`${args.type}::${args.name}`, { inputs: args.inputs, state, custom: args.custom ?? false });
+            recorded.set(`${args.type}::${args.name}`, { inputs: args.inputs, state, custom: args.custom ?? false, ...(args.provider ? { provider: args.provider } : {}) });
             return { id: mockId(args.type, state), state };
         },
-        call: (args) => mockCall(target, args),
+        call: (args) => {
+            invokes.push({ token: args.token, provider: args.provider });
+            return mockCall(target, args);
+        },
     }, "ses-mail", options.stack ?? "test", options.preview ?? false);
     // The mock monitor does not pass parents or dependencies to `newResource`; read them off the
     // registration requests so tests can prove parentage and ordering (dependsOn).
@@ -224,7 +237,7 @@ export async function runUnderMocks<T>(program: () => T, options: RunOptions = {
             const request = requests.get(`${type}::${name}`) ?? { dependencies: [], propertyDependencies: {}, retainOnDelete: false };
             return { type, name, urn, parentType: types.length > 1 ? types[types.length - 2] : undefined, ...request, ...entry };
         });
-        return { result, plan: new ResourcePlan(resources) };
+        return { result, plan: new ResourcePlan(resources, invokes) };
     } finally {
         process.off("unhandledRejection", onRejection);
     }

@@ -1,6 +1,9 @@
 /** Every JSON log line any test captured, for checks across handlers (saved-query fields). */
 export const capturedLogLines: Record<string, unknown>[] = [];
 
+/** Every metric series any test's EMF output published (aggregates included), for checks across handlers (alarms, runbook queries). */
+export const capturedMetricSeries: MetricSeries[] = [];
+
 /**
  * Runs `fn` while capturing what it writes to stdout and stderr (Powertools writes logs and EMF
  * metrics there; errors to stderr), returning the JSON lines parsed. Non-JSON lines stay strings.
@@ -25,18 +28,36 @@ export async function captureOutput<T>(fn: () => Promise<T>): Promise<{ result: 
             }
         });
         capturedLogLines.push(...lines.filter((line): line is Record<string, unknown> => typeof line === "object" && line !== null && "level" in line));
+        capturedMetricSeries.push(...metricSeries(lines));
         return { result, lines };
     } finally {
         streams.forEach((stream, i) => (stream.write = originals[i]));
     }
 }
 
-/** Metric names and values from EMF lines (`_aws.CloudWatchMetrics`), summed per name. */
+type EmfLine = { _aws?: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] } } & Record<string, unknown>;
+
+/**
+ * The dimensionless copy functions/shared/metrics.ts publishes next to each series (one empty
+ * dimension set, nothing else): left out of `emittedMetrics` and `metricPoints`, which count what
+ * happened once; `metricSeries` has it.
+ */
+function isAggregate(directive: { Dimensions: string[][] }): boolean {
+    return directive.Dimensions.length > 0 && directive.Dimensions.every((set) => set.length === 0);
+}
+
+/** An EMF line that only carries dimensionless copies (see `isAggregate`). */
+export function isAggregateLine(line: unknown): boolean {
+    const directives = (line as EmfLine)._aws?.CloudWatchMetrics ?? [];
+    return directives.length > 0 && directives.every(isAggregate);
+}
+
+/** Metric names and values from EMF lines (`_aws.CloudWatchMetrics`), summed per name (dimensionless copies left out). */
 export function emittedMetrics(lines: unknown[]): Record<string, number> {
     const totals: Record<string, number> = {};
     for (const line of lines) {
-        const emf = line as { _aws?: { CloudWatchMetrics: { Metrics: { Name: string }[] }[] } } & Record<string, unknown>;
-        for (const directive of emf._aws?.CloudWatchMetrics ?? []) {
+        const emf = line as EmfLine;
+        for (const directive of (emf._aws?.CloudWatchMetrics ?? []).filter((d) => !isAggregate(d))) {
             for (const { Name } of directive.Metrics) {
                 const value = emf[Name];
                 totals[Name] = (totals[Name] ?? 0) + (Array.isArray(value) ? value.reduce((a: number, b: number) => a + b, 0) : Number(value));
@@ -52,11 +73,32 @@ export interface MetricPoint {
     dimensions: Record<string, string>;
 }
 
-/** Each EMF metric value with exactly the dimensions CloudWatch files it under. */
+export interface MetricSeries extends MetricPoint {
+    namespace: string;
+}
+
+/**
+ * Every series each EMF value lands in: one per dimension set of its directive, with exactly those
+ * dimensions (CloudWatch matches dimensions exactly; an empty set is the dimensionless metric).
+ */
+export function metricSeries(lines: unknown[]): MetricSeries[] {
+    return lines.flatMap((line) => {
+        const emf = line as EmfLine;
+        return (emf._aws?.CloudWatchMetrics ?? []).flatMap((directive) => directive.Metrics.flatMap(({ Name }) => (directive.Dimensions.length > 0 ? directive.Dimensions : [[]]).map((set) => ({
+            namespace: directive.Namespace,
+            name: Name,
+            // Powertools writes a metric added several times before a flush as an array of values.
+            value: ([] as unknown[]).concat(emf[Name]).reduce((sum: number, v) => sum + Number(v), 0),
+            dimensions: Object.fromEntries(set.map((key) => [key, String(emf[key])])),
+        }))));
+    });
+}
+
+/** Each EMF metric value with exactly the dimensions CloudWatch files it under (dimensionless copies left out). */
 export function metricPoints(lines: unknown[]): MetricPoint[] {
     return lines.flatMap((line) => {
-        const emf = line as { _aws?: { CloudWatchMetrics: { Dimensions: string[][]; Metrics: { Name: string }[] }[] } } & Record<string, unknown>;
-        return (emf._aws?.CloudWatchMetrics ?? []).flatMap((directive) => directive.Metrics.map(({ Name }) => ({
+        const emf = line as EmfLine;
+        return (emf._aws?.CloudWatchMetrics ?? []).filter((d) => !isAggregate(d)).flatMap((directive) => directive.Metrics.map(({ Name }) => ({
             name: Name,
             value: Number(emf[Name]),
             dimensions: Object.fromEntries((directive.Dimensions[0] ?? []).map((key) => [key, String(emf[key])])),

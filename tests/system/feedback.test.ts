@@ -37,6 +37,7 @@ import { DelayedIndexDynamo } from "../support/delayed-index";
 import { createTableFrom, startDynalite } from "../support/dynalite";
 import { FeedbackSimulation, LAGGING_INDEXES } from "../support/feedback-sim";
 import { promiseOf } from "../support/mocks";
+import { isAggregateLine } from "../support/output";
 import { Rng } from "../support/sim/clock";
 import { readSystemPlan, SystemPlan } from "../support/sim/plan";
 import { loadStackConfig, runStack } from "../support/stack";
@@ -432,7 +433,7 @@ describe("outbound system: SES feedback → records / suppressions / sender stat
         // metrics as soon as its writes are back: before that moment a death loses them, after it none).
         // EMF carries a metric added several times before one flush as an array of values.
         const value = (line: Record<string, any>, name: string) => [line[name]].flat().reduce((n: number, v: unknown) => n + Number(v), 0);
-        const emitted = (name: string, reason?: string) => sim.lines.filter((l) => l._aws !== undefined && name in l && (reason === undefined || l.reason === reason)).reduce((n, l) => n + value(l, name), 0);
+        const emitted = (name: string, reason?: string) => sim.lines.filter((l) => l._aws !== undefined && !isAggregateLine(l) && name in l && (reason === undefined || l.reason === reason)).reduce((n, l) => n + value(l, name), 0);
         const scopes = new Map<unknown, number>();
         const scopeId = (scope: unknown) => {
             if (!scopes.has(scope)) scopes.set(scope, scopes.size);

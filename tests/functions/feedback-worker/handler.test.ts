@@ -6,7 +6,8 @@ import { FeedbackPipeline } from "../../../components/feedback-pipeline";
 import { SuppressionStore } from "../../../components/suppression-store";
 import { createTableFrom, LocalDynamo, startDynalite } from "../../support/dynalite";
 import { runUnderMocks } from "../../support/mocks";
-import { captureOutput, emittedMetrics } from "../../support/output";
+import { DEFAULT_RATE_ALARMS, rateAlarmSpecs } from "../../../components/alarm-specs";
+import { captureOutput, emittedMetrics, metricSeries } from "../../support/output";
 import * as ses from "../../fixtures/ses-feedback";
 
 const context = { functionName: "ses-mail-feedback-worker-test", awsRequestId: "req-1", getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
@@ -69,6 +70,27 @@ describe("feedback-worker handler (dynalite + stubbed SNS)", () => {
         expect(failure!.error.message).to.match(/Message body is not JSON/);
         expect(logs.find((l) => l.message === "Processed feedback" && l.messageId === "h1")).to.deep.include({ eventType: "Bounce", newRecords: 1, suppressionsAdded: 1 });
         expect(logs.find((l) => l.message === "Ignored feedback message")?.reason).to.equal("SES subscription test notification");
+    });
+
+    it("publishes exactly the series the rate alarms watch, and each also without dimensions (the runbooks' queries)", async () => {
+        const mail = (id: string) => ({ messageId: id });
+        const event = ses.sqsEvent(
+            ses.sns(ses.send(["r1@example.com", "r2@example.com"], mail("rs1"))),
+            ses.sns(ses.delivery("event", ["r1@example.com"], mail("rs1"))),
+            ses.sns(ses.bounce("event", "Permanent", "General", [ses.hardRecipient("r2@example.com")], mail("rs1"))),
+            ses.sns(ses.complaint("event", ["r1@example.com"], { complaintFeedbackType: "abuse" }, mail("rs2"), new Date().toISOString())),
+        );
+        const { result, lines } = await captureOutput(() => handler(event, context));
+        expect(result.batchItemFailures).to.deep.equal([]);
+        const series = metricSeries(lines);
+        for (const spec of rateAlarmSpecs({ ...DEFAULT_RATE_ALARMS, env: "hw", namespace: "SESMail/hw", applicationNamespace: "SESMail/hw/Application" })) {
+            for (const metric of (spec.metrics ?? []).filter((m) => m.namespace === "SESMail/hw")) {
+                expect(series.some((s) => s.namespace === metric.namespace && s.name === metric.metricName && JSON.stringify(s.dimensions) === JSON.stringify(metric.dimensions)), `${spec.name}: ${metric.metricName} ${JSON.stringify(metric.dimensions)}`).to.equal(true);
+            }
+        }
+        const total = (name: string, dimensions: Record<string, string>) => series.filter((s) => s.name === name && JSON.stringify(s.dimensions) === JSON.stringify(dimensions)).reduce((n, s) => n + s.value, 0);
+        expect([total("OutboundSend", {}), total("OutboundSend", { service: "feedback-worker" })]).to.deep.equal([2, 2]);
+        expect([total("SuppressionAdded", {}), total("SuppressionAdded", { service: "feedback-worker", reason: "bounce" }) + total("SuppressionAdded", { service: "feedback-worker", reason: "complaint" })]).to.deep.equal([2, 2]);
     });
 
     it("announces a sender reaching the complaint threshold on the notifications topic", async () => {

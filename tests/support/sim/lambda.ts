@@ -85,7 +85,7 @@ export class SimFunction {
             AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${spec.name}`,
             AWS_LAMBDA_LOG_STREAM_NAME: "2026/01/01/[$LATEST]sim",
             AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
-            AWS_EXECUTION_ENV: "AWS_Lambda_nodejs22.x",
+            AWS_EXECUTION_ENV: "AWS_Lambda_nodejs24.x",
             AWS_REGION: settings.region,
             AWS_DEFAULT_REGION: settings.region,
             LAMBDA_TASK_ROOT: "/var/task",
