@@ -27,3 +27,5 @@ export * from "./components/table-settings";
 export * from "./components/token-monitor";
 export * from "./components/transform";
 export { deriveSmtpPassword } from "./functions/shared/smtp-password";
+// Named by ResolvedFeedbackSettings: exported so the API reference can show it.
+export type { FeedbackSettings } from "./functions/feedback-worker/logic";

@@ -9,4 +9,8 @@ export * from "./functions/shared/suppression-client";
 export { deriveSmtpPassword } from "./functions/shared/smtp-password";
 // The feedback worker as a long-polling consumer (EKS: deploy/feedback-worker, `ses-mail feedback manifests`).
 export { runFeedbackWorker, pollerOptionsFromEnv, resolvePollerSettings } from "./functions/feedback-worker/poller";
-export type { FeedbackWorkerHandle, FeedbackWorkerOptions, FeedbackWorkerStats, WorkerClock } from "./functions/feedback-worker/poller";
+export type { FeedbackWorkerHandle, FeedbackWorkerOptions, FeedbackWorkerStats, ResolvedPollerSettings, WorkerClock } from "./functions/feedback-worker/poller";
+// Types the worker's options name, so that applications (and the API reference) can use them.
+export type { FeedbackSettings } from "./functions/feedback-worker/logic";
+export type { FeedbackMessageMeta } from "./functions/feedback-worker/record";
+export type { WorkerSettings } from "./functions/feedback-worker/settings";

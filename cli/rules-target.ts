@@ -36,7 +36,8 @@ export interface RulesTarget {
     notes: string[];
 }
 
-export function rulesTarget(options: TargetOptions, cwd: string): RulesTarget {
+/** Exactly one of --stack, --env and --outputs, with their companions only (every command's rule). */
+export function checkTargetOptions(options: TargetOptions): "stack" | "env" | "outputs" {
     const given = (["stack", "env", "outputs"] as const).filter((key) => options[key] !== undefined);
     if (given.length !== 1) {
         throw new UsageError(given.length === 0
@@ -45,6 +46,21 @@ export function rulesTarget(options: TargetOptions, cwd: string): RulesTarget {
     }
     if (options.namePrefix !== undefined && options.env === undefined) throw new UsageError("--name-prefix goes with --env.");
     if (options.projectDir !== undefined && options.stack === undefined) throw new UsageError("--project-dir goes with --stack.");
+    return given[0];
+}
+
+/** The stack file's config; invalid config is a usage error (exit 2) naming the key and the fix. */
+export function stackConfigForCli(file: Parameters<typeof stackConfigFrom>[0], stack: string): ReturnType<typeof stackConfigFrom> {
+    try {
+        return stackConfigFrom(file, stack);
+    } catch (error) {
+        if (error instanceof StackConfigError) throw new UsageError(error.message);
+        throw error;
+    }
+}
+
+export function rulesTarget(options: TargetOptions, cwd: string): RulesTarget {
+    checkTargetOptions(options);
     if (options.stack !== undefined) return fromStack(options.stack, options.projectDir ?? cwd, options.region);
     if (options.env !== undefined) {
         return { tableName: tableName(options.env, options.namePrefix ?? DEFAULT_PREFIX), region: options.region, settings: DEFAULT_ROUTER_SETTINGS, ownMailerDaemons: [], notes: [] };
@@ -68,13 +84,7 @@ function fromStack(stack: string, dir: string, region: string | undefined): Rule
             notes: [`(No Pulumi.${stack}.yaml in ${dir}: assuming environment "${stack}" and name prefix "${DEFAULT_PREFIX}".)`],
         };
     }
-    let config;
-    try {
-        config = stackConfigFrom(file, stack);
-    } catch (error) {
-        if (error instanceof StackConfigError) throw new UsageError(error.message);
-        throw error;
-    }
+    const config = stackConfigForCli(file, stack);
     const ingest = config.ingest;
     if (ingest.domains.length === 0) {
         throw new UsageError(`Pulumi.${stack}.yaml has no ses-mail:ingest.domains: this stack receives no mail and has no routing table.`);

@@ -4,11 +4,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { DEFAULT_PREFIX, physicalName } from "../components/naming";
 import { DEFAULT_QUOTA_THRESHOLDS, QuotaThresholds } from "../functions/shared/send-quota";
-import { StackConfigError, stackConfigFrom } from "../stacks/config";
 import { readStackFile } from "../stacks/stack-file";
 import { UsageError } from "./errors";
-import type { TargetOptions } from "./rules-target";
-import { checkTargetOptions } from "./target";
+import { checkTargetOptions, stackConfigForCli, type TargetOptions } from "./rules-target";
 
 /** FeedbackPipeline's names (components/feedback-pipeline.ts): a test keeps them equal. */
 export const CONFIGURATION_SET_PURPOSE = "outbound";
@@ -61,13 +59,7 @@ function fromStack(stack: string, dir: string, region: string | undefined): Send
             notes: [`(No Pulumi.${stack}.yaml in ${dir}: assuming environment "${stack}" and name prefix "${DEFAULT_PREFIX}".)`],
         };
     }
-    let config;
-    try {
-        config = stackConfigFrom(file, stack);
-    } catch (error) {
-        if (error instanceof StackConfigError) throw new UsageError(error.message);
-        throw error;
-    }
+    const config = stackConfigForCli(file, stack);
     return {
         configurationSetName: config.feedback.configurationSetName ?? named("sesConfigurationSet", CONFIGURATION_SET_PURPOSE, config.environment, config.namePrefix),
         sendersTableName: named("dynamodbTable", SENDERS_TABLE_PURPOSE, config.environment, config.namePrefix),

@@ -6,10 +6,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { dlqQueueName, dlqSourceQueueName, DlqSpec, dlqSpec, STACK_DLQS, stackDlqs } from "../components/dlq-catalog";
 import { DEFAULT_PREFIX, physicalName } from "../components/naming";
-import { StackConfig, StackConfigError, stackConfigFrom } from "../stacks/config";
+import type { StackConfig } from "../stacks/config";
 import { readStackFile } from "../stacks/stack-file";
 import { UsageError } from "./errors";
-import { ROUTING_TABLE_PURPOSE, TargetOptions } from "./rules-target";
+import { checkTargetOptions, ROUTING_TABLE_PURPOSE, stackConfigForCli, TargetOptions } from "./rules-target";
+
+export { checkTargetOptions };
 
 /** SmtpCredentials' own table purpose (components/smtp-credentials.ts). */
 export const SMTP_TABLE_PURPOSE = "smtp-credentials";
@@ -28,18 +30,6 @@ export interface SmtpTarget {
     notes: string[];
 }
 
-/** Exactly one of --stack, --env and --outputs, with their companions only (the same rules as `ses-mail rules`). */
-export function checkTargetOptions(options: TargetOptions): "stack" | "env" | "outputs" {
-    const given = (["stack", "env", "outputs"] as const).filter((key) => options[key] !== undefined);
-    if (given.length !== 1) {
-        throw new UsageError(given.length === 0
-            ? "Say which deployment: --stack <name> (reads Pulumi.<name>.yaml), --env <env> [--name-prefix <p>], or --outputs <file> (pulumi stack output --json)."
-            : `Give one of --stack, --env and --outputs, not ${given.map((g) => `--${g}`).join(" and ")}.`);
-    }
-    if (options.namePrefix !== undefined && options.env === undefined) throw new UsageError("--name-prefix goes with --env.");
-    if (options.projectDir !== undefined && options.stack === undefined) throw new UsageError("--project-dir goes with --stack.");
-    return given[0];
-}
 
 export function smtpTarget(options: SmtpTargetOptions, cwd: string): SmtpTarget {
     const kind = checkTargetOptions(options);
@@ -64,13 +54,7 @@ function fromStack(stack: string, dir: string, region: string | undefined): Smtp
     const file = readStackFile(stack, dir);
     // Without the file it is unknown whether the stack receives mail, hence which table holds the records.
     if (!file) throw new UsageError(`No Pulumi.${stack}.yaml in ${dir}: give --project-dir, or --env ${stack} [--own-table], or --outputs <file>.`);
-    let config;
-    try {
-        config = stackConfigFrom(file, stack);
-    } catch (error) {
-        if (error instanceof StackConfigError) throw new UsageError(error.message);
-        throw error;
-    }
+    const config = stackConfigForCli(file, stack);
     if (!config.smtp.enabled) throw new UsageError(`Pulumi.${stack}.yaml does not set ses-mail:smtp.enabled: this stack has no SMTP users.`);
     const ingest = config.ingest;
     return {
@@ -119,12 +103,7 @@ export function readOutputs(file: string, cwd: string): { outputs: Record<string
 function stackConfigOf(stack: string, dir: string) {
     const file = readStackFile(stack, dir);
     if (!file) return undefined;
-    try {
-        return { file, config: stackConfigFrom(file, stack) };
-    } catch (error) {
-        if (error instanceof StackConfigError) throw new UsageError(error.message);
-        throw error;
-    }
+    return { file, config: stackConfigForCli(file, stack) };
 }
 
 /** One DLQ of the deployment; url and arn when the outputs say (else looked up by name). */

@@ -16,7 +16,8 @@ export interface DashboardInputs {
     gmailAccounts: string[];
 }
 
-type Widget = Record<string, unknown>;
+/** One widget of a CloudWatch dashboard body, as its JSON holds it. */
+export type Widget = Record<string, unknown>;
 
 /** The dashboard body (CloudWatch dashboard JSON), pure so its widgets are tested directly. */
 export function dashboardBody(d: DashboardInputs): { widgets: Widget[] } {

@@ -19,7 +19,7 @@ import type { TokenMonitor } from "./token-monitor";
 
 export type { MailIngestArgs, MailIngestTransform, ReceiptRuleSetMode } from "./mail-ingest-args";
 export { SES_RECEIPT_NAME, validateMailIngestArgs } from "./mail-ingest-args";
-export { INBOUND_PREFIX, MAIL_READ_ACTIONS, receiptRuleSetTarget } from "./mail-ingest-receiving";
+export { INBOUND_PREFIX, MAIL_READ_ACTIONS, receiptRuleSetTarget, type RuleSetSituation } from "./mail-ingest-receiving";
 export { ROUTING_DETAIL_TYPE, ROUTING_EVENT_SOURCE } from "../functions/shared/routing-event";
 
 /**

@@ -80,7 +80,7 @@ export class FeedbackEvents {
      * Stores one (type, message, recipient) record once, in one conditional write. A record marked
      * `sender_pending` (an identity notification when the sender is a message tag, which that format
      * never carries) is only ever created. Any other copy creates the record, or completes such a
-     * pending one with what only it knows ({@link ATTRIBUTION}) and keeps the rest as first stored,
+     * pending one with what only it knows (`sender`, `complaint_sender`, `tags`) and keeps the rest as first stored,
      * so the event-publishing copy decides the sender whichever copy arrives first, and the record
      * (and the metrics published for it) stays the one first stored.
      */
