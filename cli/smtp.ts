@@ -220,16 +220,17 @@ async function credentials(ctx: SmtpContext, user: string): Promise<number> {
 }
 
 /** One conditional update of an existing record; the condition's failure is explained by `refused`. */
-async function update(ctx: SmtpContext, user: string, set: Record<string, unknown>, condition: string, values: Record<string, unknown>, refused: (item: Item) => string): Promise<void> {
+async function update(ctx: SmtpContext, user: string, set: Record<string, unknown>, condition: string, values: Record<string, unknown>, refused: (item: Item) => string, remove: string[] = []): Promise<void> {
     checkUsername(ctx, user);
     const names = Object.fromEntries(Object.keys(set).map((key, i) => [`#f${i}`, key]));
     const sets = Object.fromEntries(Object.entries(set).map(([, value], i) => [`:f${i}`, value]));
+    const removed = Object.fromEntries(remove.map((key, i) => [`#r${i}`, key]));
     try {
         await db(ctx, "dynamodb:UpdateItem", () => ctx.client.send(new ctx.lib.ddb.UpdateItemCommand({
             TableName: ctx.target.tableName, Key: keyOf(ctx, user),
-            UpdateExpression: `SET ${Object.keys(names).map((n, i) => `${n} = :f${i}`).join(", ")}`,
+            UpdateExpression: `SET ${Object.keys(names).map((n, i) => `${n} = :f${i}`).join(", ")}${remove.length ? ` REMOVE ${Object.keys(removed).join(", ")}` : ""}`,
             ConditionExpression: `attribute_exists(PK) AND ${condition}`,
-            ExpressionAttributeNames: { ...names, "#status": "status" }, ExpressionAttributeValues: ctx.lib.util.marshall({ ...sets, ...values }),
+            ExpressionAttributeNames: { ...names, ...removed, "#status": "status" }, ExpressionAttributeValues: ctx.lib.util.marshall({ ...sets, ...values }),
         })));
     } catch (error) {
         if (error instanceof ctx.lib.ddb.ConditionalCheckFailedException) {
@@ -243,7 +244,9 @@ async function update(ctx: SmtpContext, user: string, set: Record<string, unknow
 async function setStatus(ctx: SmtpContext, user: string, status: "active" | "disabled"): Promise<number> {
     // Only between active and disabled: a pending or failed user is the manager's to provision (set pending to start over).
     await update(ctx, user, { status, updated_at: ctx.deps.now().toISOString() }, "#status IN (:active, :disabled)", { ":active": "active", ":disabled": "disabled" },
-        (item) => `${user} is ${ctx.lib.logic.parseSmtpRecord(item).status}: only active and disabled users are ${status === "active" ? "enabled" : "disabled"}.`);
+        (item) => `${user} is ${ctx.lib.logic.parseSmtpRecord(item).status}: only active and disabled users are ${status === "active" ? "enabled" : "disabled"}.`,
+        // Enabling settles a restriction's disable (the sweep disables it again while its sender stays restricted).
+        status === "active" ? ["disabled_reason", "disabled_by_restriction", "disabled_at"] : []);
     ctx.print(ctx.json ? JSON.stringify({ username: user, status }) : `${user} is now ${status}: the manager sets its keys ${status === "active" ? "Active" : "Inactive"}.`);
     return 0;
 }

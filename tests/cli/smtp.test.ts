@@ -243,6 +243,10 @@ describe("ses-mail smtp (command end to end against dynalite)", () => {
             expect(parseSmtpRecord((await get())!).status).to.equal("disabled");
             expect((await run("enable", "app-sender", "--stack", "test")).code).to.equal(0);
             expect((await get())!.status).to.equal("active");
+            // A user disabled for a restricted sender: enabling clears why it was disabled.
+            await put({ ...ACTIVE, status: { S: "disabled" }, disabled_reason: { S: "sender restricted" }, disabled_by_restriction: { S: "app@mail.example.com" }, disabled_at: { S: "2026-12-01T00:00:00.000Z" } });
+            expect((await run("enable", "app-sender", "--stack", "test")).code).to.equal(0);
+            expect(Object.keys((await get())!)).to.not.include.members(["disabled_reason", "disabled_by_restriction", "disabled_at"]);
             await put({ ...ACTIVE, status: { S: "failed" } });
             const refused = await run("enable", "app-sender", "--stack", "test");
             expect([refused.code, refused.stderr]).to.deep.equal([1, "app-sender is failed: only active and disabled users are enabled.\n"]);
