@@ -24,6 +24,8 @@ import { settingsFromEnv, type WorkerSettings } from "./settings";
 /** SQS limits ("Amazon SQS message quotas", ReceiveMessage API reference). */
 export const SQS_MAX_BATCH = 10;
 export const SQS_MAX_WAIT_SECONDS = 20;
+/** Per attempt, for DynamoDB, SNS and CloudWatch calls (the SDK retries a timed-out attempt). */
+const REQUEST_TIMEOUT_MS = 10_000;
 export const SQS_MAX_VISIBILITY_SECONDS = 43_200;
 /** PutMetricData: at most 1,000 metrics per request (CloudWatch API reference). */
 const CLOUDWATCH_MAX_METRICS = 1000;
@@ -217,8 +219,8 @@ class MetricPublisher {
 
 /**
  * Runs the feedback worker as a long-polling consumer of the feedback queue until `stop()` or a stop
- * signal (SIGTERM from Kubernetes). On stop it stops receiving (the pending long poll is aborted), lets
- * the records in flight finish, deletes the ones that succeeded and leaves the rest to reappear when
+ * signal (SIGTERM from Kubernetes). On stop it receives no more (the pending long poll is left to end, at
+ * most its wait time: aborting it would hide what SQS already handed out), lets the records in flight finish, deletes the ones that succeeded and leaves the rest to reappear when
  * their visibility timeout ends; a batch that arrives after the stop is released at once
  * (ChangeMessageVisibility 0) since none of it started. Nothing is lost, and a record processed twice
  * (after a crash, a failed delete, a timeout) has no second visible effect.
@@ -228,16 +230,18 @@ export function runFeedbackWorker(options: FeedbackWorkerOptions): FeedbackWorke
     const s = resolvePollerSettings(options);
     const clock = options.clock ?? SYSTEM_CLOCK;
     const logger = options.logger ?? createLogger(env as NodeJS.ProcessEnv);
-    const sqs = options.clients?.sqs ?? new SQSClient({});
+    // Request timeouts: a hung connection fails the call (and is retried) instead of stalling the pod;
+    // the SQS one outlasts the long poll.
+    const sqs = options.clients?.sqs ?? new SQSClient({ requestHandler: { requestTimeout: (s.waitTimeSeconds + 10) * 1000 } });
     const stats: FeedbackWorkerStats = { received: 0, succeeded: 0, failed: 0, timedOut: 0, deleted: 0, deleteFailed: 0, released: 0, extended: 0, receiveErrors: 0 };
     const namespace = options.metricsNamespace ?? env.POWERTOOLS_METRICS_NAMESPACE;
     const metrics = options.processMessage ? undefined : (() => {
         if (!namespace) throw new Error("runFeedbackWorker: metricsNamespace (or POWERTOOLS_METRICS_NAMESPACE, e.g. SESMail/<env>) is required: the alarms read the worker's metrics there.");
-        return new MetricPublisher(options.clients?.cloudwatch ?? new CloudWatchClient({}), namespace, options.serviceName ?? env.POWERTOOLS_SERVICE_NAME ?? "feedback-worker", logger, clock);
+        return new MetricPublisher(options.clients?.cloudwatch ?? new CloudWatchClient({ requestHandler: { requestTimeout: REQUEST_TIMEOUT_MS } }), namespace, options.serviceName ?? env.POWERTOOLS_SERVICE_NAME ?? "feedback-worker", logger, clock);
     })();
     const processMessage = options.processMessage ?? (() => {
         const settings = options.settings ?? settingsFromEnv(env);
-        const clients = { dynamo: options.clients?.dynamo ?? new DynamoDBClient({}), sns: options.clients?.sns ?? new SNSClient({}) };
+        const clients = { dynamo: options.clients?.dynamo ?? new DynamoDBClient({ requestHandler: { requestTimeout: REQUEST_TIMEOUT_MS } }), sns: options.clients?.sns ?? new SNSClient({ requestHandler: { requestTimeout: REQUEST_TIMEOUT_MS } }) };
         return feedbackRecordHandler(settings, feedbackPorts(settings, clients, logger, (points) => metrics!.add(points)), logger);
     })();
 
