@@ -2,9 +2,9 @@
 // the deadLetterQueues output), what is in them, and moving their messages back.
 import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import type { Message, SQSClient } from "@aws-sdk/client-sqs";
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { awsCall } from "./aws";
-import { CliError, UsageError } from "./errors";
+import { CliError, UsageError, usageExit } from "./errors";
 import type { CliDeps } from "./main";
 import type { TargetOptions } from "./rules-target";
 import type { DlqRef, DlqTarget } from "./target";
@@ -35,10 +35,6 @@ export const MAX_MOVE_RATE = 500;
 export const PEEK_HOLD_SECONDS = 30;
 const TERMINAL = new Set(["COMPLETED", "CANCELLED", "FAILED"]);
 
-const usageExit = (error: CommanderError) => {
-    if (error.exitCode === 1) throw new CommanderError(2, error.code, error.message);
-    throw error;
-};
 const integer = (min: number, max: number, what: string) => (value: string) => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${what} (${min}-${max}).`);

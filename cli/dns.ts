@@ -2,8 +2,8 @@
 // MAIL FROM MX and compares them with the records the stack outputs (sendingDnsRecords,
 // receivingDnsRecords, dnsRecordsToMerge: components/mail-domain.ts) or, from Pulumi.<stack>.yaml,
 // the records MailDomain would output (all but the DKIM tokens, which SES picks at deploy time).
-import { Command, CommanderError } from "commander";
-import { UsageError } from "./errors";
+import { Command } from "commander";
+import { UsageError, usageExit } from "./errors";
 import type { CliDeps } from "./main";
 import type { TargetOptions } from "./rules-target";
 import type { DnsTarget } from "./target";
@@ -145,10 +145,6 @@ export async function checkRecord(expected: ExpectedRecord, resolver: DnsResolve
     return same ? result("ok", relevant) : result("different", relevant, `replace with ${expected.name} TXT "${expected.value}"`);
 }
 
-const usageExit = (error: CommanderError) => {
-    if (error.exitCode === 1) throw new CommanderError(2, error.code, error.message);
-    throw error;
-};
 const collect = (value: string, previous: string[] = []) => [...previous, value.trim().toLowerCase().replace(/\.$/, "")];
 
 interface CheckOptions extends TargetOptions { domain?: string[]; server?: string[]; json: boolean }

@@ -3,9 +3,9 @@
 // and ServiceAccount, and the worker's environment), for `kubectl apply -f -`.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError } from "commander";
 import { stringify } from "yaml";
-import { UsageError } from "./errors";
+import { UsageError, usageExit } from "./errors";
 import type { CliDeps } from "./main";
 
 export const WORKER_NAME = "ses-mail-feedback-worker";
@@ -121,10 +121,6 @@ const positive = (what: string) => (value: string) => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${what}: a positive whole number.`);
     return n;
-};
-const usageExit = (error: CommanderError) => {
-    if (error.exitCode === 1) throw new CommanderError(2, error.code, error.message);
-    throw error;
 };
 
 interface ManifestsCommandOptions { stack?: string; outputs?: string; projectDir?: string; image: string; replicas: number; recordTimeout: number; visibilityTimeout: number }

@@ -7,10 +7,11 @@ import type { SESClient } from "@aws-sdk/client-ses";
 import type { SESv2Client } from "@aws-sdk/client-sesv2";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { SSMClient } from "@aws-sdk/client-ssm";
-import { Command, CommanderError, Option } from "commander";
+import { Command, Option } from "commander";
 import { awsCall } from "./aws";
 import type { CliDeps } from "./main";
 import type { OpsTarget, OpsTargetOptions } from "./ops-target";
+import { collect, usageExit } from "./errors";
 
 /** The modules behind the command load when it runs, so `ses-mail --help` starts fast (as in main.ts). */
 const load = async () => {
@@ -252,11 +253,6 @@ export async function runHealthChecks(ctx: Ctx): Promise<HealthCheck[]> {
     }));
 }
 
-const usageExit = (error: CommanderError) => {
-    if (error.exitCode === 1) throw new CommanderError(2, error.code, error.message);
-    throw error;
-};
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 const MARK: Record<CheckStatus, string> = { ok: "OK  ", attention: "FAIL", skipped: "--  " };
 
 export function healthCommand(root: Command, deps: CliDeps, out: { exitCode: number }): void {

@@ -5,7 +5,7 @@ import { createInterface } from "node:readline/promises";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import type { OAuthEndpoints } from "../functions/shared/google-client";
 import { openInBrowser } from "./browser";
-import { CliError } from "./errors";
+import { CliError, collect, usageExit } from "./errors";
 // Only types at the top: the modules behind the commands (AWS SDK clients, googleapis, the zod schemas
 // of stacks/config) load when a command runs, so `--help` and `--version` start fast.
 import type { AddOptions, ExitCode, RulesContext, SetOptions } from "./rules";
@@ -158,14 +158,6 @@ function program(deps: CliDeps, result: { exitCode: number }): Command {
     selftestCommand(root, deps, result);
     return root;
 }
-
-/** Commander's usage errors (exit code 1) become exit code 2 for the rules commands. */
-const usageExit = (error: CommanderError) => {
-    if (error.exitCode === 1) throw new CommanderError(2, error.code, error.message);
-    throw error;
-};
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 function rulesCommands(root: Command, deps: CliDeps, result: { exitCode: number }): void {
     const print = (line: string) => deps.stdout(`${line}\n`);

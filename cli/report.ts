@@ -4,10 +4,10 @@
 // (state-index) and the feedback worker's CloudWatch metrics, compared with the period before.
 import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import type { FeedbackEventItem } from "../functions/shared/feedback-events";
 import { awsCall } from "./aws";
-import { UsageError } from "./errors";
+import { UsageError, usageExit } from "./errors";
 import type { CliDeps } from "./main";
 import type { OpsTarget, OpsTargetOptions } from "./ops-target";
 
@@ -295,10 +295,6 @@ export function renderMarkdown(r: Report): string[] {
 
 // ---- command ----
 
-const usageExit = (error: CommanderError) => {
-    if (error.exitCode === 1) throw new CommanderError(2, error.code, error.message);
-    throw error;
-};
 /** A UTC date (2026-11-01) or an ISO 8601 time. */
 const instant = (value: string) => {
     const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);

@@ -14,9 +14,9 @@
 import type { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SESv2Client } from "@aws-sdk/client-sesv2";
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { awsCall } from "./aws";
-import { CliError, UsageError } from "./errors";
+import { CliError, UsageError, usageExit } from "./errors";
 import type { CliDeps } from "./main";
 import type { OpsTarget, OpsTargetOptions } from "./ops-target";
 
@@ -372,10 +372,6 @@ export async function selftest(ctx: Ctx, options: SelftestOptions, logsOf: () =>
     return { run, passed: !failed, steps };
 }
 
-const usageExit = (error: CommanderError) => {
-    if (error.exitCode === 1) throw new CommanderError(2, error.code, error.message);
-    throw error;
-};
 const integer = (min: number, max: number) => (value: string) => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`a whole number from ${min} to ${max}.`);

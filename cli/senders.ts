@@ -6,10 +6,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import type { SenderState, SenderStatus, SenderTransition } from "../functions/shared/sender-reputation";
 import { awsCall, stsCallerArn } from "./aws";
-import { CliError, UsageError } from "./errors";
+import { CliError, UsageError, usageExit } from "./errors";
 import type { CliDeps } from "./main";
 import type { TargetOptions } from "./rules-target";
 
@@ -56,10 +56,6 @@ interface Ctx {
 }
 type Result = { exitCode: number };
 
-const usageExit = (error: CommanderError) => {
-    if (error.exitCode === 1) throw new CommanderError(2, error.code, error.message);
-    throw error;
-};
 const positive = (value: string) => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("a positive whole number.");

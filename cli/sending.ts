@@ -1,11 +1,11 @@
 // `ses-mail sending status|pause|resume` and `ses-mail quota`: whether this stack's configuration set
 // may send (SES's own switch), who paused or resumed it, when and why (SENDING# records in the senders
 // table, the same ones the emergency brake writes), and the account's send quota.
-import { Command, CommanderError, Option } from "commander";
+import { Command, Option } from "commander";
 import type { SendingChange } from "../functions/shared/sending-control";
 import type { QuotaUtilisation } from "../functions/shared/send-quota";
 import { awsCall, stsCallerArn } from "./aws";
-import { CliError, UsageError } from "./errors";
+import { CliError, UsageError, usageExit } from "./errors";
 import type { CliDeps } from "./main";
 import type { TargetOptions } from "./rules-target";
 import type { SendingTarget } from "./sending-target";
@@ -27,7 +27,6 @@ export interface SendingDeps {
     callerArn?(region: string | undefined): Promise<string>;
 }
 
-
 interface Context {
     lib: Lib;
     target: SendingTarget;
@@ -39,10 +38,6 @@ interface Context {
 }
 type Result = { exitCode: number };
 
-const usageExit = (error: CommanderError) => {
-    if (error.exitCode === 1) throw new CommanderError(2, error.code, error.message);
-    throw error;
-};
 const reasonText = (value: string) => {
     if (value.trim().length < 3) throw new UsageError("--reason needs a few words: it is recorded for whoever reads the history.");
     return value.trim();

@@ -2,9 +2,9 @@
 // (the README's "SMTP users"). The CLI only writes what an operator would write by hand; the
 // credential manager does everything in IAM, and the CLI waits for and reports its outcome.
 import type { AttributeValue, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { awsCall } from "./aws";
-import { CliError, UsageError } from "./errors";
+import { CliError, collect, UsageError, usageExit } from "./errors";
 import type { CliDeps } from "./main";
 import type { SmtpTarget, SmtpTargetOptions } from "./target";
 
@@ -30,12 +30,6 @@ interface SmtpContext {
     deps: CliDeps;
 }
 
-/** Commander's usage errors (exit code 1) become exit code 2, as for the rules commands. */
-const usageExit = (error: CommanderError) => {
-    if (error.exitCode === 1) throw new CommanderError(2, error.code, error.message);
-    throw error;
-};
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 const positive = (value: string) => {
     const n = Number(value);
     if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("a positive number.");

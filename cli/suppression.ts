@@ -3,10 +3,10 @@
 // suppression list (SESv2), which the stack's mirror keeps in step when `suppression.mirrorToSes` is on.
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SESv2Client } from "@aws-sdk/client-sesv2";
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import type { SuppressionClient, SuppressionEntry, SuppressionReason } from "../functions/shared/suppression-client";
 import { awsCall } from "./aws";
-import { CliError, UsageError } from "./errors";
+import { CliError, UsageError, usageExit } from "./errors";
 import type { CliDeps } from "./main";
 import type { SuppressionTarget, SuppressionTargetOptions } from "./target";
 
@@ -38,12 +38,6 @@ interface SuppressionContext {
     print(line: string): void;
     deps: CliDeps;
 }
-
-/** Commander's usage errors (exit code 1) become exit code 2, as for the other commands. */
-const usageExit = (error: CommanderError) => {
-    if (error.exitCode === 1) throw new CommanderError(2, error.code, error.message);
-    throw error;
-};
 
 /** `7d`, `12h`, `30m`, `2w` (seconds), or a date (`2026-11-01`, ISO 8601). */
 export type When = { seconds: number } | { at: number };

@@ -30,7 +30,6 @@ export interface SmtpTarget {
     notes: string[];
 }
 
-
 export function smtpTarget(options: SmtpTargetOptions, cwd: string): SmtpTarget {
     const kind = checkTargetOptions(options);
     if (options.ownTable && kind !== "env") throw new UsageError("--own-table goes with --env.");
