@@ -2,7 +2,7 @@
 // (one number per key). Ratios are measured within one run because the machine is noisy.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { bundles } from "./bundles";
+import { bundles, goals } from "./bundles";
 import { cli } from "./cli";
 import { costSuite } from "./cost";
 import { feedback, feedbackRequests } from "./feedback";
@@ -22,9 +22,12 @@ async function main(): Promise<void> {
     results.ddb_round_trips_complaint = worst("feedback_ddb_round_trips.complaint");
     results.ddb_round_trips_bounce = worst("feedback_ddb_round_trips.bounce");
     const width = Math.max(...Object.keys(results).map((key) => key.length));
-    console.log(`${"metric".padEnd(width)}  value`);
+    const goal = goals(results);
+    const shown = (value: number) => (Number.isInteger(value) ? String(value) : value.toFixed(2));
+    console.log(`${"metric".padEnd(width)}  ${"value".padStart(12)}  goal`);
     for (const [key, value] of Object.entries(results)) {
-        console.log(`${key.padEnd(width)}  ${Number.isInteger(value) ? value : value.toFixed(2)}`);
+        const target = key in goal ? `≤ ${shown(goal[key])} ${value <= goal[key] ? "met" : "MISSED"}` : "";
+        console.log(`${key.padEnd(width)}  ${shown(value).padStart(12)}  ${target}`.trimEnd());
     }
     const file = path.resolve(__dirname, "..", "bench-results.json");
     fs.writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);

@@ -1,5 +1,5 @@
 // `ses-mail smtp …`: SMTP users of SmtpCredentials, by their SMTP_USER#<user>/CREDENTIALS#v1 records
-// (the README's "SMTP users"). The CLI only writes what an operator would write by hand; the
+// (docs/SENDING.md's "SMTP users"). The CLI only writes what an operator would write by hand; the
 // credential manager does everything in IAM, and the CLI waits for and reports its outcome.
 import type { AttributeValue, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { Command, InvalidArgumentError, Option } from "commander";

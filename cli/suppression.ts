@@ -432,7 +432,7 @@ export function suppressionCommands(root: Command, deps: CliDeps, result: Result
         .option("--table <name>", "with --env: the table name the program gave SuppressionStore")
         .option("--outputs <file>", "the stack's outputs (pulumi stack output --json > file): suppressionTableName")
         .option("--region <region>", "AWS region (default: aws:region of the stack, else AWS_REGION)")
-        .option("--json", "machine-readable output (field names: see the README)", false)
+        .option("--json", "machine-readable output (field names: see docs/OPERATIONS.md)", false)
         .addHelpText("after", `\nExample:\n  $ ${example}\n`)
         .exitOverride(usageExit);
     const reason = (description: string) => new Option("--reason <reason>", description).choices(REASONS);

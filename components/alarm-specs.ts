@@ -6,15 +6,23 @@ import type * as pulumi from "@pulumi/pulumi";
 import { SEND_OUTCOME_METRICS } from "../functions/shared/send-outcomes";
 import { DEFAULT_PREFIX } from "./naming";
 
+/** One metric an alarm reads (a metric-math alarm reads several, by `id`). */
 export interface MetricRef {
+    /** Id of the metric in the alarm's expression (lower-case first letter, as CloudWatch requires). */
     id: string;
+    /** CloudWatch namespace, e.g. `SESMail/<env>` or `AWS/SQS`. */
     namespace: string;
+    /** Metric name, e.g. `OutboundBounce`. */
     metricName: string;
+    /** Dimensions, matched exactly by CloudWatch (`{}` for the dimensionless series). */
     dimensions: Record<string, pulumi.Input<string>>;
+    /** Statistic over the period. */
     stat: "Sum" | "Maximum" | "Minimum" | "Average";
 }
 
+/** An alarm as plain data (pure, tested without Pulumi); `metricAlarm` turns it into a CloudWatch alarm. */
 export interface AlarmSpec {
+    /** The alarm's name (also its Pulumi resource name). */
     name: string;
     /**
      * The alarm's Pulumi resource name (after the component's name) when it is not `name`: alarms
@@ -22,22 +30,37 @@ export interface AlarmSpec {
      * @default name
      */
     key?: string;
+    /** The alarm's description: what it means and what to do. */
     description: string;
+    /** Severity, also part of rate alarm names. */
     tier: "WARNING" | "CRITICAL";
     /** Single-metric alarm… */
     metric?: MetricRef;
     /** …or metric math: `expression` over `metrics`. */
     expression?: string;
+    /** The metrics of a metric-math `expression`. @default none (the alarm reads `metric`) */
     metrics?: MetricRef[];
+    /** The threshold the value is compared with. */
     threshold: number;
+    /** How the value is compared with the threshold. */
     comparison: "GreaterThanThreshold" | "GreaterThanOrEqualToThreshold" | "LessThanThreshold";
+    /** Period of each evaluation, in seconds. */
     periodSeconds: number;
+    /** Consecutive periods that must breach. */
     evaluationPeriods: number;
     /** Chosen per alarm: see `missingData` below. */
     treatMissingData: "notBreaching" | "breaching" | "missing";
+    /**
+     * "account": the alarm watches a figure of the whole account and region (SES's reputation,
+     * Lambda's throttles), not of this stack: one stack per account and region needs it
+     * (`AlarmsArgs.accountAlarms`). @default the stack's own
+     */
+    scope?: "account";
 }
 
+/** Settings of the rate alarms (bounce, complaint, send failure, suppressions, delivery), resolved from the Alarms args and {@link DEFAULT_RATE_ALARMS}. */
 export interface RateAlarmSettings {
+    /** Environment name. */
     env: string;
     /** Metrics namespace of our functions. */
     namespace: string;
@@ -47,17 +70,27 @@ export interface RateAlarmSettings {
     applicationNamespace: string;
     /** A rate is evaluated only when the window has at least this many sends. */
     minimumSends: number;
+    /** Window each rate is computed over, in seconds. */
     periodSeconds: number;
+    /** Consecutive windows that must breach. */
     evaluationPeriods: number;
+    /** Put in front of the rate alarm names (`ses-high-bounce-rate-…`). */
     namePrefix: string;
+    /** Appended to the rate alarm names, e.g. `-test`, to keep stacks sharing an account apart. */
     nameSuffix: string;
+    /** Bounce rate (%) thresholds: [warning, critical]. */
     bounceRate: [number, number];
+    /** Complaint rate (%) thresholds: [warning, critical]. */
     complaintRate: [number, number];
+    /** Applications' send failure rate (%) thresholds: [warning, critical]. */
     sendFailureRate: [number, number];
+    /** Suppressions added per day: [warning, critical]. */
     suppressionsPerDay: [number, number];
+    /** Delivery rate (%) below which the critical alarm fires. */
     deliveryRateCritical: number;
 }
 
+/** The rate alarms' defaults, from the runbooks (used by Alarms and the sending brake). */
 export const DEFAULT_RATE_ALARMS: Omit<RateAlarmSettings, "env" | "namespace" | "applicationNamespace"> = {
     feedbackService: "feedback-worker",
     minimumSends: 100,
@@ -106,11 +139,14 @@ export function rateAlarmSpecs(s: RateAlarmSettings): AlarmSpec[] {
             threshold: s.sendFailureRate[i], comparison: "GreaterThanThreshold",
             periodSeconds: s.periodSeconds, evaluationPeriods: s.evaluationPeriods, treatMissingData: "notBreaching",
         })),
+        // One metric, not the sum of the two `reason` series: the worker publishes every SuppressionAdded
+        // also without dimensions (countMetric in functions/shared/metrics.ts; the external consumer's
+        // poller likewise), and it alone publishes the name, so that series is bounces + complaints. A
+        // metric-math alarm is billed for each metric it reads (scripts/cost/prices.ts).
         ...TIERS.map((tier, i): AlarmSpec => ({
             name: name("suppressions-added", tier), tier,
-            description: "Addresses added to the suppression list per day (bounces + complaints)",
-            expression: "FILL(bounce, 0) + FILL(complaint, 0)",
-            metrics: [ours("bounce", "SuppressionAdded", { reason: "bounce" }), ours("complaint", "SuppressionAdded", { reason: "complaint" })],
+            description: "Addresses added to the suppression list per day (bounces + complaints: SuppressionAdded without dimensions)",
+            metric: { id: "m", namespace: s.namespace, metricName: "SuppressionAdded", dimensions: {}, stat: "Sum" },
             threshold: s.suppressionsPerDay[i], comparison: "GreaterThanThreshold",
             periodSeconds: 86400, evaluationPeriods: 1, treatMissingData: "notBreaching",
         })),
@@ -128,11 +164,12 @@ export function rateAlarmSpecs(s: RateAlarmSettings): AlarmSpec[] {
             description: `SES account ${metricName} at or above ${threshold}`,
             metric: { id: "m", namespace: "AWS/SES", metricName, dimensions: {}, stat: "Maximum" },
             threshold, comparison: "GreaterThanOrEqualToThreshold",
-            periodSeconds: 3600, evaluationPeriods: 1, treatMissingData: "notBreaching",
+            periodSeconds: 3600, evaluationPeriods: 1, treatMissingData: "notBreaching", scope: "account",
         })),
     ];
 }
 
+/** The stack's queues, DLQs, functions, pipes and state machines, by label: what {@link resourceAlarmSpecs} makes alarms for. */
 export interface ResourceAlarmInputs {
     /** label → queue name; oldest message age > limit. */
     queues: Record<string, pulumi.Input<string>>;
@@ -148,7 +185,9 @@ export interface ResourceAlarmInputs {
     pipes: Record<string, pulumi.Input<string>>;
     /** label → state machine ARN; ExecutionsFailed > 0. */
     stateMachines: Record<string, pulumi.Input<string>>;
+    /** A queue alarms when its oldest message is older than this (seconds). */
     queueAgeSeconds: number;
+    /** Environment name: the last part of every resource alarm's name. */
     env: string;
     /** Namespace of our functions' metrics. @default "SESMail/<env>" */
     namespace?: string;
@@ -213,7 +252,11 @@ export function smtpCredentialAlarms(env: string, namespace = `SESMail/${env}`):
  * (PutMetricAlarm, AlarmName), so a second Region needs no Region part.
  */
 export const RUNBOOK_ALARM_NAMES = {
-    lambda: (fn: string, metric: "errors" | "throttles", env: string) => `ses-mail-lambda-${fn}-${metric}-${env}`,
+    /** `ses-mail-lambda-<function>-errors-<env>`. */
+    lambda: (fn: string, metric: "errors", env: string) => `ses-mail-lambda-${fn}-${metric}-${env}`,
+    /** Throttles of every function of the account and region: one alarm, not one per function. */
+    lambdaThrottles: (env: string) => `ses-mail-lambda-throttles-${env}`,
+    /** `ses-<queue>-queue-age-<env>`. */
     queueAge: (queue: string, env: string) => `ses-${queue}-queue-age-${env}`,
     /** The routing pipe's; another pipe would carry its label. */
     pipeFailures: (env: string, label = ROUTER_SERVICE) => (label === ROUTER_SERVICE ? `eventbridge-pipes-failures-${env}` : `eventbridge-pipes-${label}-failures-${env}`),
@@ -233,22 +276,17 @@ export function resourceAlarmSpecs(r: ResourceAlarmInputs): AlarmSpec[] {
         name: runbookName ?? `ses-mail-${what}-${r.env}`, ...(runbookName ? { key: `ses-mail-${what}-${r.env}` } : {}), tier: "CRITICAL", description, metric, threshold,
         comparison: "GreaterThanThreshold", periodSeconds, evaluationPeriods: 1, treatMissingData: "notBreaching",
     });
-    const lambdaDescription = {
-        Errors: (label: string) => `Errors in the ${label} function: see its log group (ERROR lines) and its DLQ`,
-        // No function of the stack has reserved concurrency and the SQS triggers cap theirs (maximum
-        // concurrency), so the function's own settings never throttle it: a throttle means the
-        // account's concurrency is exhausted (tests/components/alarms.test.ts checks the stack).
-        Throttles: (label: string) => `Throttles of the ${label} function: its own settings never throttle it (no reserved concurrency, triggers capped), so the account's concurrency is exhausted (ConcurrentExecutions)`,
-    };
+    const errorsDescription = (label: string) => `Errors in the ${label} function: see its log group (ERROR lines) and its DLQ`;
     const specs = [
         ...Object.entries(r.deadLetterQueues).map(([label, queue]) => one(`${label}-dlq-messages`, `Messages in the ${label} DLQ: investigate, then redrive (SESMail-DLQ-Redrive)`,
             { id: "m", namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: { QueueName: queue }, stat: "Maximum" }, 0, 60)),
         ...Object.entries(r.queues).map(([label, queue]) => one(`${label}-queue-age`, `Oldest message in the ${label} queue older than ${r.queueAgeSeconds} s: the consumer is stuck or failing`,
             { id: "m", namespace: "AWS/SQS", metricName: "ApproximateAgeOfOldestMessage", dimensions: { QueueName: queue }, stat: "Maximum" }, r.queueAgeSeconds, 300,
             RUNBOOK_ALARM_NAMES.queueAge(r.queuePurposes?.[label] ?? label, r.env))),
-        ...Object.entries(r.functions).flatMap(([label, fn]) => (["Errors", "Throttles"] as const).map((metricName) => one(`${label}-${metricName.toLowerCase()}`, lambdaDescription[metricName](label),
-            { id: "m", namespace: "AWS/Lambda", metricName, dimensions: { FunctionName: fn }, stat: "Sum" }, 0, 300,
-            RUNBOOK_ALARM_NAMES.lambda(label, metricName === "Errors" ? "errors" : "throttles", r.env)))),
+        // Throttles are the account's: lambdaThrottlesAlarm, one for every function.
+        ...Object.entries(r.functions).map(([label, fn]) => one(`${label}-errors`, errorsDescription(label),
+            { id: "m", namespace: "AWS/Lambda", metricName: "Errors", dimensions: { FunctionName: fn }, stat: "Sum" }, 0, 300,
+            RUNBOOK_ALARM_NAMES.lambda(label, "errors", r.env))),
         ...Object.entries(r.pipes).map(([label, pipe]) => one(`${label}-execution-failed`, `Failed executions of the ${label} pipe (enrichment or target): see the pipe's log group (logLevel ERROR) and the input DLQ`,
             { id: "m", namespace: "AWS/EventBridge/Pipes", metricName: "ExecutionFailed", dimensions: { PipeName: pipe }, stat: "Sum" }, 0, 300,
             RUNBOOK_ALARM_NAMES.pipeFailures(r.env, label))),
@@ -260,4 +298,25 @@ export function resourceAlarmSpecs(r: ResourceAlarmInputs): AlarmSpec[] {
         ...(r.functions[SMTP_MANAGER_SERVICE] !== undefined ? smtpCredentialAlarms(r.env, r.namespace) : []),
     ];
     return specs.map((spec) => (prefix === DEFAULT_PREFIX ? spec : { ...spec, name: qualify(spec.name), key: spec.key ?? spec.name }));
+}
+
+/**
+ * Lambda throttles of the whole account and region, one alarm instead of one per function. No
+ * function of the stack has reserved concurrency and the SQS triggers cap theirs (maximum
+ * concurrency), so a function's own settings never throttle it: a throttle of one of them means the
+ * account's unreserved concurrency is exhausted, an account-level condition that `Throttles` without
+ * dimensions shows (Lambda publishes its invocation metrics also aggregated over every function of
+ * the account and region: "Types of metrics for Lambda functions", Lambda Developer Guide; CDK's
+ * generated `LambdaMetrics.throttlesSum({})`). Another system's function throttled at its own
+ * reserved concurrency counts too: the description says how to tell. tests/components/operations.test.ts
+ * checks that the stack reserves no concurrency.
+ */
+export function lambdaThrottlesAlarm(env: string, namePrefix = DEFAULT_PREFIX): AlarmSpec {
+    const name = RUNBOOK_ALARM_NAMES.lambdaThrottles(env);
+    return {
+        name: namePrefix === DEFAULT_PREFIX ? name : `${namePrefix}-${name}`, tier: "CRITICAL",
+        description: "Lambda throttled invocations in the account and region (Throttles, every function): no function of this stack reserves concurrency, so the account's unreserved concurrency is exhausted (ConcurrentExecutions, UnreservedConcurrentExecutions). Which function: Throttles by FunctionName; one of another system's, throttled at its own reserved concurrency, is not this stack's problem",
+        metric: { id: "m", namespace: "AWS/Lambda", metricName: "Throttles", dimensions: {}, stat: "Sum" },
+        threshold: 0, comparison: "GreaterThanThreshold", periodSeconds: 300, evaluationPeriods: 1, treatMissingData: "notBreaching", scope: "account",
+    };
 }

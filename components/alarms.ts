@@ -1,11 +1,12 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AlarmSpec, DEFAULT_RATE_ALARMS, rateAlarmSpecs, resourceAlarmSpecs } from "./alarm-specs";
+import { AlarmSpec, DEFAULT_RATE_ALARMS, lambdaThrottlesAlarm, rateAlarmSpecs, resourceAlarmSpecs } from "./alarm-specs";
 import { alarmTopic } from "./encrypted-topic";
 import { standardTags } from "./naming";
 import { resolveEnv } from "./stack-env";
 import { applyTransform, Transform } from "./transform";
 
+/** Arguments of {@link Alarms}. */
 export interface AlarmsArgs {
     /**
      * Environment name: in alarm names (`ses-mail-routing-rule-invalid-<env>`), the namespace
@@ -26,7 +27,7 @@ export interface AlarmsArgs {
     queuePurposes?: Record<string, string>;
     /** label → DLQ name (visible-messages alarm). @default none @example { input: ingest.inputQueue.dlq.name } */
     deadLetterQueues?: Record<string, pulumi.Input<string>>;
-    /** label → function name (Errors, Throttles). @default none @example { router: ingest.router.functionName } */
+    /** label → function name (Errors each; their Throttles are the account's, see `accountAlarms`). @default none @example { router: ingest.router.functionName } */
     functions?: Record<string, pulumi.Input<string>>;
     /** label → pipe name (ExecutionFailed). @default none @example { router: ingest.pipe.name } */
     pipes?: Record<string, pulumi.Input<string>>;
@@ -56,6 +57,32 @@ export interface AlarmsArgs {
     deliveryRateCritical?: number;
     /** @default 300 */
     queueAgeSeconds?: number;
+    /**
+     * Create the WARNING-tier alarms (rates' early tiers, suppressions added, a refused SMTP record).
+     * Off, only CRITICAL ones page: each WARNING alarm is $0.10–0.20 a month, and a throwaway
+     * environment rarely has anyone to act on an early warning. @default true
+     */
+    warnings?: boolean;
+    /**
+     * Create the alarms on account-wide figures: SES's account reputation (bounce and complaint rate)
+     * and Lambda throttles of the account (one alarm for every function, see `lambdaThrottlesAlarm`).
+     * Stacks sharing an account and region need them once: turn them off in all but one. @default true
+     */
+    accountAlarms?: boolean;
+    /**
+     * ARN of the KMS key the created alarm topic is encrypted with, instead of a key of its own ($1 a
+     * key-month): one key per stack shared by its components. Its key policy must let CloudWatch use
+     * it (`KEY_SERVICE_USERS.cloudwatch`, as `stackKmsKey`'s does).
+     * @default a key of its own, `<name>-key` (`alias/<namePrefix>-alarms-<env>`)
+     * @example stackKey.arn
+     */
+    kmsKeyArn?: pulumi.Input<string>;
+    /**
+     * With `kmsKeyArn`, while moving a deployed stack onto it: still declare the key this component
+     * created before (same URN), retained on delete and unused, so that the deploy without this flag
+     * leaves it in AWS (docs/OPERATIONS.md, "One KMS key per stack"). @default false
+     */
+    retainOwnKey?: boolean;
     /** Alarms other components create (e.g. SendingGuard's) that also publish to the topic created here. @default none */
     otherPublishingAlarmNames?: string[];
     /** Tags added to the standard ones on every alarm (and the topic). @default none @example { CostCentre: "mail" } */
@@ -65,11 +92,19 @@ export interface AlarmsArgs {
      * `Transform`); a function gets the alarm's resource name to pick one. @default none
      * @example { alarm: (args, _opts, name) => { if (name.endsWith("-dlq-router")) args.evaluationPeriods = 3; } }
      */
-    transform?: { alarm?: Transform<aws.cloudwatch.MetricAlarmArgs> };
+    transform?: {
+        /** Every alarm; a function also gets the alarm's name, to pick some. */
+        alarm?: Transform<aws.cloudwatch.MetricAlarmArgs>;
+    };
 }
 
 /** Every alarm the args ask for (pure). */
 export function alarmSpecs(args: AlarmsArgs & { env: string }): AlarmSpec[] {
+    const wanted = (spec: AlarmSpec) => (args.warnings ?? true ? true : spec.tier !== "WARNING") && (args.accountAlarms ?? true ? true : spec.scope !== "account");
+    return allAlarmSpecs(args).filter(wanted);
+}
+
+function allAlarmSpecs(args: AlarmsArgs & { env: string }): AlarmSpec[] {
     const d = DEFAULT_RATE_ALARMS;
     return [
         ...rateAlarmSpecs({
@@ -99,14 +134,17 @@ export function alarmSpecs(args: AlarmsArgs & { env: string }): AlarmSpec[] {
             stateMachines: args.stateMachines ?? {},
             queueAgeSeconds: args.queueAgeSeconds ?? 300,
         }),
+        ...(Object.keys(args.functions ?? {}).length > 0 ? [lambdaThrottlesAlarm(args.env, args.namePrefix)] : []),
     ];
 }
 
 /** CloudWatch alarms (rates with warning/critical tiers, reputation, queues, functions, pipes, state machines) to one topic. */
 export class Alarms extends pulumi.ComponentResource {
+    /** The topic the alarms notify (created, or `topicArn`). */
     public readonly topicArn: pulumi.Output<string>;
     /** The topic's KMS key when the topic is created here (a publisher needs it); undefined for `alarmTopicArn`. */
     public readonly topicKmsKeyArn?: pulumi.Input<string>;
+    /** Every alarm created. */
     public readonly alarms: aws.cloudwatch.MetricAlarm[];
 
     constructor(name: string, args: AlarmsArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -122,6 +160,8 @@ export class Alarms extends pulumi.ComponentResource {
                 ...common, purpose: "alarms", description: `ses-mail alarms (${env})`, alarmNames: [...specs.map((spec) => spec.name), ...(args.otherPublishingAlarmNames ?? [])],
                 emailSubscriptions: args.alarmEmails,
                 httpsSubscriptions: args.alarmHttpsEndpoints,
+                kmsKeyArn: args.kmsKeyArn,
+                retainOwnKey: args.retainOwnKey,
             }, this);
             this.topicArn = topic.arn;
             this.topicKmsKeyArn = topic.kmsKeyArn;

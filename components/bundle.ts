@@ -11,6 +11,7 @@ const NODE_TARGET = "node24";
 /** This package's name (package.json), which packageRoot looks for. */
 export const PACKAGE_NAME = "@ses-mail/pulumi";
 
+/** A function's code as bundled by esbuild, and its hash. */
 export interface FunctionBundle {
     /** Minified CommonJS source of `functions/<name>/handler.ts` and its dependencies. */
     code: string;
@@ -33,6 +34,21 @@ export function packageRoot(from: string = __dirname): string {
         }
     }
 }
+
+/**
+ * Modules replaced by components/bundle-left-out.ts (which throws if loaded), each only required
+ * behind a check that the runtime's Node (LAMBDA_RUNTIME) always passes. Keyed by the exact path
+ * the dependency requires, so a changed path bundles the module again (and the size guard,
+ * tests/components/bundle-size.test.ts, notices) rather than breaking.
+ * - web-streams-polyfill (60 KB of the forwarder): node-fetch 3's fetch-blob (`streams.cjs`)
+ *   requires it only `if (!globalThis.ReadableStream)`, and Node has had a global ReadableStream
+ *   since 18 ("Web Streams API", https://nodejs.org/api/webstreams.html).
+ */
+export const LEFT_OUT: readonly string[] = ["web-streams-polyfill/dist/ponyfill.es2018.js"];
+const LEFT_OUT_STUB = "./components/bundle-left-out.ts";
+
+/** Package (or first path segment of the package's own code) → bytes of the minified output it accounts for. */
+export type BundleComposition = Record<string, number>;
 
 const cache = new Map<string, FunctionBundle>();
 
@@ -60,13 +76,46 @@ export function bundleFunction(name: string): FunctionBundle {
 
 /**
  * The build itself, for an entry relative to the package root. `alias` swaps a module for another
- * (benchmarks compare dependencies this way); production bundles use none.
+ * (benchmarks compare dependencies this way); production bundles use only LEFT_OUT's.
  */
 export function buildBundle(root: string, entry: string, alias?: Record<string, string>): FunctionBundle {
-    const result = esbuild.buildSync({
+    const code = esbuild.buildSync(buildOptions(root, entry, alias)).outputFiles[0].text;
+    return { code, sha256: createHash("sha256").update(code).digest("hex") };
+}
+
+/**
+ * What makes up a function's bundle (esbuild's metafile: bytes each input contributes to the
+ * output), summed per npm package, or per `functions/<dir>` / `components` for this package's code.
+ * Same options as bundleFunction; the metafile does not change the output.
+ */
+export function bundleComposition(name: string, alias?: Record<string, string>): BundleComposition {
+    const root = packageRoot();
+    const result = esbuild.buildSync({ ...buildOptions(root, path.join("functions", name, "handler.ts"), alias), metafile: true, outfile: "index.js" });
+    const composition: BundleComposition = {};
+    for (const output of Object.values(result.metafile.outputs)) {
+        for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+            const key = compositionKey(input);
+            composition[key] = (composition[key] ?? 0) + bytesInOutput;
+        }
+    }
+    return composition;
+}
+
+function compositionKey(input: string): string {
+    const modules = input.lastIndexOf("node_modules/");
+    if (modules >= 0) {
+        const parts = input.slice(modules + "node_modules/".length).split("/");
+        return parts[0].startsWith("@") ? `${parts[0]}/${parts[1]}` : parts[0];
+    }
+    const parts = input.split("/");
+    return parts[0] === "functions" ? `functions/${parts[1]}` : parts[0];
+}
+
+function buildOptions(root: string, entry: string, alias?: Record<string, string>): esbuild.BuildOptions & { write: false } {
+    return {
         absWorkingDir: root,
         entryPoints: [entry],
-        ...(alias ? { alias } : {}),
+        alias: { ...Object.fromEntries(LEFT_OUT.map((id) => [id, LEFT_OUT_STUB])), ...alias },
         bundle: true,
         platform: "node",
         format: "cjs",
@@ -75,12 +124,15 @@ export function buildBundle(root: string, entry: string, alias?: Record<string, 
         sourcemap: false,
         legalComments: "none",
         external: ["@aws-sdk/*"],
+        // A deferred `import()` of an external module becomes a `require()`, so it resolves and loads
+        // exactly as the top-level ones: the runtime's SDK is found through NODE_PATH, which Node's
+        // own ESM resolution ignores (https://nodejs.org/api/esm.html#no-node_path; Lambda's runtime
+        // adds it back for ESM since nodejs18.x, but one path is simpler to trust).
+        supported: { "dynamic-import": false },
         // esbuild reads tsconfig.json in a checkout but not under node_modules; pinning the options
         // keeps an installed package's bundles identical to a checkout's (strict, as ESM source is).
         tsconfigRaw: { compilerOptions: { alwaysStrict: true } },
         write: false,
         logLevel: "silent",
-    });
-    const code = result.outputFiles[0].text;
-    return { code, sha256: createHash("sha256").update(code).digest("hex") };
+    };
 }

@@ -3,8 +3,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_RATE_ALARMS } from "./alarm-specs";
 import { resolveEnv } from "./stack-env";
 
+/** What the dashboard shows, by label, with names resolved ({@link dashboardBody} is pure). */
 export interface DashboardInputs {
+    /** Environment name: the metrics namespace `SESMail/<env>`. */
     env: string;
+    /** Region of every widget. */
     region: string;
     /** label (the function's folder) → function name */
     functions: Record<string, string>;
@@ -20,7 +23,10 @@ export interface DashboardInputs {
 export type Widget = Record<string, unknown>;
 
 /** The dashboard body (CloudWatch dashboard JSON), pure so its widgets are tested directly. */
-export function dashboardBody(d: DashboardInputs): { widgets: Widget[] } {
+export function dashboardBody(d: DashboardInputs): {
+    /** The widgets, in order; widgets without metrics are left out (PutDashboard refuses them). */
+    widgets: Widget[];
+} {
     const ns = `SESMail/${d.env}`;
     const ours = (service: string, ...names: string[]) => names.map((name) => [ns, name, "service", service]);
     // Each entry of a widget's metrics is an array, expressions included: [{ expression, id, label }].
@@ -79,14 +85,19 @@ export function dashboardBody(d: DashboardInputs): { widgets: Widget[] } {
     };
 }
 
+/** Arguments of {@link OperationsDashboard}. */
 export interface OperationsDashboardArgs {
     /** Environment name: the dashboard is `<namePrefix>-dashboard-<env>` and shows the `SESMail/<env>` metrics. @default the stack name (`pulumi.getStack()`) */
     env?: string;
     /** @default "ses-mail" */
     namePrefix?: string;
+    /** label (the function's folder) → function name. */
     functions: Record<string, pulumi.Input<string>>;
+    /** label → main queue name. */
     queues: Record<string, pulumi.Input<string>>;
+    /** label → DLQ name. */
     deadLetterQueues: Record<string, pulumi.Input<string>>;
+    /** Gmail accounts whose token lifetime and validity are shown. @default none */
     gmailAccounts?: string[];
 }
 
@@ -98,7 +109,9 @@ export function consoleOrigin(partition: string, region: string): string {
 
 /** `ses-mail-dashboard-<env>`: the system on one page. */
 export class OperationsDashboard extends pulumi.ComponentResource {
+    /** The CloudWatch dashboard `<prefix>-dashboard-<env>`. */
     public readonly dashboard: aws.cloudwatch.Dashboard;
+    /** The dashboard's console URL (in the partition's console). */
     public readonly url: pulumi.Output<string>;
 
     constructor(name: string, args: OperationsDashboardArgs, opts?: pulumi.ComponentResourceOptions) {

@@ -53,6 +53,7 @@ export function queueEncryption(kmsKeyArn?: pulumi.Input<string>): Pick<aws.sqs.
         : { sqsManagedSseEnabled: true };
 }
 
+/** Arguments of {@link DeadLetterQueue}. */
 export interface DeadLetterQueueArgs {
     /** Environment name: the last part of the physical name and the `Environment` tag. */
     env: string;
@@ -73,15 +74,23 @@ export interface DeadLetterQueueArgs {
      * @default none
      * @example { queue: { messageRetentionSeconds: 604800 } }
      */
-    transform?: { queue?: Transform<aws.sqs.QueueArgs> };
+    transform?: {
+        /** The DLQ itself. */
+        queue?: Transform<aws.sqs.QueueArgs>;
+    };
 }
 
 /** An encrypted, TLS-only queue that keeps failed messages for 14 days. */
 export class DeadLetterQueue extends pulumi.ComponentResource {
+    /** The queue. */
     public readonly queue: aws.sqs.Queue;
+    /** The queue's ARN. */
     public readonly arn: pulumi.Output<string>;
+    /** The queue's URL. */
     public readonly url: pulumi.Output<string>;
+    /** The queue's name. */
     public readonly name: pulumi.Output<string>;
+    /** The customer KMS key it is encrypted with; undefined for SSE-SQS. */
     public readonly kmsKeyArn?: pulumi.Input<string>;
 
     constructor(name: string, args: DeadLetterQueueArgs, opts?: pulumi.ComponentResourceOptions) {

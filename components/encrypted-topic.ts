@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { allow, allowServicePrincipal, denyInsecureTransport, policyDocument, PolicyStatement } from "./iam";
-import { KmsKey } from "./kms-key";
+import { componentKey, KEY_SERVICE_USERS } from "./kms-key";
 import { physicalName, standardTags } from "./naming";
 import { applyTransform, Transform } from "./transform";
 
@@ -13,6 +13,7 @@ export interface TopicPublisher {
     sourceArns: pulumi.Input<string>[];
 }
 
+/** Arguments of {@link EncryptedTopic}. */
 export interface EncryptedTopicArgs {
     /** Environment name: the last part of the physical name and the `Environment` tag. */
     env: string;
@@ -37,13 +38,19 @@ export interface EncryptedTopicArgs {
      * @default none
      * @example { topic: { displayName: "Mail alerts" } }
      */
-    transform?: { topic?: Transform<aws.sns.TopicArgs> };
+    transform?: {
+        /** The topic. */
+        topic?: Transform<aws.sns.TopicArgs>;
+    };
 }
 
 /** A KMS-encrypted SNS topic whose policy denies non-TLS access and scopes service publishers. */
 export class EncryptedTopic extends pulumi.ComponentResource {
+    /** The topic. */
     public readonly topic: aws.sns.Topic;
+    /** The topic's ARN. */
     public readonly arn: pulumi.Output<string>;
+    /** The topic's name. */
     public readonly name: pulumi.Output<string>;
     /** The key the topic is encrypted with: a publisher needs kms:GenerateDataKey on it. */
     public readonly kmsKeyArn: pulumi.Input<string>;
@@ -81,36 +88,48 @@ export class EncryptedTopic extends pulumi.ComponentResource {
     }
 }
 
+/** Arguments of `alarmTopic`: an encrypted topic CloudWatch may publish to, with its subscriptions. */
 export interface AlarmTopicArgs {
+    /** Environment name. */
     env: string;
     /** @default "ses-mail" */
     namePrefix?: string;
+    /** Purpose part of the topic's name. */
     purpose: string;
+    /** What the topic carries (the KMS key's description). */
     description: string;
     /**
      * The alarms that may publish, by exact name: this stack's own, never another stack's in the
      * same account (a name pattern would let a test alarm page prod's operators, or the reverse).
      */
     alarmNames: string[];
+    /** Addresses subscribed by email (each confirms once). @default none */
     emailSubscriptions?: string[];
+    /** HTTPS endpoints subscribed. @default none */
     httpsSubscriptions?: string[];
+    /** The `Component` tag. */
     component: string;
+    /** Extra tags. @default none @example { CostCentre: "mail" } */
     tags?: Record<string, string>;
+    /** A key to encrypt the topic with instead of `<name>-key` (its policy must let CloudWatch use it). @default a key of its own */
+    kmsKeyArn?: pulumi.Input<string>;
+    /** With `kmsKeyArn`: keep `<name>-key` declared, retained on delete and unused (see `componentKey`). @default false */
+    retainOwnKey?: boolean;
 }
 
 /**
  * A topic CloudWatch alarms publish to: encrypted with a key of its own that CloudWatch may use
  * (it cannot publish to a topic under the AWS-managed key), publishers limited to the named alarms
- * of this account and region. Creates `<name>-key` and `<name>-topic`.
+ * of this account and region. Creates `<name>-topic`, and `<name>-key` unless it is given one.
  */
 export function alarmTopic(name: string, args: AlarmTopicArgs, parent: pulumi.Resource): EncryptedTopic {
     const accountId = aws.getCallerIdentityOutput({}, { parent }).accountId;
     const region = aws.getRegionOutput({}, { parent }).region;
     const partition = aws.getPartitionOutput({}, { parent }).partition;
     const common = { env: args.env, namePrefix: args.namePrefix, component: args.component, tags: args.tags };
-    const key = new KmsKey(`${name}-key`, {
+    const key = componentKey(`${name}-key`, args.kmsKeyArn, args.retainOwnKey, {
         ...common, purpose: args.purpose, description: args.description,
-        serviceUsers: [{ service: "cloudwatch.amazonaws.com", actions: ["kms:GenerateDataKey", "kms:Decrypt"] }],
+        serviceUsers: [KEY_SERVICE_USERS.cloudwatch],
     }, { parent });
     return new EncryptedTopic(`${name}-topic`, {
         ...common, purpose: args.purpose, kmsKeyArn: key.arn,

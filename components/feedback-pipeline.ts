@@ -7,7 +7,7 @@ import { SENDER_STATE_INDEX } from "../functions/shared/sender-reputation";
 import { EncryptedTopic } from "./encrypted-topic";
 import { GrantOptions, GrantRole, grantRolePolicy } from "./grants";
 import { allow, allowPutMetricData, policyDocument, PolicyStatement } from "./iam";
-import { KmsKey, KeyServiceUser } from "./kms-key";
+import { componentKey, KEY_SERVICE_USERS, KmsKey, KeyServiceUser } from "./kms-key";
 import { LambdaFunction, logAddressEnvironment } from "./lambda-function";
 import { MailDomain } from "./mail-domain";
 import { globalPhysicalName, physicalName, standardTags } from "./naming";
@@ -22,7 +22,7 @@ export const FEEDBACK_EVENT_TYPES = ["SEND", "DELIVERY", "BOUNCE", "COMPLAINT", 
 const IDENTITY_NOTIFICATION_TYPES = ["Bounce", "Complaint", "Delivery"] as const;
 
 /** What SES needs of a key to publish to a topic encrypted with it. */
-export const SES_PUBLISHES_ENCRYPTED: KeyServiceUser = { service: "ses.amazonaws.com", actions: ["kms:GenerateDataKey", "kms:Decrypt"] };
+export const SES_PUBLISHES_ENCRYPTED: KeyServiceUser = KEY_SERVICE_USERS.ses;
 
 /** A Kubernetes ServiceAccount (EKS, IRSA) that consumes the feedback queue instead of the built-in worker. */
 export interface ExternalConsumerArgs {
@@ -54,6 +54,7 @@ export interface FeedbackPipelineTransform {
     workerRole?: Transform<aws.iam.RoleArgs>;
 }
 
+/** Arguments of {@link FeedbackPipeline}. */
 export interface FeedbackPipelineArgs {
     /**
      * Environment name: the last part of physical names (`ses-mail-feedback-<env>`), the
@@ -121,6 +122,22 @@ export interface FeedbackPipelineArgs {
      * Log mail addresses as keyed hashes instead of in the clear (see docs/DATA.md). @default false
      */
     hashAddressesInLogs?: boolean;
+    /**
+     * ARN of the KMS key the topics (feedback, identity notifications, sender notifications) are
+     * encrypted with, instead of a key of its own ($1 a key-month): one key per stack shared by its
+     * components. Its key policy must let SES use it (`KEY_SERVICE_USERS.ses`, as `stackKmsKey`'s
+     * does). The tables keep the AWS-managed key.
+     * @default a key of its own, `<name>-key` (`alias/<namePrefix>-feedback-<env>`)
+     * @example stackKey.arn
+     */
+    kmsKeyArn?: pulumi.Input<string>;
+    /**
+     * With `kmsKeyArn`, while moving a deployed stack onto it: still declare the key this component
+     * created before (same URN), retained on delete and unused, so that the deploy without this flag
+     * leaves it in AWS instead of scheduling its deletion (docs/OPERATIONS.md, "One KMS key per stack").
+     * @default false
+     */
+    retainOwnKey?: boolean;
     /** Tags added to the standard ones on every taggable child. @default none @example { CostCentre: "mail" } */
     tags?: Record<string, string>;
     /**
@@ -132,6 +149,7 @@ export interface FeedbackPipelineArgs {
     transform?: FeedbackPipelineTransform;
 }
 
+/** The worker's thresholds and retention with every default applied ({@link resolveFeedbackSettings}). */
 export type ResolvedFeedbackSettings = Omit<FeedbackSettings, "senderTag">;
 
 /** Threshold defaults (the worker's own, one source) and checks; pure, table-tested. */
@@ -157,23 +175,38 @@ export function resolveFeedbackSettings(args: Partial<ResolvedFeedbackSettings>)
  * configuration set → encrypted SNS → SQS (+ DLQ) → worker, plus the sending domains.
  */
 export class FeedbackPipeline extends pulumi.ComponentResource {
+    /** The SESv2 configuration set whose events feed the pipeline. */
     public readonly configurationSet: aws.sesv2.ConfigurationSet;
+    /** The configuration set's name (`<prefix>-outbound-<env>` unless given). */
     public readonly configurationSetName: pulumi.Output<string>;
+    /** One MailDomain per `domains` entry. */
     public readonly mailDomains: MailDomain[];
-    public readonly key: KmsKey;
+    /** The component's own key: absent when it was given one (`kmsKeyArn`), unless `retainOwnKey` keeps it declared. */
+    public readonly key?: KmsKey;
+    /** The key the topics are encrypted with: the one given, or its own. */
+    public readonly kmsKeyArn: pulumi.Input<string>;
+    /** The event-publishing topic SES writes to. */
     public readonly topic: EncryptedTopic;
+    /** Bounce, Complaint and Delivery identity notification topics; empty unless `identityNotifications`. */
     public readonly identityNotificationTopics: EncryptedTopic[];
+    /** The feedback queue (and its DLQ) the worker reads. */
     public readonly queue: QueueWithDlq;
+    /** Stored feedback events and counters. */
     public readonly eventsTable: aws.dynamodb.Table;
+    /** Sender reputation: states, audit records, sending pauses. */
     public readonly sendersTable: aws.dynamodb.Table;
+    /** Where sender state changes are announced. */
     public readonly notificationsTopic: EncryptedTopic;
+    /** The Lambda worker; absent when `builtInWorker` is false. */
     public readonly worker?: LambdaFunction;
+    /** The IRSA role of an external consumer; absent without `externalConsumer`. */
     public readonly externalConsumerRole?: aws.iam.Role;
     /**
      * The environment an external consumer's container needs (`runFeedbackWorker` reads it): the
      * Lambda's variables, the queue URL and region, and the metrics namespace and service the alarms watch.
      */
     public readonly externalConsumerEnvironment?: pulumi.Output<Record<string, string>>;
+    /** The resolved thresholds and retention. */
     public readonly settings: ResolvedFeedbackSettings;
     private readonly suppressionStore: SuppressionStore;
     private readonly env: string;
@@ -223,17 +256,19 @@ export class FeedbackPipeline extends pulumi.ComponentResource {
         }, child));
 
         // SES can only publish to an encrypted topic whose key policy lets it: a customer key.
-        this.key = new KmsKey(`${name}-key`, {
+        const key = componentKey(`${name}-key`, args.kmsKeyArn, args.retainOwnKey, {
             env, purpose: "feedback", namePrefix: prefix, component: "FeedbackPipeline", tags: args.tags,
             description: `ses-mail feedback topics (${env})`,
             serviceUsers: [SES_PUBLISHES_ENCRYPTED],
         }, child);
+        this.key = key.own;
+        this.kmsKeyArn = key.arn;
 
         const identityArns = this.mailDomains.map((d) => d.identityArn);
         const partition = aws.getPartitionOutput({}, child).partition;
         const sesSources = [pulumi.interpolate`arn:${partition}:ses:${region}:${accountId}:configuration-set/${configurationSetName}`, ...identityArns];
         const topic = (suffix: string, purpose: string, sourceArns: pulumi.Input<string>[]) => new EncryptedTopic(`${name}-${suffix}`, {
-            env, purpose, namePrefix: prefix, kmsKeyArn: this.key.arn, component: "FeedbackPipeline", tags: args.tags,
+            env, purpose, namePrefix: prefix, kmsKeyArn: this.kmsKeyArn, component: "FeedbackPipeline", tags: args.tags,
             publishers: sourceArns.length > 0 ? [{ service: "ses.amazonaws.com", sourceArns }] : [],
             transform: { topic: suffix === "topic" ? transform.topic : undefined },
         }, child);
@@ -303,7 +338,7 @@ export class FeedbackPipeline extends pulumi.ComponentResource {
         }, child));
 
         this.notificationsTopic = new EncryptedTopic(`${name}-notifications`, {
-            env, purpose: "sender-notifications", namePrefix: prefix, kmsKeyArn: this.key.arn, component: "FeedbackPipeline", tags: args.tags,
+            env, purpose: "sender-notifications", namePrefix: prefix, kmsKeyArn: this.kmsKeyArn, component: "FeedbackPipeline", tags: args.tags,
             emailSubscriptions: args.notificationEmails,
             transform: { topic: transform.notificationsTopic },
         }, child);

@@ -8,6 +8,7 @@ import { allow, policyDocument, PolicyStatement } from "./iam";
 /** The role to grant to: a role of the same program, or the name of an existing role. */
 export type GrantRole = aws.iam.Role | string;
 
+/** Options of a component's `grant…` methods. */
 export interface GrantOptions {
     /**
      * Last part of the policy's resource name (`<component>-<purpose>-<name>`), instead of the

@@ -36,21 +36,32 @@ export const WILDCARD_RESOURCE_REQUIRED_CONDITIONS: Readonly<Record<string, stri
     "cloudwatch:PutMetricData": "cloudwatch:namespace",
 };
 
+/** An IAM `Condition` block: operator → condition key → value(s). */
 export type ConditionBlock = Record<string, Record<string, pulumi.Input<string | boolean> | pulumi.Input<string>[]>>;
 
+/** An IAM `Principal` other than `*`. */
 export interface PrincipalSpec {
+    /** Service principals, e.g. `lambda.amazonaws.com`. */
     Service?: string | string[];
+    /** Account, role or user ARNs. */
     AWS?: pulumi.Input<string> | pulumi.Input<string>[];
+    /** An OIDC or SAML provider ARN. */
     Federated?: pulumi.Input<string>;
 }
 
 /** One statement of a JSON policy document. Resource policies set `Principal`. */
 export interface PolicyStatement {
+    /** Statement id. @default none */
     Sid?: string;
+    /** Allow or Deny. */
     Effect: "Allow" | "Deny";
+    /** Who (resource and trust policies only). @default none (identity policies) */
     Principal?: "*" | PrincipalSpec;
+    /** Actions, named one by one (the policy pack refuses wildcards). */
     Action: string[];
+    /** ARNs; `*` only for actions AWS cannot scope. @default none (trust policies) */
     Resource?: pulumi.Input<string>[] | "*";
+    /** Conditions. @default none */
     Condition?: ConditionBlock;
 }
 
@@ -191,15 +202,17 @@ export function accountKeyAdministration(accountId: pulumi.Input<string>, partit
  * matched on aws:PrincipalArn, which for an assumed-role session is the IAM role's ARN (path
  * included), never the sts assumed-role ARN ("AWS global condition context keys").
  */
-export function denyKeyActionsExcept(sid: string, actions: string[], exempt: pulumi.Input<string>[]): PolicyStatement {
+export function denyKeyActionsExcept(sid: string, actions: string[], exempt: pulumi.Input<string>[], only?: ConditionBlock): PolicyStatement {
     assertNoWildcardAction(actions);
+    // Conditions of one statement all hold for the deny to apply: `only` narrows it (e.g. to one encryption context).
+    const condition: ConditionBlock = { ...(exempt.length ? { ArnNotEquals: { "aws:PrincipalArn": exempt } } : {}), ...(only ?? {}) };
     return {
         Sid: sid,
         Effect: "Deny",
         Principal: "*",
         Action: actions,
         Resource: "*",
-        ...(exempt.length ? { Condition: { ArnNotEquals: { "aws:PrincipalArn": exempt } } } : {}),
+        ...(Object.keys(condition).length ? { Condition: condition } : {}),
     };
 }
 

@@ -5,6 +5,7 @@ import { allow, allowOnAnyResource, assumeRolePolicy, policyDocument, PolicyStat
 import { DEFAULT_PREFIX, globalPhysicalName, physicalName, standardTags } from "./naming";
 import { applyTransform, LambdaFunctionTransform } from "./transform";
 
+/** Arguments of {@link LambdaFunction}. */
 export interface LambdaFunctionArgs {
     /** The folder under `functions/` whose `handler.ts` is bundled. */
     code: string;
@@ -69,17 +70,34 @@ export function logAddressEnvironment(hashed: boolean | undefined, account: stri
     return hashed ? { LOG_ADDRESSES: "hashed", LOG_ADDRESS_SALT: `${account}/${namePrefix ?? DEFAULT_PREFIX}-${env}` } : {};
 }
 
-export const LAMBDA_DEFAULTS = { memorySize: 256, timeout: 30, architecture: "arm64", logRetentionDays: 30, logLevel: "INFO" } as const;
+/** Defaults of every function of this library. */
+export const LAMBDA_DEFAULTS = {
+    /** MB. */
+    memorySize: 256,
+    /** Seconds. */
+    timeout: 30,
+    /** Graviton. */
+    architecture: "arm64",
+    /** Days the log group keeps logs. */
+    logRetentionDays: 30,
+    /** Powertools log level. */
+    logLevel: "INFO",
+} as const;
 
 /**
  * A Lambda function bundled from `functions/<code>/`, with its own log group, X-Ray tracing,
  * Powertools settings and a role that may do only what the caller states.
  */
 export class LambdaFunction extends pulumi.ComponentResource {
+    /** The function. */
     public readonly function: aws.lambda.Function;
+    /** Its execution role (only the statements given, plus logs and X-Ray). */
     public readonly role: aws.iam.Role;
+    /** Its log group `/aws/lambda/<name>`. */
     public readonly logGroup: aws.cloudwatch.LogGroup;
+    /** The function's name. */
     public readonly functionName: pulumi.Output<string>;
+    /** The function's ARN. */
     public readonly arn: pulumi.Output<string>;
     /** Timeout in seconds (plain), for deriving queue visibility timeouts. */
     public readonly timeout: number;

@@ -6,9 +6,13 @@ import { applyTransform, Transform } from "./transform";
 
 /** A DNS record to publish for a domain (and, with a hosted zone, created in Route 53). */
 export interface DnsRecord {
+    /** Fully qualified record name. */
     name: string;
+    /** Record type. */
     type: "CNAME" | "MX" | "TXT";
+    /** Record value (MX: `<priority> <host>`; TXT: unquoted). */
     value: string;
+    /** TTL in seconds. */
     ttl: number;
 }
 
@@ -18,12 +22,17 @@ export interface DnsRecord {
  * if the domain has none, otherwise do what `merge` says.
  */
 export interface MailDomainMerge {
+    /** Fully qualified record name. */
     name: string;
+    /** Record type. */
     type: "TXT";
+    /** The record to publish when the domain has none. */
     value: string;
+    /** What to change in an existing record, e.g. add `include:amazonses.com`. */
     merge: string;
 }
 
+/** Arguments of {@link MailDomain}. */
 export interface MailDomainArgs {
     /** The domain, e.g. `example.com`. */
     domain: string;
@@ -61,9 +70,13 @@ export interface MailDomainArgs {
      * @default none
      * @example { identity: { dkimSigningAttributes: { nextSigningKeyLength: "RSA_1024_BIT" } } }
      */
-    transform?: { identity?: Transform<aws.sesv2.EmailIdentityArgs> };
+    transform?: {
+        /** The SESv2 email identity. */
+        identity?: Transform<aws.sesv2.EmailIdentityArgs>;
+    };
 }
 
+/** Easy DKIM publishes three CNAME records per domain. */
 export const DKIM_TOKEN_COUNT = 3;
 
 /** Validates a domain name and the options (pure, table-tested). */
@@ -84,9 +97,13 @@ export function validateMailDomainArgs(args: Pick<MailDomainArgs, "domain" | "ma
  * configuration set, and the DNS records that make it work (created in Route 53 when a zone is given).
  */
 export class MailDomain extends pulumi.ComponentResource {
+    /** The domain. */
     public readonly domain: string;
+    /** The SESv2 domain identity. */
     public readonly identity: aws.sesv2.EmailIdentity;
+    /** The identity's ARN. */
     public readonly identityArn: pulumi.Output<string>;
+    /** The custom MAIL FROM domain, e.g. `mail.example.com`. */
     public readonly mailFromDomain: string;
     /** Every record to publish: DKIM CNAMEs, MAIL FROM MX and SPF, and the domain's SPF and DMARC when opted in. */
     public readonly dnsRecords: pulumi.Output<DnsRecord[]>;

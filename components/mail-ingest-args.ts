@@ -63,6 +63,7 @@ export interface MailIngestTransform {
     bouncerRole?: Transform<aws.iam.RoleArgs>;
 }
 
+/** Arguments of {@link MailIngest}. */
 export interface MailIngestArgs {
     /**
      * Environment name: the last part of physical names (`ses-mail-email-routing-<env>`), the
@@ -137,6 +138,8 @@ export interface MailIngestArgs {
     tokenAlertHttpsEndpoints?: string[];
     /** Warning when a token expires within this many hours. @default 24 */
     tokenWarningHours?: number;
+    /** Create the tokens' WARNING-tier alarm (expiring within `tokenWarningHours`); the CRITICAL ones always exist. @default true */
+    tokenWarningAlarms?: boolean;
     /** Critical when a token expires within this many hours. @default 6 */
     tokenCriticalHours?: number;
     /** @default "dateHeader" */
@@ -163,6 +166,22 @@ export interface MailIngestArgs {
      * Log mail addresses as keyed hashes instead of in the clear (see docs/DATA.md). @default false
      */
     hashAddressesInLogs?: boolean;
+    /**
+     * ARN of the KMS key the inbound topic and the created token-alerts topic are encrypted with,
+     * instead of keys of their own ($1 a key-month each): one key per stack shared by its
+     * components. Its key policy must let SES and CloudWatch use it (`KEY_SERVICE_USERS`, as
+     * `stackKmsKey`'s does). The mail bucket stays SSE-S3, the tables on the AWS-managed key.
+     * @default keys of its own, `<name>-key` and `<name>-token-alerts-key`
+     * @example stackKey.arn
+     */
+    kmsKeyArn?: pulumi.Input<string>;
+    /**
+     * With `kmsKeyArn`, while moving a deployed stack onto it: still declare the keys this component
+     * created before (same URNs), retained on delete and unused, so that the deploy without this flag
+     * leaves them in AWS instead of scheduling their deletion (docs/OPERATIONS.md, "One KMS key per stack").
+     * @default false
+     */
+    retainOwnKey?: boolean;
     /** Tags added to the standard ones on every taggable child. @default none @example { CostCentre: "mail" } */
     tags?: Record<string, string>;
     /**

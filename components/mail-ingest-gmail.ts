@@ -116,13 +116,14 @@ export function createGmailDelivery(scope: IngestScope, routing: Routing, bucket
 function tokenMonitoring(scope: IngestScope, accounts: string[], parameterPrefix: string): Pick<GmailDelivery, "tokenMonitors" | "tokenAlertTopicArn"> {
     const { name, args, env, prefix, child, common } = scope;
     if (accounts.length === 0 || !(args.tokenMonitoring ?? true)) return { tokenMonitors: [] };
-    const monitorArgs = { env, namePrefix: prefix, parameterPrefix, warningHours: args.tokenWarningHours, criticalHours: args.tokenCriticalHours };
+    const monitorArgs = { env, namePrefix: prefix, parameterPrefix, warningHours: args.tokenWarningHours, criticalHours: args.tokenCriticalHours, warningAlarm: args.tokenWarningAlarms };
     const tokenAlertTopicArn = args.tokenAlertTopicArn !== undefined
         ? pulumi.output(args.tokenAlertTopicArn)
         : alarmTopic(`${name}-token-alerts`, {
             ...common, purpose: "gmail-forwarder-token-alerts", description: `ses-mail Gmail token alerts (${env})`,
             alarmNames: accounts.flatMap((account) => tokenAlarmNames(resolveTokenMonitorSettings({ ...monitorArgs, account }))),
             emailSubscriptions: args.tokenAlertEmails, httpsSubscriptions: args.tokenAlertHttpsEndpoints,
+            kmsKeyArn: args.kmsKeyArn, retainOwnKey: args.retainOwnKey,
         }, child.parent).arn;
     const tokenMonitors = accounts.map((account) => new TokenMonitor(`${name}-token-${accountSlug(account)}`, {
         ...monitorArgs, account, homeRegion: args.homeRegion, hashAddressesInLogs: args.hashAddressesInLogs, alertTopicArn: tokenAlertTopicArn, logRetentionDays: args.logRetentionDays, tags: args.tags,

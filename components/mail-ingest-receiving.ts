@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { EncryptedTopic } from "./encrypted-topic";
 import { SES_PUBLISHES_ENCRYPTED } from "./feedback-pipeline";
 import { denyInsecureTransport, policyDocument } from "./iam";
-import { KmsKey } from "./kms-key";
+import { componentKey } from "./kms-key";
 import { DnsRecord, MailDomain, MailDomainMerge } from "./mail-domain";
 import type { ReceiptRuleSetMode } from "./mail-ingest-args";
 import type { IngestScope } from "./mail-ingest-scope";
@@ -34,6 +34,7 @@ export interface Receiving {
 
 /** What decides where the receipt rule goes. */
 export interface RuleSetSituation {
+    /** `MailIngestArgs.ruleSetMode`. */
     mode: ReceiptRuleSetMode;
     /** `MailIngestArgs.ruleSetName`. */
     ruleSetName?: string;
@@ -150,7 +151,7 @@ export function createReceiving(scope: IngestScope): Receiving {
         }],
     }, child);
 
-    const key = new KmsKey(`${name}-key`, { ...common, purpose: "inbound", description: `ses-mail inbound notifications (${env})`, serviceUsers: [SES_PUBLISHES_ENCRYPTED] }, child);
+    const key = componentKey(`${name}-key`, args.kmsKeyArn, args.retainOwnKey, { ...common, purpose: "inbound", description: `ses-mail inbound notifications (${env})`, serviceUsers: [SES_PUBLISHES_ENCRYPTED] }, child);
     const topic = new EncryptedTopic(`${name}-topic`, {
         ...common, purpose: "email-inbound", kmsKeyArn: key.arn,
         publishers: [{ service: "ses.amazonaws.com", sourceArns: [receiptRuleArn(scope, ruleSetName, ruleName)] }],

@@ -29,28 +29,45 @@ export { ROUTING_DETAIL_TYPE, ROUTING_EVENT_SOURCE } from "../functions/shared/r
  * this component, as it always was, so no URN changes.
  */
 export class MailIngest extends pulumi.ComponentResource {
+    /** Raw mail, written by the receipt rule's S3 action. */
     public readonly bucket: aws.s3.Bucket;
+    /** The receipt rule's SNS notification topic. */
     public readonly topic: EncryptedTopic;
+    /** Receipt notifications, read by the routing pipe (and its DLQ). */
     public readonly inputQueue: QueueWithDlq;
+    /** Routing rules (and SMTP users when SmtpCredentials shares it). */
     public readonly routingTable: aws.dynamodb.Table;
+    /** The routing decisions' event bus. */
     public readonly eventBus: aws.cloudwatch.EventBus;
+    /** The pipe's enrichment: routes each mail by the rules. */
     public readonly router: LambdaFunction;
+    /** The EventBridge Pipe: input queue → router → event bus. */
     public readonly pipe: aws.pipes.Pipe;
+    /** The pipe's log group. */
     public readonly pipeLogGroup: aws.cloudwatch.LogGroup;
     /** Where the bus puts an invalid-mail event it could not deliver to the input DLQ. */
     public readonly routingEventsDlq: DeadLetterQueue;
+    /** Forward decisions, one message per (mail, account). */
     public readonly forwarderQueue: QueueWithDlq;
+    /** Mail parked on a token problem, until `ses-mail token refresh` drains it. */
     public readonly retryQueue: QueueWithDlq;
+    /** The Gmail forwarder (`users.messages.import`). */
     public readonly forwarder: LambdaFunction;
+    /** Idempotency records of the forwarder and the bouncer. */
     public readonly idempotencyTable: aws.dynamodb.Table;
+    /** Bounce decisions. */
     public readonly bouncerQueue: QueueWithDlq;
+    /** Sends bounces (SendBounce). */
     public readonly bouncer: LambdaFunction;
+    /** The state machine that moves parked mail back to the forwarder. */
     public readonly retryDrain: RetryDrain;
     /** One per Gmail account (none when `tokenMonitoring` is false). */
     public readonly tokenMonitors: TokenMonitor[];
     /** Where token alarms notify (undefined without monitors). */
     public readonly tokenAlertTopicArn?: pulumi.Output<string>;
+    /** This stack's receipt rule. */
     public readonly receiptRule: aws.ses.ReceiptRule;
+    /** One MailDomain per receiving domain not already given one. */
     public readonly mailDomains: MailDomain[];
     /** MX records for the receiving domains, plus the identity records of domains created here. */
     public readonly dnsRecords: pulumi.Output<DnsRecord[]>;

@@ -8,29 +8,48 @@ export const DEFAULT_PREFIX = "ses-mail";
  * deterministically (see {@link physicalName}) instead of failing at deploy time.
  */
 export const NAME_LIMITS = {
+    /** Longest name of a DynamoDB table. */
     dynamodbTable: 255,
+    /** Longest name of an EventBridge event bus. */
     eventBus: 256,
+    /** Longest name of an EventBridge rule. */
     eventRule: 64,
+    /** Longest name of an IAM role. */
     iamRole: 64,
+    /** Longest name of an IAM user. */
     iamUser: 64,
+    /** Longest name of a KMS alias. Without the `alias/` prefix. */
     kmsAlias: 256,
+    /** Longest name of a Lambda function. */
     lambda: 64,
+    /** Longest name of a CloudWatch log group. */
     logGroup: 512,
+    /** Longest name of an EventBridge pipe. */
     pipe: 64,
+    /** Longest name of an S3 bucket. */
     s3Bucket: 63,
     /** A bucket name that gets `-<12-digit account id>` appended: 63 minus those 13 characters. */
     s3BucketBeforeAccountId: 50,
+    /** Longest name of an EventBridge Scheduler schedule. */
     schedule: 64,
+    /** Longest name of an SES configuration set. */
     sesConfigurationSet: 64,
+    /** Longest name of an SES receipt rule (and rule set). */
     sesReceiptRule: 64,
+    /** Longest name of a Step Functions state machine. */
     sfnStateMachine: 80,
+    /** Longest name of an SNS topic. */
     snsTopic: 256,
+    /** Longest name of an SQS queue. */
     sqsQueue: 80,
+    /** Longest name of an SSM document. */
     ssmDocument: 128,
 } as const;
 
+/** A service whose names {@link physicalName} builds (a key of {@link NAME_LIMITS}). */
 export type NamedService = keyof typeof NAME_LIMITS;
 
+/** The parts of a physical name: `<prefix>-<purpose>-<env>`. */
 export interface PhysicalNameParts {
     /** What the resource is for, e.g. `email-input` or `email-input-dlq`. */
     purpose: string;
@@ -65,6 +84,7 @@ export function physicalName(service: NamedService, parts: PhysicalNameParts): s
     return `${full.slice(0, limit - tail.length).replace(/-+$/, "")}${tail}`;
 }
 
+/** The parts of a name unique in the whole account or partition (IAM roles, S3 buckets): a physical name plus the region. */
 export interface GlobalNameParts extends PhysicalNameParts {
     /** The region the resource is deployed in (e.g. `aws.getRegionOutput().region`, resolved). */
     region: string;

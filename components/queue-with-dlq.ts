@@ -5,6 +5,7 @@ import { PolicyStatement } from "./iam";
 import { physicalName, standardTags } from "./naming";
 import { applyTransform, Transform } from "./transform";
 
+/** Arguments of {@link QueueWithDlq}. */
 export interface QueueWithDlqArgs {
     /** Environment name: the last part of both queues' physical names and the `Environment` tag. */
     env: string;
@@ -39,12 +40,21 @@ export interface QueueWithDlqArgs {
      * (see {@link Transform}). @default none
      * @example { queue: { delaySeconds: 5 }, dlq: (args) => { args.tags = { ...args.tags, Team: "mail" }; } }
      */
-    transform?: { queue?: Transform<aws.sqs.QueueArgs>; dlq?: Transform<aws.sqs.QueueArgs> };
+    transform?: {
+        /** The main queue. */
+        queue?: Transform<aws.sqs.QueueArgs>;
+        /** The dead-letter queue. */
+        dlq?: Transform<aws.sqs.QueueArgs>;
+    };
 }
 
+/** The queue's settings with defaults applied and checked. */
 export interface ResolvedQueueSettings {
+    /** Receives before a message moves to the DLQ. */
     maxReceiveCount: number;
+    /** Visibility timeout (at least 6 × the consumer's timeout). */
     visibilityTimeoutSeconds: number;
+    /** How long the main queue keeps a message. */
     messageRetentionSeconds: number;
 }
 
@@ -70,11 +80,17 @@ export function resolveQueueSettings(args: Pick<QueueWithDlqArgs, "maxReceiveCou
 
 /** An encrypted, TLS-only queue whose failures land in its own {@link DeadLetterQueue}. */
 export class QueueWithDlq extends pulumi.ComponentResource {
+    /** The main queue. */
     public readonly queue: aws.sqs.Queue;
+    /** Its dead-letter queue. */
     public readonly dlq: DeadLetterQueue;
+    /** The main queue's ARN. */
     public readonly arn: pulumi.Output<string>;
+    /** The main queue's URL. */
     public readonly url: pulumi.Output<string>;
+    /** The main queue's name. */
     public readonly name: pulumi.Output<string>;
+    /** The resolved settings. */
     public readonly settings: ResolvedQueueSettings;
     /** Purpose part of its physical name (`email-input`, `gmail-forwarder`, …): the runbooks name its alarms by it. */
     public readonly purpose: string;

@@ -37,7 +37,9 @@ const BUDGET_MARGIN = 10;
  * is set by the drain itself when it hands over to a fresh execution.
  */
 export interface RetryDrainInput {
+    /** Drain only this Gmail account's messages; absent or null: every account's. @default every account */
     account?: string | null;
+    /** Set by the drain itself when it hands over to a fresh execution. @default a first execution */
     continued?: RetryDrainProgress;
 }
 
@@ -53,7 +55,9 @@ export interface RetryDrainProgress {
     movesLeft: number;
     /** Messages it may still receive, moved or not (starts at twice ApproximateNumberOfMessages). */
     receivesLeft: number;
+    /** Messages moved so far. */
     moved: number;
+    /** Messages received and left parked so far. */
     skipped: number;
     /** Executions in the chain so far, this one included. */
     executions: number;
@@ -334,7 +338,9 @@ export function retryDrainDefinition(partition: string, sourceQueueUrl: string, 
     };
 }
 
+/** Arguments of {@link RetryDrain}. */
 export interface RetryDrainArgs {
+    /** Environment name: the last part of the state machine's and role's names. */
     env: string;
     /** @default "ses-mail" */
     namePrefix?: string;
@@ -342,19 +348,27 @@ export interface RetryDrainArgs {
     purpose: string;
     /** Region whose IAM role name has no region part (see `globalPhysicalName`). @default every region's name has one */
     homeRegion?: string;
+    /** ARN of the queue drained: the forwarder's retry queue. */
     sourceQueueArn: pulumi.Input<string>;
+    /** URL of the queue drained. */
     sourceQueueUrl: pulumi.Input<string>;
+    /** ARN of the queue parked mail goes back to: the forwarder's queue. */
     targetQueueArn: pulumi.Input<string>;
+    /** URL of that queue. */
     targetQueueUrl: pulumi.Input<string>;
     /** @default 30 */
     logRetentionDays?: pulumi.Input<number>;
+    /** The `Component` tag. @default "RetryDrain" */
     component?: string;
+    /** Extra tags. @default none @example { CostCentre: "mail" } */
     tags?: Record<string, string>;
 }
 
 /** A Step Functions state machine that moves parked messages (of one account, or all) from one queue to another. */
 export class RetryDrain extends pulumi.ComponentResource {
+    /** The drain state machine (Standard, JSONata). */
     public readonly stateMachine: aws.sfn.StateMachine;
+    /** The state machine's ARN (stack output `retryDrainStateMachineArn`). */
     public readonly arn: pulumi.Output<string>;
 
     constructor(name: string, args: RetryDrainArgs, opts?: pulumi.ComponentResourceOptions) {

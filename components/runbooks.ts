@@ -9,9 +9,13 @@ import { resolveEnv } from "./stack-env";
 
 /** A queue of the stack and its DLQ (either may be absent for the health check). */
 export interface RunbookQueue {
+    /** The source queue's URL; absent for a DLQ without one (stream and EventBridge failures). @default none */
     queueUrl?: pulumi.Input<string>;
+    /** The source queue's ARN. @default none */
     queueArn?: pulumi.Input<string>;
+    /** The DLQ's URL. */
     dlqUrl: pulumi.Input<string>;
+    /** The DLQ's ARN. */
     dlqArn: pulumi.Input<string>;
 }
 
@@ -22,6 +26,7 @@ export function runbookScript(file: string): string {
     return fs.readFileSync(path.join(packageRoot(), "runbooks", file), "utf8");
 }
 
+/** The `SESMail-DLQ-Redrive-<env>` Automation document (pure): `pairs` maps each DLQ URL to its source queue URL, the only pairs it accepts. */
 export function redriveDocument(env: string, roleArn: string, pairs: Record<string, string>): Record<string, unknown> {
     return {
         schemaVersion: "0.3",
@@ -54,6 +59,7 @@ export function redriveDocument(env: string, roleArn: string, pairs: Record<stri
     };
 }
 
+/** The `SESMail-Queue-HealthCheck-<env>` Automation document (pure), over `queues` (label → queue and DLQ URLs). */
 export function healthCheckDocument(env: string, roleArn: string, queues: Record<string, { queue?: string; dlq: string }>): Record<string, unknown> {
     return {
         schemaVersion: "0.3",
@@ -73,6 +79,7 @@ export function healthCheckDocument(env: string, roleArn: string, queues: Record
     };
 }
 
+/** Arguments of {@link Runbooks}. */
 export interface RunbooksArgs {
     /** Environment name: documents are `SESMail-<purpose>-<env>`. @default the stack name (`pulumi.getStack()`) */
     env?: string;
@@ -82,13 +89,17 @@ export interface RunbooksArgs {
     homeRegion?: string;
     /** label → queue and DLQ: every DLQ of the stack, those without a source queue (stream, EventBridge) too. */
     queues: Record<string, RunbookQueue>;
+    /** Extra tags. @default none @example { CostCentre: "mail" } */
     tags?: Record<string, string>;
 }
 
 /** SSM Automation runbooks `SESMail-DLQ-Redrive-<env>` and `SESMail-Queue-HealthCheck-<env>`, with their role. */
 export class Runbooks extends pulumi.ComponentResource {
+    /** The DLQ redrive document. */
     public readonly redrive: aws.ssm.Document;
+    /** The queue health-check document. */
     public readonly healthCheck: aws.ssm.Document;
+    /** The automation role: drain the DLQs, send to their source queues, read SQS metrics. */
     public readonly role: aws.iam.Role;
 
     constructor(name: string, args: RunbooksArgs, opts?: pulumi.ComponentResourceOptions) {

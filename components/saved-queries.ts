@@ -10,6 +10,7 @@ export interface SavedQuery {
     sources: string[];
     /** Fields of the log records the query relies on (nested ones dotted, as Logs Insights names them); tests check the functions (and the pipe, from a fixture of its log schema) really log them. */
     fields: string[];
+    /** The Logs Insights query. */
     queryString: string;
 }
 
@@ -40,6 +41,7 @@ export function savedQueries(): SavedQuery[] {
     ];
 }
 
+/** Arguments of {@link SavedQueries}. */
 export interface SavedQueriesArgs {
     /** Environment name: queries are named `<namePrefix>/<env>/<id>`. @default the stack name (`pulumi.getStack()`) */
     env?: string;
@@ -51,6 +53,7 @@ export interface SavedQueriesArgs {
 
 /** The Logs Insights saved queries, `ses-mail/<env>/<id>`. */
 export class SavedQueries extends pulumi.ComponentResource {
+    /** The query definitions created. */
     public readonly definitions: aws.cloudwatch.QueryDefinition[];
 
     constructor(name: string, args: SavedQueriesArgs, opts?: pulumi.ComponentResourceOptions) {

@@ -9,7 +9,9 @@ import { allow, allowOnAnyResource, allowPutMetricData, assumeRolePolicy, policy
 import { LambdaFunction } from "./lambda-function";
 import { DEFAULT_PREFIX, globalPhysicalName, physicalName, standardTags } from "./naming";
 
+/** Arguments of {@link SendingGuard}. */
 export interface SendingGuardArgs {
+    /** Environment name: the last part of physical names and alarm names, and the metrics namespace `SESMail/<env>`. */
     env: string;
     /** @default "ses-mail" */
     namePrefix?: string;
@@ -19,6 +21,7 @@ export interface SendingGuardArgs {
     configurationSetName: pulumi.Input<string>;
     /** FeedbackPipeline's senders table, where pauses and resumes are recorded (`SENDING#<set>` items). */
     sendersTableName: pulumi.Input<string>;
+    /** ARN of the same senders table (the brake may write only its `SENDING#` items). */
     sendersTableArn: pulumi.Input<string>;
     /** Alarms notify this topic; the brake tells it why it paused sending. */
     alarmTopicArn: pulumi.Input<string>;
@@ -44,27 +47,46 @@ export interface SendingGuardArgs {
     quotaCriticalPercent?: number;
     /** @default "rate(10 minutes)" */
     quotaScheduleExpression?: string;
+    /** Create the quota's WARNING-tier alarm; the CRITICAL one always exists. @default true */
+    warnings?: boolean;
     /** @default 30 */
     logRetentionDays?: number;
     /** Log mail addresses as keyed hashes (see docs/DATA.md). @default false */
     hashAddressesInLogs?: boolean;
+    /** Tags added to the standard ones (`Environment`, `Service`, `Component`) on every taggable child. @default none @example { CostCentre: "mail" } */
     tags?: Record<string, string>;
 }
 
+/** {@link SendingGuardArgs} with every default applied and checked ({@link resolveSendingGuardSettings}). */
 export interface SendingGuardSettings {
+    /** Environment name. */
     env: string;
+    /** Prefix of physical names. */
     namePrefix: string;
+    /** CloudWatch namespace of the guard's metrics and alarms: `SESMail/<env>`. */
     namespace: string;
+    /** Whether the emergency brake is deployed. */
     brake: boolean;
+    /** Bounce rate (%) that pauses sending. */
     brakeBounceRatePercent: number;
+    /** Complaint rate (%) that pauses sending. */
     brakeComplaintRatePercent: number;
+    /** Sends a window needs before the brake judges its rates. */
     brakeMinimumSends: number;
+    /** Window of the brake alarms, in seconds (a multiple of 60). */
     brakePeriodSeconds: number;
+    /** The command the pause announcement tells operators to run. */
     resumeCommand: string;
+    /** Whether the scheduled send-quota check is deployed. */
     quotaCheck: boolean;
+    /** Quota utilisation (%) of the warning alarm; below the critical one. */
     quotaWarningPercent: number;
+    /** Quota utilisation (%) of the critical alarm. */
     quotaCriticalPercent: number;
+    /** EventBridge Scheduler expression of the quota check. */
     quotaScheduleExpression: string;
+    /** Whether the quota's WARNING-tier alarm is created. */
+    warnings: boolean;
 }
 
 /**
@@ -74,17 +96,25 @@ export interface SendingGuardSettings {
  * ("Amazon SES account status": review at 0.1%, pause at 0.5%), so this stack stops itself first.
  */
 export const DEFAULT_SENDING_GUARD = {
+    /** The runbooks' "stop sending" bounce rate. */
     brakeBounceRatePercent: 10,
+    /** Where SES itself may pause the account. */
     brakeComplaintRatePercent: 0.5,
+    /** The rate alarms' low-volume guard. */
     brakeMinimumSends: DEFAULT_RATE_ALARMS.minimumSends,
+    /** One hour. */
     brakePeriodSeconds: 3600,
+    /** The quota check's warning level. */
     quotaWarningPercent: DEFAULT_QUOTA_THRESHOLDS.warningPercent,
+    /** The quota check's critical level. */
     quotaCriticalPercent: DEFAULT_QUOTA_THRESHOLDS.criticalPercent,
+    /** How often the quota is read. */
     quotaScheduleExpression: "rate(10 minutes)",
 } as const;
 
 /** Labels of the guard's functions and DLQ in alarm names (`ses-mail-<label>-errors-<env>`, …). */
 export const SENDING_BRAKE_LABEL = "sending-brake";
+/** Label of the send-quota function in alarm names (`ses-mail-lambda-send-quota-errors-<env>`, …). */
 export const SEND_QUOTA_LABEL = "send-quota";
 
 /** Defaults and checks (pure). */
@@ -105,6 +135,7 @@ export function resolveSendingGuardSettings(args: Omit<SendingGuardArgs, "config
         quotaWarningPercent: args.quotaWarningPercent ?? d.quotaWarningPercent,
         quotaCriticalPercent: args.quotaCriticalPercent ?? d.quotaCriticalPercent,
         quotaScheduleExpression: args.quotaScheduleExpression ?? d.quotaScheduleExpression,
+        warnings: args.warnings ?? true,
     };
     const percent = (key: keyof SendingGuardSettings) => {
         const value = s[key] as number;
@@ -148,7 +179,7 @@ export function brakeAlarmSpecs(s: SendingGuardSettings): AlarmSpec[] {
  */
 export function quotaAlarmSpecs(s: SendingGuardSettings): AlarmSpec[] {
     if (!s.quotaCheck) return [];
-    return ([["WARNING", s.quotaWarningPercent], ["CRITICAL", s.quotaCriticalPercent]] as const).map(([tier, threshold]) => ({
+    return ([["WARNING", s.quotaWarningPercent], ["CRITICAL", s.quotaCriticalPercent]] as const).filter(([tier]) => s.warnings || tier !== "WARNING").map(([tier, threshold]) => ({
         name: `${s.namePrefix}-send-quota-${tier}-${s.env}`, tier,
         description: `SES send quota: SentLast24Hours at or above ${threshold}% of Max24HourSend. Run npx ses-mail quota for the figures and the runbook's advice (request an increase; check the volume is expected).`,
         metric: { id: "m", namespace: s.namespace, metricName: QUOTA_METRICS.utilisation, dimensions: {}, stat: "Maximum" },
@@ -180,12 +211,19 @@ export function sendingGuardAlarmNames(s: SendingGuardSettings): string[] {
  * warning and critical alarms. Resuming is an operator's act: `ses-mail sending resume`.
  */
 export class SendingGuard extends pulumi.ComponentResource {
+    /** The resolved settings. */
     public readonly settings: SendingGuardSettings;
+    /** The brake function (`<prefix>-sending-brake-<env>`); absent when `brake` is false. */
     public readonly brake?: LambdaFunction;
+    /** Where failed brake invocations and undeliverable alarm events go; absent when `brake` is false. */
     public readonly brakeDlq?: DeadLetterQueue;
+    /** The EventBridge rule matching the brake alarms' state changes; absent when `brake` is false. */
     public readonly brakeRule?: aws.cloudwatch.EventRule;
+    /** The send-quota function; absent when `quotaCheck` is false. */
     public readonly quota?: LambdaFunction;
+    /** The schedule that runs the quota check; absent when `quotaCheck` is false. */
     public readonly quotaSchedule?: aws.scheduler.Schedule;
+    /** Every alarm the guard created: brake, quota and its own functions' and DLQ's. */
     public readonly alarms: aws.cloudwatch.MetricAlarm[];
 
     constructor(name: string, args: SendingGuardArgs, opts?: pulumi.ComponentResourceOptions) {

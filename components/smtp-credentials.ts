@@ -6,14 +6,16 @@ import { DeadLetterQueue, queueSenderStatements } from "./dead-letter-queue";
 import { GrantOptions, GrantRole, grantRolePolicy, tableKeyStatements, withStatements } from "./grants";
 import { allow, policyDocument, PolicyStatement } from "./iam";
 import { SENDER_STATE_INDEX } from "../functions/shared/sender-reputation";
-import { KmsKey } from "./kms-key";
+import { componentKey, KmsKey, SMTP_CREDENTIALS_CONTEXT_KEY } from "./kms-key";
 import { LambdaFunction } from "./lambda-function";
 import { globalEnv, physicalName, standardTags } from "./naming";
 import { resolveEnv } from "./stack-env";
 import { secureTableSettings } from "./table-settings";
 import { applyTransform, Transform } from "./transform";
 
+/** SES SMTP ports: 587 (STARTTLS) and 465 (TLS). */
 export const SMTP_PORTS = [587, 465];
+/** The SPF record that lets SES send for a domain. */
 export const SPF_RECORD = "v=spf1 include:amazonses.com ~all";
 
 /** FeedbackPipeline's sender reputation, read by the manager to disable SMTP users of restricted senders. */
@@ -38,6 +40,7 @@ export interface SmtpCredentialsTransform {
     failures?: Transform<aws.sqs.QueueArgs>;
 }
 
+/** Arguments of {@link SmtpCredentials}. */
 export interface SmtpCredentialsArgs {
     /**
      * Environment name: the last part of physical names (`ses-mail-smtp-credentials-<env>`), the IAM
@@ -81,6 +84,23 @@ export interface SmtpCredentialsArgs {
      * restriction enables nobody. @default no enforcement
      */
     senderReputation?: SmtpSenderReputationArgs;
+    /**
+     * ARN of the KMS key the credentials are encrypted with, instead of a key of its own ($1 a
+     * key-month): one key per stack shared by its components. Only `adminPrincipalArns` must decrypt
+     * what is encrypted under the `username` context, so its policy must deny that to everyone else
+     * (as `stackKmsKey` with `credentialAdminArns` does): this component cannot change a given key's policy.
+     * @default a key of its own, `<name>-key` (`alias/<namePrefix>-smtp-credentials-<env>`), whose policy denies decrypting to everyone but `adminPrincipalArns`
+     * @example stackKey.arn
+     */
+    kmsKeyArn?: pulumi.Input<string>;
+    /**
+     * With `kmsKeyArn`, while moving a deployed stack onto it: still declare the key this component
+     * created before (same URN, same policy), retained on delete and unused for new credentials, so
+     * that the deploy without this flag leaves it in AWS: credentials encrypted before stay under it
+     * until re-encrypted (docs/OPERATIONS.md, "One KMS key per stack").
+     * @default false
+     */
+    retainOwnKey?: boolean;
     /** Attempts before a record is marked failed. @default 3 */
     maxAttempts?: number;
     /** How long a rotated-out key stays Active next to the new one; the sweep then deactivates and deletes it. @default 24 */
@@ -134,17 +154,29 @@ export function smtpIamPath(env: string, prefix = "ses-mail"): string {
  * through disable, enable, rotation and deletion.
  */
 export class SmtpCredentials extends pulumi.ComponentResource {
+    /** The table SMTP user records are written to (MailIngest's routing table when given, else its own). */
     public readonly table: aws.dynamodb.Table;
+    /** That table's name. */
     public readonly tableName: pulumi.Output<string>;
-    public readonly key: KmsKey;
+    /** The component's own key: absent when it was given one (`kmsKeyArn`), unless `retainOwnKey` keeps it declared. */
+    public readonly key?: KmsKey;
     /** The permissions boundary every SMTP user carries. */
     public readonly userBoundary: aws.iam.Policy;
+    /** The key new credentials are encrypted with: the one given, or its own. */
     public readonly kmsKeyArn: pulumi.Output<string>;
+    /** Every key credentials may be under: `kmsKeyArn`, and the retained own key while moving off it. */
+    public readonly credentialKeyArns: pulumi.Output<string>[];
+    /** The credential manager (stream and hourly sweep). */
     public readonly manager: LambdaFunction;
+    /** The manager's DLQ (stream records that failed every retry). */
     public readonly failures: DeadLetterQueue;
+    /** The manager's function name. */
     public readonly functionName: pulumi.Output<string>;
+    /** `email-smtp.<region>.amazonaws.com`. */
     public readonly smtpEndpoint: pulumi.Output<string>;
+    /** {@link SMTP_PORTS}. */
     public readonly smtpPorts = SMTP_PORTS;
+    /** {@link SPF_RECORD}. */
     public readonly spfRecord = SPF_RECORD;
 
     constructor(name: string, args: SmtpCredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -196,7 +228,7 @@ export class SmtpCredentials extends pulumi.ComponentResource {
             description: "Creates, disables, rotates and deletes SES SMTP users from SMTP_USER# records",
             environment: {
                 TABLE_NAME: this.table.name,
-                KMS_KEY_ID: keyAlias,
+                KMS_KEY_ID: args.kmsKeyArn ?? keyAlias,
                 IAM_PATH: iamPath,
                 IDENTITY_ARNS: pulumi.output(args.identityArns).apply((arns) => arns.join(",")),
                 CONFIGURATION_SET_ARNS: pulumi.output(configurationSetArns).apply((arns) => arns.join(",")),
@@ -243,16 +275,19 @@ export class SmtpCredentials extends pulumi.ComponentResource {
             }, { parent: this, dependsOn: [permission] });
         }
 
-        this.key = new KmsKey(`${name}-key`, {
+        const key = componentKey(`${name}-key`, args.kmsKeyArn, args.retainOwnKey, {
             ...common, purpose: "smtp-credentials", description: `ses-mail SMTP credentials (${env})`,
             statements: [{ Sid: "ManagerEncrypts", Effect: "Allow", Principal: { AWS: this.manager.role.arn }, Action: ["kms:Encrypt"], Resource: "*" }],
             decryptPrincipalArns: args.adminPrincipalArns ?? [],
             deployerPrincipalArns: args.deployerPrincipalArns,
         }, { parent: this, dependsOn: [this.manager.role] });
-        this.kmsKeyArn = this.key.arn;
+        this.key = key.own;
+        this.kmsKeyArn = pulumi.output(key.arn);
+        // Credentials encrypted before a move onto a given key stay under the retained own key: admins decrypt both.
+        this.credentialKeyArns = [this.kmsKeyArn, ...(args.kmsKeyArn !== undefined && key.own ? [key.own.arn] : [])];
         const kmsPolicy = new aws.iam.RolePolicy(`${name}-manager-kms`, {
             role: this.manager.role.id,
-            policy: policyDocument([allow(["kms:Encrypt"], [this.key.arn])]),
+            policy: policyDocument([allow(["kms:Encrypt"], [this.kmsKeyArn])]),
         }, child);
 
         new aws.lambda.EventSourceMapping(`${name}-manager-stream`, {
@@ -269,7 +304,7 @@ export class SmtpCredentials extends pulumi.ComponentResource {
             filterCriteria: { filters: [{ pattern: JSON.stringify({ dynamodb: { Keys: { PK: { S: [{ prefix: "SMTP_USER#" }] }, SK: { S: ["CREDENTIALS#v1"] } } } }) }] },
             destinationConfig: { onFailure: { destinationArn: this.failures.arn } },
             tags,
-        }, { parent: this, dependsOn: [kmsPolicy, this.key] });
+        }, { parent: this, dependsOn: [kmsPolicy, ...(this.key ? [this.key] : [])] });
 
         // The sweep: orphaned users, records out of sync, rotated-out keys whose overlap ended.
         const sweep = new aws.cloudwatch.EventRule(`${name}-sweep`, {
@@ -302,7 +337,7 @@ export class SmtpCredentials extends pulumi.ComponentResource {
             allow(["dynamodb:Scan"], [this.table.arn]),
             // The manager encrypts each record's credentials under the context username=<user>; requiring
             // that key keeps the grant to these credentials ("kms:EncryptionContextKeys", AWS KMS Developer Guide).
-            allow(["kms:Decrypt"], [this.key.arn], { "ForAnyValue:StringEquals": { "kms:EncryptionContextKeys": ["username"] } }),
+            allow(["kms:Decrypt"], this.credentialKeyArns, { "ForAnyValue:StringEquals": { "kms:EncryptionContextKeys": [SMTP_CREDENTIALS_CONTEXT_KEY] } }),
         ], tableKeyStatements(this.table, ["kms:Decrypt", "kms:GenerateDataKey"]));
     }
 

@@ -3,8 +3,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { allowOnAnyResource, assumeRolePolicy, LOG_DELIVERY_ACTIONS, policyDocument, PolicyStatement } from "./iam";
 import { globalPhysicalName, physicalName } from "./naming";
 
+/** A state machine with its role and log group, for `stateMachineWithRole`. */
 export interface StateMachineSpec {
+    /** Environment name. */
     env: string;
+    /** @default "ses-mail" */
     namePrefix?: string;
     /** Region whose IAM role name has no region part (see `globalPhysicalName`). @default every region's name has one */
     homeRegion?: string;
@@ -18,7 +21,9 @@ export interface StateMachineSpec {
     type?: "STANDARD" | "EXPRESS";
     /** Log state inputs and outputs on errors (never for definitions that handle secrets). @default false */
     includeExecutionData?: boolean;
+    /** Retention of its log group. @default 30 */
     logRetentionDays?: pulumi.Input<number>;
+    /** Tags of the state machine, role and log group. */
     tags: Record<string, string>;
 }
 

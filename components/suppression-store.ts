@@ -11,8 +11,10 @@ import { applyTransform, Transform } from "./transform";
 
 /** The name operators' runbooks use (`aws dynamodb scan --table-name ses-email-suppression-list`). */
 export const DEFAULT_SUPPRESSION_TABLE_NAME = "ses-email-suppression-list";
+/** The suppression table's GSI by `reason` (runbooks query it). */
 export const SUPPRESSION_REASON_INDEX = "reason-index";
 
+/** Arguments of {@link SuppressionStore}. */
 export interface SuppressionStoreArgs {
     /**
      * Environment name: the last part of physical names (`ses-mail-suppression-mirror-<env>`), the
@@ -89,12 +91,17 @@ export interface SuppressionStoreTransform {
  * account-level suppression list.
  */
 export class SuppressionStore extends pulumi.ComponentResource {
+    /** The suppression table. */
     public readonly table: aws.dynamodb.Table;
+    /** The table's name. */
     public readonly tableName: pulumi.Output<string>;
+    /** The table's ARN. */
     public readonly tableArn: pulumi.Output<string>;
     /** Stream ARN when the stream is on, else undefined. */
     public readonly streamArn?: pulumi.Output<string>;
+    /** The function that mirrors into SES's account-level list; absent unless `mirrorToSes`. */
     public readonly mirror?: LambdaFunction;
+    /** The mirror's DLQ; absent unless `mirrorToSes`. */
     public readonly mirrorDlq?: DeadLetterQueue;
     /** Which entries of SES's list this stack put (the mirror removes only those). */
     public readonly mirrorClaims?: aws.dynamodb.Table;

@@ -1,6 +1,7 @@
 import type * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
 
+/** Encryption and deletion protection of a table (`secureTableArgs`). */
 export interface SecureTableOptions {
     /** Customer-managed KMS key; the AWS-managed `aws/dynamodb` key when unset. */
     kmsKeyArn?: pulumi.Input<string>;

@@ -101,6 +101,19 @@ const alarmsSchema = z.strictObject({
     minimumSends: positiveInt,
     ratePeriodSeconds: positiveInt,
     queueAgeSeconds: positiveInt,
+    warnings: z.optional(z.boolean()),
+    accountAlarms: z.optional(z.boolean()),
+});
+
+/**
+ * How the stack's topics and SMTP credentials are encrypted (docs/OPERATIONS.md, "One KMS key per
+ * stack"): `per-component`, a key per component as before ($1 each a month); `shared`, one key for
+ * the stack; `migrating`, the step between for a deployed stack: the shared key is used everywhere
+ * while the components' old keys stay declared, retained on delete, so that `shared` then leaves them in AWS.
+ */
+export const KMS_MODES = ["per-component", "migrating", "shared"] as const;
+const kmsSchema = z.strictObject({
+    mode: z._default(z.enum(KMS_MODES), "per-component"),
 });
 
 // Percentages (rates, quota utilisation): above 0, at most 100.
@@ -130,6 +143,7 @@ export const stackConfigSchema = z.strictObject({
     smtp: z._default(smtpSchema, { enabled: false }),
     alarms: z._default(alarmsSchema, {}),
     sending: z._default(sendingSchema, {}),
+    kms: z._default(kmsSchema, { mode: "per-component" }),
 });
 
 export type StackConfig = z.output<typeof stackConfigSchema>;
@@ -190,6 +204,9 @@ const FIXES: Record<string, string> = {
     "alarms.emails": "list email addresses for alarm notifications",
     "alarms.httpsEndpoints": "list https:// URLs (e.g. a paging service's SNS endpoint)",
     "alarms.nameSuffix": "use letters, digits, '_' or '-', e.g. -test (rate alarms are named ses-<what>-<TIER><suffix>)",
+    "alarms.warnings": "set it to true (WARNING-tier alarms too) or false (only CRITICAL ones: a throwaway environment)",
+    "alarms.accountAlarms": "set it to true or false: the alarms on account-wide figures (SES reputation, Lambda throttles), needed by one stack per account and region",
+    "kms.mode": "use per-component (a key per component), migrating (a deployed stack's step onto one key: the old keys kept, retained on delete) or shared (one key for the stack); see docs/OPERATIONS.md \"One KMS key per stack\"",
     "sending.brake": "set it to true (pause this stack's configuration set when a brake alarm fires) or false",
     "sending.brakeBounceRatePercent": "use a percentage above 0 and at most 100, e.g. 10 (the runbook's stop-sending bounce rate)",
     "sending.brakeComplaintRatePercent": "use a percentage above 0 and at most 100, e.g. 0.5 (where SES may pause the account)",
@@ -236,7 +253,7 @@ export function parseStackConfig(raw: Record<string, unknown>, stack: string): S
             }
             const key = path.join(".");
             const got = path.reduce<unknown>((value, part) => (value as Record<string, unknown> | undefined)?.[part], known);
-            const fix = FIXES[key] ?? (POSITIVE_WHOLE_NUMBER.test(key) ? "use a positive whole number" : FIXES[path[0] + "." + path[1]] ?? "see the README's configuration table");
+            const fix = FIXES[key] ?? (POSITIVE_WHOLE_NUMBER.test(key) ? "use a positive whole number" : FIXES[path[0] + "." + path[1]] ?? "see the configuration table in docs/DEPLOYING.md");
             problems.push(`${CONFIG_NAMESPACE}:${key}: ${got === undefined ? "missing" : `invalid value ${JSON.stringify(got)}`}. Fix: ${fix}.`);
         }
     }

@@ -9,6 +9,7 @@ import { FeedbackPipeline } from "../components/feedback-pipeline";
 import { MailIngest } from "../components/mail-ingest";
 import { SmtpCredentials } from "../components/smtp-credentials";
 import { SuppressionStore } from "../components/suppression-store";
+import { KmsKey, stackKmsKey } from "../components/kms-key";
 import { sharedAccountProblems, StackConfig, StackConfigError, stackSettingsFrom } from "./config";
 import { listStacks, readStackFile } from "./stack-file";
 
@@ -30,6 +31,55 @@ export function readStackConfig(): StackConfig {
     return settings.config;
 }
 
+/** A component that encrypts with a KMS key of its own when the stack has none to give it. */
+type KeyOwner = "feedback" | "ingest" | "alarms" | "smtp";
+
+/**
+ * Whose old key the stack key takes over (its URN, through an alias: one key fewer to retire). The
+ * SMTP credentials' when the stack has them: theirs is the only key with long-lived data under it
+ * (every SMTP password), which then stays readable with no re-encryption; else the feedback
+ * pipeline's, which every stack has. The others' keys hold SNS messages awaiting delivery only.
+ */
+export function adoptedKeyOwner(config: StackConfig): KeyOwner {
+    return config.smtp.enabled ? "smtp" : "feedback";
+}
+
+const KEY_OWNER_TYPES: Record<KeyOwner, string> = {
+    feedback: "ses-mail:index:FeedbackPipeline", ingest: "ses-mail:index:MailIngest", alarms: "ses-mail:index:Alarms", smtp: "ses-mail:index:SmtpCredentials",
+};
+
+/**
+ * The old URN the stack key answers to: the adopted owner's `<owner>-key` KmsKey, child of the
+ * component named `<owner>` (the names createStack gives them). Pure.
+ */
+export function stackKeyAlias(config: StackConfig): { name: string; parentName: string; parentType: string } {
+    const owner = adoptedKeyOwner(config);
+    return { name: `${owner}-key`, parentName: owner, parentType: KEY_OWNER_TYPES[owner] };
+}
+
+/** The stack's one key (`ses-mail:kms.mode` migrating or shared), taking over the adopted component's key. */
+function createStackKey(config: StackConfig): KmsKey | undefined {
+    if (config.kms.mode === "per-component") return undefined;
+    const alias = stackKeyAlias(config);
+    return stackKmsKey("stack-key", {
+        env: config.environment,
+        namePrefix: config.namePrefix,
+        // Always: SMTP_USER# ciphertexts (and IAM users) outlive `smtp.enabled: false`.
+        credentialAdminArns: config.smtp.adminPrincipalArns ?? [],
+        deployerPrincipalArns: config.smtp.deployerPrincipalArns,
+        // The component and each child answer to their old URNs by aliases of their own (not only the
+        // child aliases Pulumi derives from the component's): an `up` interrupted between the
+        // component's step and the key's leaves the next `up` still updating the old key in place.
+        adopts: { name: alias.name, parentUrn: pulumi.createUrn(alias.parentName, alias.parentType) },
+    });
+}
+
+/** What a key-owning component gets: the stack key, and while migrating, whether to keep its old key declared. */
+function keyArgs(config: StackConfig, stackKey: KmsKey | undefined, owner: KeyOwner): { kmsKeyArn?: pulumi.Output<string>; retainOwnKey?: boolean } {
+    if (stackKey === undefined) return {};
+    return { kmsKeyArn: stackKey.arn, retainOwnKey: config.kms.mode === "migrating" && owner !== adoptedKeyOwner(config) };
+}
+
 /** The whole system for one environment. Each component joins here as it lands. */
 export function createStack(config: StackConfig) {
     // What every component that keeps data or runs functions takes from the stack's top-level settings.
@@ -41,6 +91,7 @@ export function createStack(config: StackConfig) {
         deletionProtection: config.deletionProtection,
         hashAddressesInLogs: config.hashAddressesInLogs,
     };
+    const stackKey = createStackKey(config);
     const suppression = new SuppressionStore("suppression", {
         ...shared,
         ...config.suppression,
@@ -49,6 +100,7 @@ export function createStack(config: StackConfig) {
         ...shared,
         suppressionStore: suppression,
         ...config.feedback,
+        ...keyArgs(config, stackKey, "feedback"),
     });
     const ingest = config.ingest.domains.length > 0
         ? new MailIngest("ingest", {
@@ -62,7 +114,9 @@ export function createStack(config: StackConfig) {
             tokenAlertTopicArn: config.alarms.topicArn,
             tokenAlertEmails: config.alarms.emails,
             tokenAlertHttpsEndpoints: config.alarms.httpsEndpoints,
+            tokenWarningAlarms: config.alarms.warnings,
             ...config.ingest,
+            ...keyArgs(config, stackKey, "ingest"),
         })
         : undefined;
     const { enabled: smtpEnabled, ...smtpArgs } = config.smtp;
@@ -76,6 +130,7 @@ export function createStack(config: StackConfig) {
             // A restricted sender's SMTP users are disabled (issue #15 point 6).
             senderReputation: { tableName: feedback.sendersTable.name, tableArn: feedback.sendersTable.arn, notificationsTopicArn: feedback.notificationsTopic.arn },
             ...smtpArgs,
+            ...keyArgs(config, stackKey, "smtp"),
         })
         : undefined;
     // Every queue, DLQ, function, pipe and state machine of the stack is watched.
@@ -89,7 +144,7 @@ export function createStack(config: StackConfig) {
     const functions = [suppression.mirror, feedback.worker, ingest?.router, ingest?.forwarder, ingest?.bouncer, ...(ingest?.tokenMonitors.map((m) => m.probe) ?? []), smtp?.manager].filter((fn) => fn !== undefined);
     const { emails, httpsEndpoints, topicArn, nameSuffix, ...alarmSettings } = config.alarms;
     // The emergency brake and the send-quota check; their alarms publish to the alarm topic too.
-    const guardArgs = { env: config.environment, namePrefix: config.namePrefix, resumeCommand: `npx ses-mail sending resume --stack ${pulumi.getStack()} --reason "<why it is safe again>"`, ...config.sending };
+    const guardArgs = { env: config.environment, namePrefix: config.namePrefix, resumeCommand: `npx ses-mail sending resume --stack ${pulumi.getStack()} --reason "<why it is safe again>"`, warnings: config.alarms.warnings, ...config.sending };
     const alarms = new Alarms("alarms", {
         otherPublishingAlarmNames: sendingGuardAlarmNames(resolveSendingGuardSettings(guardArgs)),
         env: config.environment,
@@ -105,6 +160,7 @@ export function createStack(config: StackConfig) {
         pipes: ingest ? { router: ingest.pipe.name } : {},
         stateMachines: ingest ? { "retry-drain": ingest.retryDrain.arn } : {},
         ...alarmSettings,
+        ...keyArgs(config, stackKey, "alarms"),
     });
     const sendingGuard = new SendingGuard("sending", {
         ...shared,
@@ -150,6 +206,8 @@ export function createStack(config: StackConfig) {
         // Every DLQ by label, with the queue SQS redrives into it (none for EventBridge and stream DLQs): `ses-mail dlq --outputs` reads it.
         deadLetterQueues: deadLetterQueueOutputs(queues, otherDlqs),
         alarmTopicArn: alarms.topicArn,
+        // The stack's one KMS key (ses-mail:kms.mode migrating or shared).
+        stackKmsKeyArn: stackKey?.arn,
         dashboardUrl: dashboard.url,
         ...(ingest ? ingestOutputs(ingest) : {}),
         ...(smtp ? {

@@ -2,7 +2,6 @@ import { EventType } from "@aws-lambda-powertools/batch";
 import { IdempotencyConfig, makeIdempotent } from "@aws-lambda-powertools/idempotency";
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import { Metrics } from "@aws-lambda-powertools/metrics";
-import { Tracer } from "@aws-lambda-powertools/tracer";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SendBounceCommand, SESClient } from "@aws-sdk/client-ses";
 import type { SQSRecord } from "aws-lambda";
@@ -17,9 +16,8 @@ import { noBounceReason, parseBounceRequest, recipientsByDomain } from "./logic"
 
 const logger = createLogger();
 const metrics = new Metrics();
-const tracer = new Tracer();
-const ses = tracer.captureAWSv3Client(new SESClient({}));
-const suppressions = new SuppressionClient({ tableName: requireEnv("SUPPRESSION_TABLE_NAME"), client: tracer.captureAWSv3Client(new DynamoDBClient({})) });
+const ses = new SESClient({});
+const suppressions = new SuppressionClient({ tableName: requireEnv("SUPPRESSION_TABLE_NAME"), client: new DynamoDBClient({}) });
 const senderLocalPart = process.env.BOUNCE_SENDER_LOCAL_PART ?? "MAILER-DAEMON";
 const idempotency = new IdempotencyConfig({ eventKeyJmesPath: "[messageId, domain]", expiresAfterSeconds: MINIMUM_MAIL_RETENTION_DAYS * 86400 });
 const ownMailerDaemons = requireEnv("DOMAINS").split(",").map((domain) => `${senderLocalPart}@${domain.trim()}`.toLowerCase());
@@ -56,7 +54,7 @@ const bounceOnce = makeIdempotent(async (bounce: DomainBounce): Promise<{ messag
         }
     }
 }, {
-    persistenceStore: new DynamoDBPersistenceLayer({ tableName: requireEnv("IDEMPOTENCY_TABLE_NAME"), awsSdkV3Client: tracer.captureAWSv3Client(new DynamoDBClient({})) }),
+    persistenceStore: new DynamoDBPersistenceLayer({ tableName: requireEnv("IDEMPOTENCY_TABLE_NAME"), awsSdkV3Client: new DynamoDBClient({}) }),
     config: idempotency,
 });
 

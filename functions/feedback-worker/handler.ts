@@ -1,7 +1,6 @@
 import { EventType } from "@aws-lambda-powertools/batch";
 import { createLogger } from "../shared/logging";
 import { Metrics } from "@aws-lambda-powertools/metrics";
-import { Tracer } from "@aws-lambda-powertools/tracer";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SNSClient } from "@aws-sdk/client-sns";
 import type { SQSRecord } from "aws-lambda";
@@ -12,10 +11,9 @@ import { settingsFromEnv } from "./settings";
 
 const logger = createLogger();
 const metrics = new Metrics();
-const tracer = new Tracer();
 const settings = settingsFromEnv(process.env);
-const dynamo = tracer.captureAWSv3Client(new DynamoDBClient({}));
-const sns = tracer.captureAWSv3Client(new SNSClient({}));
+const dynamo = new DynamoDBClient({});
+const sns = new SNSClient({});
 
 const ports = feedbackPorts(settings, { dynamo, sns }, logger, (points) => {
     points.forEach((point) => countMetric(metrics, point.name, point.value, point.dimensions));

@@ -4,16 +4,21 @@ import { Occurrence, occurrenceOf, typeDayPartition } from "../shared/feedback-e
 import type { SuppressionInput } from "../shared/suppression-client";
 import type { FeedbackEvent, FeedbackRecipient } from "./parse";
 
+/** The feedback worker's thresholds and retention (FeedbackPipeline passes them to the worker). */
 export interface FeedbackSettings {
     /** Days a feedback event is kept (DynamoDB TTL). */
     eventRetentionDays: number;
     /** Transient bounces for one address within the window that add a suppression. */
     transientThreshold: number;
+    /** The window, in days, transient bounces are counted over. */
     transientWindowDays: number;
     /** How long a suppression for repeated transient bounces lasts. */
     transientSuppressionDays: number;
+    /** Complaints against one sender within the window that make it `flagged`. */
     complaintFlagThreshold: number;
+    /** Complaints against one sender within the window that make it `restricted`. */
     complaintRestrictThreshold: number;
+    /** The window, in days, complaints are counted over (after the last operator lift). */
     complaintWindowDays: number;
     /** Message tag naming the sender account (e.g. `account`); the From address when unset. */
     senderTag?: string;

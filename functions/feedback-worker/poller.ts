@@ -32,6 +32,7 @@ const CLOUDWATCH_MAX_METRICS = 1000;
 
 /** Time as the worker sees it; injectable so tests run hours of queue behaviour in milliseconds. */
 export interface WorkerClock {
+    /** Epoch milliseconds. */
     now(): number;
     /** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
     sleep(ms: number, signal?: AbortSignal): Promise<void>;
@@ -55,7 +56,9 @@ type Sender<C extends { send: unknown }> = Pick<C, "send">;
 /** Where stop signals come from (`process` by default). */
 type SignalSource = { on(signal: NodeJS.Signals, listener: () => void): unknown; off(signal: NodeJS.Signals, listener: () => void): unknown };
 
+/** Options of {@link runFeedbackWorker}. */
 export interface FeedbackWorkerOptions {
+    /** The feedback queue's URL (`FEEDBACK_QUEUE_URL` in the EKS manifests). */
     queueUrl: string;
     /** @default settingsFromEnv(env): the tables, topic and thresholds the Lambda gets */
     settings?: WorkerSettings;
@@ -84,42 +87,74 @@ export interface FeedbackWorkerOptions {
     pollers?: number;
     /** Signals that stop the worker gracefully. @default ["SIGTERM", "SIGINT"] */
     signals?: NodeJS.Signals[];
+    /** Where stop signals come from (tests). @default process */
     signalSource?: SignalSource;
     /** CloudWatch namespace for PutMetricData. @default env POWERTOOLS_METRICS_NAMESPACE */
     metricsNamespace?: string;
     /** `service` dimension, the one the alarms match. @default env POWERTOOLS_SERVICE_NAME, else "feedback-worker" */
     serviceName?: string;
-    clients?: { sqs?: Sender<SQSClient>; dynamo?: DynamoDBClient; sns?: SNSClient; cloudwatch?: Sender<CloudWatchClient> };
+    /** SDK clients to use instead of the worker's own (tests, or custom endpoints). @default clients for the environment's region, with request timeouts */
+    clients?: {
+        /** Receives, deletes, changes visibility. */
+        sqs?: Sender<SQSClient>;
+        /** Records, counters, suppressions and sender states. */
+        dynamo?: DynamoDBClient;
+        /** Sender change announcements. */
+        sns?: SNSClient;
+        /** PutMetricData. */
+        cloudwatch?: Sender<CloudWatchClient>;
+    };
+    /** Powertools logger. @default one for the environment (JSON, `service` from POWERTOOLS_SERVICE_NAME) */
     logger?: Logger;
+    /** Time (tests). @default the system clock */
     clock?: WorkerClock;
 }
 
+/** What the worker did since it started: counts of messages. */
 export interface FeedbackWorkerStats {
+    /** Messages received. */
     received: number;
+    /** Records processed without error. */
     succeeded: number;
+    /** Records that failed (left for SQS to deliver again). */
     failed: number;
+    /** Records still running after the record timeout (counted as failed). */
     timedOut: number;
+    /** Messages deleted after success. */
     deleted: number;
+    /** Successful messages SQS did not delete (they come back and change nothing). */
     deleteFailed: number;
+    /** Messages received while stopping and released untouched (visibility 0). */
     released: number;
+    /** Visibility extensions by the heartbeat. */
     extended: number;
+    /** Failed ReceiveMessage calls (retried after a pause). */
     receiveErrors: number;
 }
 
+/** A running worker, as {@link runFeedbackWorker} returns it. */
 export interface FeedbackWorkerHandle {
     /** Stops receiving, lets in-flight records finish (at most `recordTimeoutSeconds`), deletes what succeeded. */
     stop(): Promise<FeedbackWorkerStats>;
     /** Settles when the worker has stopped (after `stop()` or a signal). */
     readonly done: Promise<FeedbackWorkerStats>;
+    /** The counts so far. */
     readonly stats: Readonly<FeedbackWorkerStats>;
 }
 
+/** The worker's polling settings with defaults applied and checked against SQS's limits. */
 export interface ResolvedPollerSettings {
+    /** Long-poll wait, 1–20 s. */
     waitTimeSeconds: number;
+    /** Messages per receive, 1–10. */
     batchSize: number;
+    /** Visibility timeout asked for on receive, renewed while a record runs. */
     visibilityTimeoutSeconds: number;
+    /** How often the visibility timeout is renewed. */
     heartbeatSeconds: number;
+    /** A record running longer counts as failed. */
     recordTimeoutSeconds: number;
+    /** Independent long-poll loops. */
     pollers: number;
 }
 

@@ -14,7 +14,9 @@ import type { WorkerSettings } from "./settings";
 
 /** What identifies a queue message in the logs. */
 export interface FeedbackMessageMeta {
+    /** The SQS message id. */
     sqsMessageId: string;
+    /** SQS's ApproximateReceiveCount, as SQS sends it (a string). @default unknown */
     receiveCount?: string;
 }
 

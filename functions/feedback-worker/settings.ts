@@ -19,10 +19,15 @@ const envSchema = z.object({
     SENDER_TAG: z.optional(z.string()),
 });
 
+/** Everything the feedback worker needs: its tables, topic and thresholds (`settingsFromEnv` reads them from the environment). */
 export interface WorkerSettings extends FeedbackSettings {
+    /** FeedbackPipeline's feedback events table. */
     eventsTableName: string;
+    /** FeedbackPipeline's senders table. */
     sendersTableName: string;
+    /** SuppressionStore's table. */
     suppressionTableName: string;
+    /** Where sender state changes are announced. */
     notificationsTopicArn: string;
 }
 

@@ -3,14 +3,14 @@ import { EventType } from "@aws-lambda-powertools/batch";
 import { IdempotencyConfig, makeIdempotent } from "@aws-lambda-powertools/idempotency";
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import { Metrics } from "@aws-lambda-powertools/metrics";
-import { Tracer } from "@aws-lambda-powertools/tracer";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { ChangeMessageVisibilityCommand, MessageAttributeValue, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import type { MessageAttributeValue, SQSClient } from "@aws-sdk/client-sqs";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import type { SQSRecord } from "aws-lambda";
 import { MINIMUM_MAIL_RETENTION_DAYS } from "../../components/retention";
 import { batchHandler, pacedIdempotentHandler } from "../shared/batch";
+import { lazy } from "../shared/lazy";
 import { createLogger } from "../shared/logging";
 import { countMetric, tokenValidityMetric } from "../shared/metrics";
 import { createPacer } from "../shared/pacing";
@@ -24,13 +24,18 @@ import { GmailImporter } from "./gmail";
 const config = forwarderConfig(process.env);
 const logger = createLogger();
 const metrics = new Metrics();
-const tracer = new Tracer();
-const sqs = tracer.captureAWSv3Client(new SQSClient({}));
-const s3 = tracer.captureAWSv3Client(new S3Client({}));
+// SQS only fans out, parks, dead-letters or backs off, never imports: its client is loaded when
+// first needed, so a cold start that imports mail does not load it (~60 KB of SDK code, ~15 ms). A
+// failed load is retried on the next use, not kept.
+const sqs = lazy(async (): Promise<{ client: SQSClient; api: typeof import("@aws-sdk/client-sqs") }> => {
+    const api = await import("@aws-sdk/client-sqs");
+    return { client: new api.SQSClient({}), api };
+});
+const s3 = new S3Client({});
 
 const settings = { maxImportBytes: config.maxImportBytes, internalDateSource: config.internalDateSource, neverMarkSpam: config.neverMarkSpam };
 const credentials = new CredentialStore({
-    ssm: tracer.captureAWSv3Client(new SSMClient({})),
+    ssm: new SSMClient({}),
     prefix: config.ssmPrefix,
     accounts: config.accounts,
     cacheTtlMs: config.credentialCacheMs,
@@ -61,7 +66,7 @@ const ports = {
 const idempotency = new IdempotencyConfig({ eventKeyJmesPath: "[messageId, target]", expiresAfterSeconds: MINIMUM_MAIL_RETENTION_DAYS * 86400 });
 // At most one import per (SES message, Gmail account), however often the queue redelivers it.
 const importOnce = makeIdempotent((request: ForwardRequest): Promise<ForwardResult> => forwardToGmail(request, settings, ports), {
-    persistenceStore: new DynamoDBPersistenceLayer({ tableName: config.idempotencyTableName, awsSdkV3Client: tracer.captureAWSv3Client(new DynamoDBClient({})) }),
+    persistenceStore: new DynamoDBPersistenceLayer({ tableName: config.idempotencyTableName, awsSdkV3Client: new DynamoDBClient({}) }),
     config: idempotency,
 });
 
@@ -106,7 +111,7 @@ async function routeOthers(record: SQSRecord, requests: ForwardRequest[]): Promi
         logger.info("No forward-to-gmail decision: nothing to import", { messageId: messageIdOf(record.body), sqsMessageId: record.messageId, action: "none" });
         return;
     }
-    await sendCopies(sqs, config.forwarderQueueUrl, splitByTarget(record.body, requests));
+    await sendCopies((await sqs()).client, config.forwarderQueueUrl, splitByTarget(record.body, requests));
     countMetric(metrics, "GmailForwardFanOut");
     logger.info("Several Gmail accounts: one copy each sent to the forwarder queue", {
         messageId: requests[0].messageId, target: requests.map((r) => r.target).join(","), recipient: requests.flatMap((r) => r.recipients).join(","),
@@ -116,12 +121,13 @@ async function routeOthers(record: SQSRecord, requests: ForwardRequest[]): Promi
 
 async function handleFailure(record: SQSRecord, request: ForwardRequest | undefined, error: unknown): Promise<void> {
     const { kind, reason } = classify(error);
+    const { client, api } = await sqs();
     const fields = { ...(request ? logFields(request) : { messageId: messageIdOf(record.body) }), sqsMessageId: record.messageId, reason, action: kind };
     const attributes = { reason: { DataType: "String", StringValue: reason.slice(0, 1000) } };
     if (kind === "park") {
         // The retry drain moves one account's parked mail once its token is refreshed: it reads `account`.
         const account: Record<string, MessageAttributeValue> = request ? { account: { DataType: "String", StringValue: request.target } } : {};
-        await sqs.send(new SendMessageCommand({ QueueUrl: config.retryQueueUrl, MessageBody: parkedBody(record.body), MessageAttributes: { ...attributes, ...account } }));
+        await client.send(new api.SendMessageCommand({ QueueUrl: config.retryQueueUrl, MessageBody: parkedBody(record.body), MessageAttributes: { ...attributes, ...account } }));
         countMetric(metrics, "GmailTokenError");
         if (request) {
             credentials.forget(request.target);
@@ -132,7 +138,7 @@ async function handleFailure(record: SQSRecord, request: ForwardRequest | undefi
         return;
     }
     if (kind === "permanent") {
-        await sqs.send(new SendMessageCommand({ QueueUrl: config.deadLetterQueueUrl, MessageBody: record.body, MessageAttributes: attributes }));
+        await client.send(new api.SendMessageCommand({ QueueUrl: config.deadLetterQueueUrl, MessageBody: record.body, MessageAttributes: attributes }));
         countMetric(metrics, "GmailForwardFailure");
         logger.error("Cannot forward: sent to the DLQ", fields);
         return;
@@ -143,7 +149,7 @@ async function handleFailure(record: SQSRecord, request: ForwardRequest | undefi
         logger.error("Forwarding failed on the last attempt: SQS moves it to the DLQ", { ...fields, receiveCount });
     } else {
         // Records come from the forwarder's own queue (its URL also works outside the `aws` partition).
-        await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: config.forwarderQueueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: backoffSeconds(receiveCount) }));
+        await client.send(new api.ChangeMessageVisibilityCommand({ QueueUrl: config.forwarderQueueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: backoffSeconds(receiveCount) }));
         logger.warn("Forwarding failed; retrying with backoff", { ...fields, receiveCount, retryInSeconds: backoffSeconds(receiveCount) });
     }
     throw error;

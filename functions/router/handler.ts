@@ -2,7 +2,6 @@
 // returns one routing event per message, which the pipe puts on the bus as "Email Routing Decision".
 import { createLogger } from "../shared/logging";
 import { Metrics } from "@aws-lambda-powertools/metrics";
-import { Tracer } from "@aws-lambda-powertools/tracer";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { Context, SQSRecord } from "aws-lambda";
 import { countMetric } from "../shared/metrics";
@@ -13,12 +12,11 @@ import { RuleStore } from "./rule-store";
 
 const logger = createLogger();
 const metrics = new Metrics();
-const tracer = new Tracer();
 
 const config = routerConfig(process.env);
 const rules = new RuleStore({
     tableName: config.tableName,
-    client: tracer.captureAWSv3Client(new DynamoDBClient({})),
+    client: new DynamoDBClient({}),
     cacheTtlMs: config.cacheTtlMs,
     maxCacheEntries: config.maxCacheEntries,
     onInvalidRule: (pattern, reason) => logger.warn("Skipped malformed routing rule", { pattern, reason }),

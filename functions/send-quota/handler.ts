@@ -1,4 +1,3 @@
-import { Tracer } from "@aws-lambda-powertools/tracer";
 import { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { GetAccountCommand, SESv2Client } from "@aws-sdk/client-sesv2";
 import { requireEnv } from "../shared/env";
@@ -6,9 +5,8 @@ import { createLogger } from "../shared/logging";
 import { QuotaUtilisation, quotaMetricPoints, quotaUtilisation } from "../shared/send-quota";
 
 const logger = createLogger();
-const tracer = new Tracer();
-const ses = tracer.captureAWSv3Client(new SESv2Client({}));
-const cloudwatch = tracer.captureAWSv3Client(new CloudWatchClient({}));
+const ses = new SESv2Client({});
+const cloudwatch = new CloudWatchClient({});
 const namespace = requireEnv("METRICS_NAMESPACE");
 const thresholds = { warningPercent: Number(requireEnv("QUOTA_WARNING_PERCENT")), criticalPercent: Number(requireEnv("QUOTA_CRITICAL_PERCENT")) };
 

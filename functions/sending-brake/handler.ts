@@ -1,4 +1,3 @@
-import { Tracer } from "@aws-lambda-powertools/tracer";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SESv2Client } from "@aws-sdk/client-sesv2";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
@@ -8,10 +7,9 @@ import { SendingLog, SendingSwitch } from "../shared/sending-control";
 import { AlarmStateChangeEvent, applyBrake, BrakeOutcome, BrakeSettings } from "./logic";
 
 const logger = createLogger();
-const tracer = new Tracer();
-const ses = tracer.captureAWSv3Client(new SESv2Client({}));
-const sns = tracer.captureAWSv3Client(new SNSClient({}));
-const dynamo = tracer.captureAWSv3Client(new DynamoDBClient({}));
+const ses = new SESv2Client({});
+const sns = new SNSClient({});
+const dynamo = new DynamoDBClient({});
 
 const settings: BrakeSettings = {
     configurationSetName: requireEnv("CONFIGURATION_SET_NAME"),

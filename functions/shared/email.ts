@@ -9,6 +9,7 @@ export const normalisedEmail = z.pipe(
 
 /** Thrown for input that can never succeed, so callers and batch handlers can treat it as permanent. */
 export class InvalidInputError extends Error {
+    /** Always `InvalidInputError`. */
     public override readonly name = "InvalidInputError";
 }
 
@@ -22,6 +23,7 @@ export function parseOrThrow<S extends z.ZodMiniType>(schema: S, value: unknown,
     return result.data as z.output<S>;
 }
 
+/** An address trimmed and lowercased, as every table of this library keys it; throws {@link InvalidInputError} for anything that is not an address. */
 export function normaliseEmail(email: unknown): string {
     return parseOrThrow(normalisedEmail, email, "email address");
 }

@@ -28,7 +28,18 @@ export const COUNTER_CAP = 10_000;
 const ATTRIBUTION = new Set(["sender", "complaint_sender", "tags"]);
 
 /** A stored feedback event, as written by the feedback worker (snake_case attributes). */
-export type FeedbackEventItem = Record<string, unknown> & { pk: string; sk: string; event_type: string; event_at: number; recipient?: string };
+export type FeedbackEventItem = Record<string, unknown> & {
+    /** Partition key: the record's identity (type, SES message id, recipient). */
+    pk: string;
+    /** Sort key. */
+    sk: string;
+    /** SES event type, e.g. `Bounce`, `Complaint`, `Delivery`. */
+    event_type: string;
+    /** When the event happened, epoch ms. */
+    event_at: number;
+    /** The recipient it concerns; absent for opens and clicks of a mail with several recipients. */
+    recipient?: string;
+};
 
 /**
  * What writing a record did: created it; found it already stored; or replaced the copy of an
@@ -41,7 +52,9 @@ export type CounterKind = "complaints" | "transient-bounces";
 
 /** One counted thing: a digest of (message, recipient), and when it happened (epoch ms). */
 export interface Occurrence {
+    /** Digest of (message, recipient). */
     id: string;
+    /** When it happened, epoch ms. */
     at: number;
 }
 
@@ -61,8 +74,11 @@ export function typeDayPartition(type: string, atMs: number, key: { pk: string; 
     return `${type}#${new Date(atMs).toISOString().slice(0, 10)}#${shard}`;
 }
 
+/** Options of {@link FeedbackEvents}. */
 export interface FeedbackEventsOptions {
+    /** FeedbackPipeline's events table (stack output `feedbackEventsTableName`). */
     tableName: string;
+    /** @default a client for the environment's region */
     client?: DynamoDBClient;
 }
 

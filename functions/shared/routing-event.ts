@@ -10,7 +10,9 @@ export type RouteAction = (typeof ROUTE_ACTIONS)[number];
 /** The decision action of an event the router could not read (a bus rule sends it to the input DLQ). */
 export const INVALID_ACTION = "invalid";
 
+/** `detail-type` of the router's events on the routing bus. */
 export const ROUTING_DETAIL_TYPE = "Email Routing Decision";
+/** `source` of the router's events on the routing bus. */
 export const ROUTING_EVENT_SOURCE = "ses-mail.router";
 
 export type VerdictStatus = "PASS" | "FAIL" | "GRAY" | "PROCESSING_FAILED" | "DISABLED";

@@ -4,13 +4,20 @@
 // dimension (Powertools adds `service`) is one the alarms never see: publish through these helpers.
 import { CloudWatchClient, PutMetricDataCommand, type PutMetricDataCommandInput } from "@aws-sdk/client-cloudwatch";
 
-export const SEND_OUTCOME_METRICS = { sent: "EmailsSent", failed: "EmailsFailed" } as const;
+/** Metric names the send-failure-rate alarms read, in `SESMail/<env>/Application`, without dimensions. */
+export const SEND_OUTCOME_METRICS = {
+    /** Messages SES accepted. */
+    sent: "EmailsSent",
+    /** Messages that failed. */
+    failed: "EmailsFailed",
+} as const;
 
 /** The namespace the stack's send-failure alarms read (AlarmsArgs.applicationNamespace's default). */
 export function applicationMetricsNamespace(env: string): string {
     return `SESMail/${env}/Application`;
 }
 
+/** Counts of one batch of sends. */
 export interface SendOutcomes {
     /** Messages SES accepted (SendEmail / SMTP answered 250). */
     sent: number;

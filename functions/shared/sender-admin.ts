@@ -12,17 +12,21 @@ export async function announceTransition(sns: SNSClient, topicArn: string, trans
     }));
 }
 
+/** Options of {@link liftSenderRestriction} (and {@link restrictSender}). */
 export interface LiftSenderRestrictionOptions {
     /** FeedbackPipeline's senders table. */
     sendersTableName: string;
     /** FeedbackPipeline's notifications topic. */
     notificationsTopicArn: string;
+    /** The sender: a From address or a `senderTag` value. */
     sender: string;
     /** Who lifts it (recorded in the audit trail). */
     operator: string;
     /** Why (recorded in the audit trail). */
     reason: string;
+    /** @default a client for the environment's region */
     dynamodb?: DynamoDBClient;
+    /** @default a client for the environment's region */
     sns?: SNSClient;
 }
 
@@ -35,6 +39,7 @@ export async function liftSenderRestriction(options: LiftSenderRestrictionOption
     return operatorChange("lift", options);
 }
 
+/** Options of {@link restrictSender}: the same as lifting. */
 export type RestrictSenderOptions = LiftSenderRestrictionOptions;
 
 /**

@@ -8,19 +8,23 @@ export const DEFAULT_SENDER_CHECK_TTL_MS = 60_000;
 /** The attributes the check reads: what {@link senderCheckPolicyStatements} lets it read, nothing else. */
 const READ_ATTRIBUTES = ["pk", "sk", "state"];
 
+/** The answer of {@link SenderCheck.maySend}. */
 export interface SendPermission {
     /** Lowercased and trimmed, as the senders table keys it. */
     sender: string;
     /** False only for a restricted sender; a flagged sender may still send (it is under review). */
     allowed: boolean;
+    /** The sender's state (`ok` for a sender never seen). */
     state: SenderState;
     /** Epoch ms at which the read that answered was sent (a cached answer keeps its time). */
     checkedAt: number;
 }
 
+/** Options of {@link SenderCheck}. */
 export interface SenderCheckOptions {
     /** FeedbackPipeline's senders table (stack output `senderReputationTableName`). */
     tableName: string;
+    /** @default a client for the environment's region */
     client?: DynamoDBClient;
     /** How long an answer is reused, in ms; 0 reads every time. @default 60000 */
     cacheTtlMs?: number;
@@ -103,10 +107,15 @@ export class SenderCheck {
 
 /** One IAM policy statement, as JSON (ARN typed by the caller: a string, or a Pulumi Input). */
 export interface SenderCheckStatement<Arn> {
+    /** Statement id. */
     Sid: string;
+    /** Always Allow. */
     Effect: "Allow";
+    /** `dynamodb:GetItem` only. */
     Action: string[];
+    /** The senders table's ARN. */
     Resource: Arn[];
+    /** Only `SENDER#` items, only their state attributes. */
     Condition: Record<string, Record<string, string | string[]>>;
 }
 

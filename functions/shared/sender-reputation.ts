@@ -3,7 +3,9 @@ import { DynamoDBDocumentClient, GetCommand, paginateQuery, PutCommand, QueryCom
 import * as z from "zod/mini";
 import { InvalidInputError, parseOrThrow } from "./email";
 
+/** A sender's states, from good to bad. */
 export const SENDER_STATES = ["ok", "flagged", "restricted"] as const;
+/** `ok`, `flagged` (under review, may send) or `restricted` (may not send). */
 export type SenderState = (typeof SENDER_STATES)[number];
 /** Order of the states: a sender only ever moves up, except by an operator's lift. */
 export const SENDER_RANK: Record<SenderState, number> = { ok: 0, flagged: 1, restricted: 2 };
@@ -22,40 +24,57 @@ export const SENDER_STATE_INDEX = "state-index";
  * changed nor deleted (the table has no TTL), so they are the sender's whole history.
  */
 export interface SenderTransition {
+    /** The sender. */
     sender: string;
+    /** State before. */
     from: SenderState;
+    /** State after. */
     to: SenderState;
     /** ISO 8601. */
     at: string;
     /** `feedback-worker` for complaint thresholds, else the operator who acted (the CLI records the caller's STS ARN). */
     actor: string;
+    /** Complaints counted, for threshold changes. @default none (operator actions) */
     complaints?: number;
+    /** Why, for operator actions. @default none (threshold changes) */
     reason?: string;
 }
 
+/** A sender's state item as {@link SenderReputation.status} reads it. */
 export interface SenderStatus {
+    /** The sender. */
     sender: string;
+    /** Its current state. */
     state: SenderState;
     /** The state of the last change that was announced and audited. */
     notifiedState: SenderState;
     /** Whether the last change was announced and audited (or there was none). */
     settled: boolean;
+    /** Complaints counted in the window. @default none */
     complaints?: number;
     /** Epoch ms of the last operator lift: complaints before it no longer count. */
     liftedAt?: number;
+    /** The last change. @default none (never changed) */
     lastTransition?: SenderTransition;
 }
 
 /** One sender as {@link SenderReputation.listByState} lists it. */
 export interface SenderListing {
+    /** The sender. */
     sender: string;
+    /** Its state. */
     state: SenderState;
+    /** Complaints counted. @default none */
     complaints?: number;
+    /** The last change. @default none */
     lastTransition?: SenderTransition;
 }
 
+/** Options of {@link SenderReputation}. */
 export interface SenderReputationOptions {
+    /** FeedbackPipeline's senders table. */
     tableName: string;
+    /** @default a client for the environment's region */
     client?: DynamoDBClient;
     /** Clock in epoch ms (tests). */
     now?: () => number;

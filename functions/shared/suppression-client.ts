@@ -3,7 +3,9 @@ import { DeleteCommand, DynamoDBDocumentClient, paginateQuery, QueryCommand, Upd
 import * as z from "zod/mini";
 import { lookupAddress, normalisedEmail, parseOrThrow } from "./email";
 
+/** Why an address is suppressed. */
 export const SUPPRESSION_REASONS = ["bounce", "complaint", "manual"] as const;
+/** `bounce`, `complaint` or `manual`; an address may be suppressed for several. */
 export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
 const REASON_INDEX = "reason-index";
 
@@ -27,16 +29,25 @@ export type SuppressionInput = z.input<typeof entrySchema>;
 
 /** An entry as stored, in the shape applications use. */
 export interface SuppressionEntry {
+    /** The address, trimmed and lowercased. */
     email: string;
+    /** Why. */
     reason: SuppressionReason;
+    /** When it was first suppressed for this reason, epoch seconds. */
     addedAt: number;
+    /** SES bounce type, e.g. `Permanent`. @default none */
     bounceType?: string;
+    /** SES bounce subtype, e.g. `General`. @default none */
     bounceSubType?: string;
+    /** Evidence, e.g. the diagnostic code. @default none */
     details?: string;
+    /** The SES message id that caused it. @default none */
     sourceMessageId?: string;
+    /** When a transient suppression ends, epoch seconds (DynamoDB TTL). @default none (permanent) */
     expiresAt?: number;
 }
 
+/** What {@link SuppressionClient.suppress} did. */
 export type SuppressOutcome =
     /** The address was not suppressed for this reason before. */
     | "created"
@@ -45,6 +56,7 @@ export type SuppressOutcome =
     /** A transient entry met a permanent one (or one expiring later): nothing changed. */
     | "unchanged";
 
+/** Options of {@link SuppressionClient.suppress}. */
 export interface SuppressOptions {
     /** Create only: an entry that exists for the address and reason is left exactly as it is (`unchanged`). @default false */
     ifAbsent?: boolean;
@@ -52,7 +64,9 @@ export interface SuppressOptions {
     addedAt?: number;
 }
 
+/** Options of {@link SuppressionClient}. */
 export interface SuppressionClientOptions {
+    /** SuppressionStore's table (stack output `suppressionTableName`). */
     tableName: string;
     /** @default a client for the Lambda's region */
     client?: DynamoDBClient;

@@ -1,7 +1,6 @@
 import { EventType } from "@aws-lambda-powertools/batch";
 import { createLogger } from "../shared/logging";
 import { Metrics } from "@aws-lambda-powertools/metrics";
-import { Tracer } from "@aws-lambda-powertools/tracer";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { IAMClient } from "@aws-sdk/client-iam";
 import { KMSClient } from "@aws-sdk/client-kms";
@@ -18,15 +17,14 @@ import { enforceRestrictions, restrictedSenderOf } from "./restrictions";
 
 const logger = createLogger();
 const metrics = new Metrics();
-const tracer = new Tracer();
 const list = (name: string) => (process.env[name] ?? "").split(",").filter(Boolean);
 
-const dynamo = tracer.captureAWSv3Client(new DynamoDBClient({}));
+const dynamo = new DynamoDBClient({});
 
 const context: ManagerContext = {
-    iam: iamPort(tracer.captureAWSv3Client(new IAMClient({}))),
+    iam: iamPort(new IAMClient({})),
     store: storePort(DynamoDBDocumentClient.from(dynamo, { marshallOptions: { removeUndefinedValues: true } }), requireEnv("TABLE_NAME")),
-    encrypt: kmsEncrypt(tracer.captureAWSv3Client(new KMSClient({})), requireEnv("KMS_KEY_ID")),
+    encrypt: kmsEncrypt(new KMSClient({}), requireEnv("KMS_KEY_ID")),
     region: requireEnv("AWS_REGION"),
     identityArns: requireEnv("IDENTITY_ARNS").split(",").filter(Boolean),
     configurationSetArns: list("CONFIGURATION_SET_ARNS"),

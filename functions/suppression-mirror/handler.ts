@@ -1,7 +1,6 @@
 import { EventType } from "@aws-lambda-powertools/batch";
 import { createLogger } from "../shared/logging";
 import { Metrics } from "@aws-lambda-powertools/metrics";
-import { Tracer } from "@aws-lambda-powertools/tracer";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DeleteSuppressedDestinationCommand, GetSuppressedDestinationCommand, NotFoundException, PutSuppressedDestinationCommand, SESv2Client } from "@aws-sdk/client-sesv2";
 import type { DynamoDBRecord } from "aws-lambda";
@@ -14,9 +13,8 @@ import { MirrorAction, mirrorRecord, MirrorPorts, SesSuppressionReason } from ".
 
 const logger = createLogger();
 const metrics = new Metrics();
-const tracer = new Tracer();
-const ses = tracer.captureAWSv3Client(new SESv2Client({}));
-const dynamo = tracer.captureAWSv3Client(new DynamoDBClient({}));
+const ses = new SESv2Client({});
+const dynamo = new DynamoDBClient({});
 // Consistent reads: a record's handler may run right after another write to the same address.
 const suppressions = new SuppressionClient({ tableName: requireEnv("SUPPRESSION_TABLE_NAME"), client: dynamo, consistentRead: true });
 

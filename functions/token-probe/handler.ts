@@ -1,21 +1,19 @@
 import { Metrics } from "@aws-lambda-powertools/metrics";
-import { Tracer } from "@aws-lambda-powertools/tracer";
 import { AddTagsToResourceCommand, GetParameterCommand, ParameterNotFound, SSMClient } from "@aws-sdk/client-ssm";
 import { requireEnv } from "../shared/env";
 import { parameterNames, parseClientCredentials, parseRefreshToken, TOKEN_TAGS, TokenUnavailableError } from "../shared/gmail-oauth";
-import { googleOAuthClient } from "../shared/google-client";
 import { createLogger } from "../shared/logging";
 import { tokenValidityMetric } from "../shared/metrics";
-import { probeToken } from "./probe";
+import { exchangeRefreshToken } from "../shared/oauth-token";
+import { probeEndpoints, probeToken } from "./probe";
 
 const logger = createLogger();
 const metrics = new Metrics();
-const tracer = new Tracer();
-const ssm = tracer.captureAWSv3Client(new SSMClient({}));
+const ssm = new SSMClient({});
 
 const account = requireEnv("ACCOUNT");
 const names = parameterNames(requireEnv("SSM_PREFIX"), account);
-const endpoints = { tokenUrl: process.env.OAUTH_TOKEN_URL, timeoutMs: Number(process.env.OAUTH_TIMEOUT_MS ?? "10000") };
+const endpoints = probeEndpoints(process.env);
 
 async function read(name: string): Promise<string | undefined> {
     try {
@@ -44,10 +42,9 @@ export const handler = async (): Promise<{ account: string; outcome: string }> =
                 throw error;
             }
         },
+        // Only the token exchange: Node's fetch, not google-auth-library (functions/shared/oauth-token.ts).
         exchange: async (client, refreshToken) => {
-            const auth = googleOAuthClient(client, endpoints);
-            auth.setCredentials({ refresh_token: refreshToken });
-            await auth.getAccessToken();
+            await exchangeRefreshToken(client, refreshToken, endpoints);
         },
     });
     const fields = { account, outcome: result.outcome, reason: result.reason };

@@ -3,6 +3,16 @@
 // could not be reached (unreachable: says nothing about the token).
 import type { OAuthClientCredentials } from "../shared/gmail-oauth";
 
+/**
+ * The token endpoint and per-attempt timeout from the function's environment. An empty variable is
+ * unset, as in the forwarder's config (functions/gmail-forwarder/config.ts): an empty
+ * OAUTH_TOKEN_URL means Google's endpoint, not a request to "" (which fails as unreachable, hour
+ * after hour), and an empty OAUTH_TIMEOUT_MS the default 10 s, not 0.
+ */
+export function probeEndpoints(env: Record<string, string | undefined>): { tokenUrl?: string; timeoutMs: number } {
+    return { tokenUrl: env.OAUTH_TOKEN_URL || undefined, timeoutMs: Number(env.OAUTH_TIMEOUT_MS || "10000") };
+}
+
 export type ProbeOutcome = "valid" | "invalid" | "missing" | "unreachable";
 
 export interface ProbeResult {
@@ -20,7 +30,7 @@ interface GaxiosLikeError {
     response?: { status?: number; data?: unknown };
 }
 
-/** Classifies a failed token exchange. */
+/** Classifies a failed token exchange (a TokenEndpointError of shared/oauth-token.ts, or a GaxiosError: same fields). */
 export function classifyExchangeError(error: unknown): ProbeResult {
     const e = (error ?? {}) as GaxiosLikeError;
     const status = e.response?.status ?? e.status;

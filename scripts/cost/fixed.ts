@@ -3,6 +3,7 @@
 // rather than the plan (how long a scheduled run takes, how many idle pollers Lambda keeps), the
 // line says so. Every resource type must be classified in RESOURCE_COSTS, so a new type cannot
 // escape the model silently (tests/scripts/cost.test.ts checks both stacks' plans).
+import { STACK_KEY_COMPONENT } from "../../components/kms-key";
 import { quotaMetricPoints } from "../../functions/shared/send-quota";
 import { HOURS_PER_MONTH, PRICES, type PriceKey, SECONDS_PER_MONTH } from "./prices";
 
@@ -12,6 +13,8 @@ export interface PlannedResource {
     name: string;
     custom?: boolean;
     inputs: Record<string, any>;
+    /** Pulumi `retainOnDelete`: a key kept declared while a stack moves onto one key (stacks/program.ts). */
+    retainOnDelete?: boolean;
 }
 
 export interface CostLine {
@@ -78,6 +81,9 @@ export function unclassifiedTypes(resources: PlannedResource[]): string[] {
         .filter((type) => !(type in RESOURCE_COSTS)).sort();
 }
 
+/** Series the token probe publishes each run: TokenValid with `account`, and its dimensionless copy. */
+export const TOKEN_PROBE_SERIES = 2;
+
 export interface FixedAssumptions {
     /** Seconds a scheduled Lambda run takes (the probe exchanges a token with Google; send-quota makes two AWS calls). */
     scheduledLambdaSeconds: number;
@@ -132,7 +138,11 @@ export function fixedCost(resources: PlannedResource[], assumptions: FixedAssump
     if (math.length > 0) lines.push(line(`alarms, metric math (${math.length}, ${math.reduce((s, a) => s + a.metrics, 0)} metrics)`, math.reduce((s, a) => s + a.metrics, 0), "alarm metrics", "alarmMetricStandard"));
     if (high.length > 0) lines.push(line(`alarms, high resolution (${high.length})`, high.reduce((s, a) => s + a.metrics, 0), "alarm metrics", "alarmMetricHighResolution"));
 
-    lines.push(line("KMS keys", of("aws:kms/key:Key").length, "keys", "kmsKey", "first year; each yearly rotation adds $1/key-month for the first two"));
+    const keys = of("aws:kms/key:Key");
+    // The components' old keys a migrating stack keeps declared: retained on delete, and not the stack key (retained too: it holds the SMTP passwords).
+    const retained = keys.filter((k) => k.retainOnDelete && k.inputs.tags?.Component !== STACK_KEY_COMPONENT).length;
+    lines.push(line(`KMS keys${retained ? ` (${retained} old, retained while migrating)` : ""}`, keys.length, "keys", "kmsKey",
+        "first year; each yearly rotation adds $1/key-month for the first two; a retained key that left the program costs until its deletion is scheduled"));
     const dashboards = of("aws:cloudwatch/dashboard:Dashboard").length;
     lines.push(line(`dashboards (${dashboards}; first ${PRICES.dashboardsFree.usd} free)`, Math.max(0, dashboards - PRICES.dashboardsFree.usd), "dashboards", "dashboard", "the account's other dashboards share the free 3"));
 
@@ -161,8 +171,9 @@ export function fixedCost(resources: PlannedResource[], assumptions: FixedAssump
             const group = groups.find((g) => g.inputs.name === `/aws/lambda/${fn.inputs.name}`);
             logStoredGb += gb * (Number(group?.inputs.retentionInDays ?? 30) / 30);
             const service = fn.inputs.environment?.variables?.POWERTOOLS_SERVICE_NAME;
-            // What each scheduled function publishes (functions/send-quota: the quota points; token-probe: one validity metric per account).
-            customMetrics += service === "send-quota" ? quotaMetricPoints({ utilisationPercent: 0, max24HourSend: 0, sentLast24Hours: 0, maxSendRate: 0, level: "ok" } as never).length : 1;
+            // What each scheduled function publishes (functions/send-quota: the quota points; token-probe:
+            // TokenValid by account and without dimensions, two series: tokenValidityMetric in functions/shared/metrics.ts).
+            customMetrics += service === "send-quota" ? quotaMetricPoints({ utilisationPercent: 0, max24HourSend: 0, sentLast24Hours: 0, maxSendRate: 0, level: "ok" } as never).length : TOKEN_PROBE_SERIES;
             putMetricData += service === "send-quota" ? runs : 0;
         }
         const machine = machines.find((m) => m.inputs.name === lastSegment(target));

@@ -7,7 +7,7 @@ import { expect } from "chai";
 import { costCommand, runCost, sourceCheckout } from "../../cli/cost";
 import { CliError } from "../../cli/errors";
 import { fixedCost, total } from "../../scripts/cost/fixed";
-import { runStack } from "../support/stack";
+import { cachedStack } from "../support/stack";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -17,7 +17,7 @@ describe("ses-mail cost", () => {
         let out = "";
         const code = await runCost({ stack: "test", json: true }, { stdout: (text) => (out += text), cwd: ROOT });
         expect(code).to.equal(0);
-        const { plan } = await runStack("test");
+        const { plan } = await cachedStack("test");
         expect(JSON.parse(out)).to.deep.equal({ fixed_usd_month: total(fixedCost(plan.resources)) });
     });
 

@@ -22,7 +22,7 @@ import type { RoutingEvent } from "../../functions/shared/routing-event";
 import { bounce, hardRecipient, sns } from "../fixtures/ses-feedback";
 import { eventBridgeSqsBody, receiptNotification } from "../fixtures/ses-receipt";
 import { promiseOf } from "../support/mocks";
-import { runStack } from "../support/stack";
+import { cachedStack } from "../support/stack";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const NOW = new Date("2026-11-22T10:00:00.000Z");
@@ -37,7 +37,7 @@ describe("ses-mail dlq", function () {
     let dir: string;
     let outputsFile: string;
     let prodOutputs: Record<string, any>;
-    let prodPlan: Awaited<ReturnType<typeof runStack>>["plan"];
+    let prodPlan: Awaited<ReturnType<typeof cachedStack>>["plan"];
     const saved = { ...process.env };
     const questions: string[] = [];
     let answer: boolean;
@@ -74,7 +74,7 @@ describe("ses-mail dlq", function () {
 
     before(async () => {
         Object.assign(process.env, { AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "local", AWS_SECRET_ACCESS_KEY: "local" });
-        const { plan, outputs } = await runStack("prod");
+        const { plan, outputs } = await cachedStack("prod");
         prodPlan = plan;
         prodOutputs = await promiseOf(pulumi.output(outputs) as unknown as pulumi.Output<Record<string, any>>);
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "ses-mail-dlq-"));

@@ -11,7 +11,7 @@ import { DnsResolver, expectedFromConfig, expectedFromOutputs, ExpectedRecord } 
 import { main } from "../../cli/main";
 import { stackConfigFrom } from "../../stacks/config";
 import { promiseOf } from "../support/mocks";
-import { loadStackConfig, runStack } from "../support/stack";
+import { cachedStack, loadStackConfig } from "../support/stack";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -60,7 +60,7 @@ describe("ses-mail dns check", function () {
     before(async () => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "ses-mail-dns-"));
         for (const stack of ["prod", "test"]) {
-            const run = await runStack(stack);
+            const run = await cachedStack(stack);
             outputs[stack] = await promiseOf(pulumi.output(run.outputs) as unknown as pulumi.Output<Record<string, unknown>>);
             files[stack] = path.join(dir, `${stack}.json`);
             fs.writeFileSync(files[stack], JSON.stringify(outputs[stack]));

@@ -16,7 +16,7 @@ import { main } from "../../cli/main";
 import { pollerOptionsFromEnv, resolvePollerSettings } from "../../functions/feedback-worker/poller";
 import { settingsFromEnv } from "../../functions/feedback-worker/settings";
 import { promiseOf } from "../support/mocks";
-import { loadStackConfig, runStack } from "../support/stack";
+import { cachedStack, loadStackConfig } from "../support/stack";
 
 const OIDC = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
 const IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ses-mail-feedback-worker:0.1.0";
@@ -46,7 +46,7 @@ describe("ses-mail feedback manifests", function () {
     before(async () => {
         const config = loadStackConfig("prod");
         const feedback = { ...JSON.parse(config["ses-mail:feedback"]), builtInWorker: false, externalConsumer: { oidcProviderArn: OIDC, namespace: "mail", serviceAccount: "feedback-worker" } };
-        const run = await runStack("prod", { ...config, "ses-mail:feedback": JSON.stringify(feedback) });
+        const run = await cachedStack("prod", { ...config, "ses-mail:feedback": JSON.stringify(feedback) });
         outputs = await promiseOf(pulumi.output(run.outputs) as unknown as pulumi.Output<Record<string, any>>);
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "ses-mail-feedback-"));
         file = path.join(dir, "outputs.json");

@@ -9,7 +9,7 @@ import { OpsTarget, opsTarget } from "../../cli/ops-target";
 import type { SelftestDeps } from "../../cli/selftest";
 import { createTableFrom, LocalDynamo, startDynalite } from "../support/dynalite";
 import type { ResourcePlan } from "../support/mocks";
-import { runStack } from "../support/stack";
+import { cachedStack } from "../support/stack";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -24,7 +24,7 @@ export interface OpsFixture {
 
 /** A stack's plan (test by default), and dynalite holding its events, suppression and senders tables (created from the plan). */
 export async function opsFixture(stack = "test"): Promise<OpsFixture> {
-    const { plan } = await runStack(stack);
+    const { plan } = await cachedStack(stack);
     const target = opsTarget({ stack }, ROOT);
     const local = await startDynalite();
     const tables = plan.ofType("aws:dynamodb/table:Table");

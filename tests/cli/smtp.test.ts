@@ -24,7 +24,7 @@ const NOW = new Date("2026-11-22T10:00:00.000Z");
 const TABLE = "ses-mail-email-routing-test";
 const DOMAIN = "mail-test.example.com"; // feedback.domains of Pulumi.test.yaml
 const KEY = { PK: { S: "SMTP_USER#app-sender" }, SK: { S: "CREDENTIALS#v1" } };
-/** The README's put-item (## SMTP users), as the manager left it once provisioned. */
+/** docs/SENDING.md's put-item (## SMTP users), as the manager left it once provisioned. */
 const ACTIVE: Item = {
     ...KEY, entity_type: { S: "SMTP_CREDENTIALS" }, allowed_senders: { L: [{ S: `app@${DOMAIN}` }] }, status: { S: "active" },
     created_at: { S: "2026-11-01T10:00:00.000Z" }, description: { S: "SMTP credentials for application" },
@@ -132,14 +132,14 @@ describe("ses-mail smtp (command end to end against dynalite)", () => {
     });
 
     describe("create", () => {
-        it("writes the README's record, conditional on absence, and reports the manager's active outcome", async () => {
+        it("writes docs/SENDING.md's record, conditional on absence, and reports the manager's active outcome", async () => {
             const provisioned = manager({ status: "active", smtp_username: "AKIAEXAMPLE", iam_user_name: "ses-smtp-user-app-sender-1" }, 60);
             const { code, stdout } = await run("create", "app-sender", "--sender", `App@${DOMAIN}`, "--sender", `notifications@${DOMAIN}`, "--description", "SMTP credentials for application", "--stack", "test", "--poll-ms", "20");
             await provisioned;
             expect(code).to.equal(0);
             expect(stdout).to.match(/app-sender is active \(SMTP username AKIAEXAMPLE, IAM user ses-smtp-user-app-sender-1\)/);
             const item = (await local.client.send(new GetItemCommand({ TableName: TABLE, Key: KEY }))).Item!;
-            // The README's item: the senders as the manager normalises them (trimmed, lowercased, sorted).
+            // docs/SENDING.md's item: the senders as the manager normalises them (trimmed, lowercased, sorted).
             expect(item.entity_type).to.deep.equal({ S: "SMTP_CREDENTIALS" });
             expect(item.allowed_senders).to.deep.equal({ L: [{ S: `app@${DOMAIN}` }, { S: `notifications@${DOMAIN}` }] });
             expect(item.created_at).to.deep.equal({ S: NOW.toISOString() });
@@ -165,7 +165,7 @@ describe("ses-mail smtp (command end to end against dynalite)", () => {
             expect([c.code, JSON.parse(c.stdout)]).to.deep.equal([0, { username: "app-sender", status: "pending" }]);
         });
 
-        it("*@<domain> only with --allow-domain-wildcard, written as the README's allow_domain_wildcard BOOL", async () => {
+        it("*@<domain> only with --allow-domain-wildcard, written as docs/SENDING.md's allow_domain_wildcard BOOL", async () => {
             const refused = await run("create", "app-sender", "--sender", `*@${DOMAIN}`, "--stack", "test", "--no-wait");
             expect(refused.code).to.equal(2);
             expect(await get()).to.equal(undefined);

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { alarmSpecs, Alarms } from "../../components/alarms";
 import { MOCK_ACCOUNT, runUnderMocks } from "../support/mocks";
 import { publishedMetrics } from "../support/published-metrics";
-import { runStack } from "../support/stack";
+import { cachedStack } from "../support/stack";
 
 const AWS_METRICS: Record<string, string[]> = {
     "AWS/SES": ["Reputation.BounceRate", "Reputation.ComplaintRate"],
@@ -25,10 +25,33 @@ describe("Alarms", () => {
             ["ses-high-complaint-rate-CRITICAL", 0.1, "GreaterThanThreshold", 3600],
             ["ses-high-send-failure-rate-WARNING", 5, "GreaterThanThreshold", 3600],
             ["ses-high-send-failure-rate-CRITICAL", 10, "GreaterThanThreshold", 3600],
-            ["ses-suppressions-added-WARNING", 5, "GreaterThanThreshold", 86400],
-            ["ses-suppressions-added-CRITICAL", 20, "GreaterThanThreshold", 86400],
             ["ses-low-delivery-rate-CRITICAL", 95, "LessThanThreshold", 3600],
         ]);
+        // Each metric of a metric-math alarm is billed (scripts/cost/prices.ts): none reads more than the two its rate needs.
+        expect(specs.filter((s) => s.expression).map((s) => s.metrics!.length)).to.deep.equal(specs.filter((s) => s.expression).map(() => 2));
+    });
+
+    it("counts suppressions added per day on one metric: the worker's dimensionless SuppressionAdded, which totals both reasons", () => {
+        const table = specs.filter((s) => s.name.startsWith("ses-suppressions-added-")).map((s) => [s.name, s.threshold, s.periodSeconds, s.metric, s.expression]);
+        const metric = { id: "m", namespace: "SESMail/test", metricName: "SuppressionAdded", dimensions: {}, stat: "Sum" };
+        expect(table).to.deep.equal([
+            ["ses-suppressions-added-WARNING", 5, 86400, metric, undefined],
+            ["ses-suppressions-added-CRITICAL", 20, 86400, metric, undefined],
+        ]);
+    });
+
+    it("without warnings, only CRITICAL alarms; without account alarms, neither SES reputation nor Lambda throttles", () => {
+        const args = { env: "test", queues: { input: "q" }, deadLetterQueues: { input: "q-dlq" }, functions: { router: "fn", "smtp-credential-manager": "fn2" } };
+        const all = alarmSpecs(args);
+        expect(all.filter((s) => s.tier === "WARNING").map((s) => s.name)).to.have.members([
+            "ses-high-bounce-rate-WARNING", "ses-high-complaint-rate-WARNING", "ses-high-send-failure-rate-WARNING", "ses-suppressions-added-WARNING", "ses-mail-smtp-credential-refused-test",
+        ]);
+        expect(alarmSpecs({ ...args, warnings: false }).map((s) => s.name)).to.deep.equal(all.filter((s) => s.tier !== "WARNING").map((s) => s.name));
+        const account = all.filter((s) => s.scope === "account").map((s) => s.name);
+        expect(account).to.deep.equal(["ses-reputation-bounce-rate-CRITICAL", "ses-reputation-complaint-rate-CRITICAL", "ses-mail-lambda-throttles-test"]);
+        expect(alarmSpecs({ ...args, accountAlarms: false }).map((s) => s.name)).to.deep.equal(all.filter((s) => !account.includes(s.name)).map((s) => s.name));
+        // No function, no Lambda throttles alarm.
+        expect(alarmSpecs({ env: "test", queues: { input: "q" } }).map((s) => s.name)).to.not.include("ses-mail-lambda-throttles-test");
     });
 
     it("guards rates against low volume: evaluated only with at least 100 sends", () => {
@@ -46,17 +69,19 @@ describe("Alarms", () => {
     });
 
     it("watches every queue, DLQ, function, pipe and state machine handed in", () => {
-        const resources = specs.filter((s) => s.metric && s.metric.namespace !== "AWS/SES").map((s) => [s.name, s.key, s.metric!.metricName, s.threshold, s.treatMissingData]);
+        const resources = specs.filter((s) => s.metric && s.metric.namespace !== "AWS/SES" && s.metric.metricName !== "SuppressionAdded").map((s) => [s.name, s.key, s.metric!.metricName, s.threshold, s.treatMissingData]);
         // Function, queue-age and pipe alarms carry the runbooks' names and keep their earlier resource names (key).
         expect(resources).to.deep.equal([
             ["ses-mail-input-dlq-messages-test", undefined, "ApproximateNumberOfMessagesVisible", 0, "notBreaching"],
             ["ses-email-input-queue-age-test", "ses-mail-input-queue-age-test", "ApproximateAgeOfOldestMessage", 300, "notBreaching"],
             ["ses-mail-lambda-router-errors-test", "ses-mail-router-errors-test", "Errors", 0, "notBreaching"],
-            ["ses-mail-lambda-router-throttles-test", "ses-mail-router-throttles-test", "Throttles", 0, "notBreaching"],
             ["eventbridge-pipes-failures-test", "ses-mail-router-execution-failed-test", "ExecutionFailed", 0, "notBreaching"],
             ["ses-mail-drain-executions-failed-test", undefined, "ExecutionsFailed", 0, "notBreaching"],
             ["ses-mail-routing-rule-invalid-test", undefined, "RoutingRuleInvalid", 0, "notBreaching"],
+            // The functions' throttles: one alarm on the account's total (no FunctionName), not one per function.
+            ["ses-mail-lambda-throttles-test", undefined, "Throttles", 0, "notBreaching"],
         ]);
+        expect(byName("ses-mail-lambda-throttles-test").metric).to.deep.equal({ id: "m", namespace: "AWS/Lambda", metricName: "Throttles", dimensions: {}, stat: "Sum" });
     });
 
     it("alarms when mail meets an invalid routing rule: the router's total series (service only), any in 5 minutes; only with the router", () => {
@@ -92,7 +117,8 @@ describe("Alarms", () => {
                     expect(AWS_METRICS[metric.namespace], spec.name).to.include(metric.metricName);
                 } else if (metric.namespace === "SESMail/test") {
                     expect([...ours], `${spec.name}: ${metric.metricName}`).to.include(metric.metricName);
-                    expect(metric.dimensions.service, spec.name).to.equal(metric.metricName === "RoutingRuleInvalid" ? "router" : "feedback-worker");
+                    // SuppressionAdded: its dimensionless series (the feedback worker alone publishes the name).
+                    expect(metric.dimensions.service, spec.name).to.equal(metric.metricName === "RoutingRuleInvalid" ? "router" : metric.metricName === "SuppressionAdded" ? undefined : "feedback-worker");
                 } else {
                     // Applications' own namespace: EmailsSent / EmailsFailed are theirs to publish.
                     expect(metric.namespace).to.equal("SESMail/test/Application");
@@ -150,16 +176,20 @@ describe("Alarms", () => {
         expect(plan.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").every((a) => a.inputs.alarmActions[0] === "arn:aws:sns:us-east-1:1:ops")).to.equal(true);
     });
 
-    it("the test stack alarms on all seven DLQs, every function, the pipe and the drain", async () => {
-        const { plan } = await runStack("test");
-        const names = plan.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => a.inputs.name);
+    it("the test stack alarms on all eight DLQs, every function, the pipe and the drain, CRITICAL only, leaving the account's figures to prod", async () => {
+        const { plan } = await cachedStack("test");
+        const alarms = plan.ofType("aws:cloudwatch/metricAlarm:MetricAlarm");
+        const names = alarms.map((a) => a.inputs.name);
         // No suppression mirror in test: prod is the account's one mirroring stack.
         // Plus the emergency brake's DLQ (SendingGuard creates its own alarms on the same topic).
         expect(names.filter((n: string) => n.endsWith("-dlq-messages-test"))).to.have.length(8);
         expect(names).to.include("ses-mail-routing-events-dlq-messages-test");
-        // Five functions plus the token probe of the one Gmail account, plus SendingGuard's brake and quota check.
-        expect(names.filter((n: string) => n.endsWith("-errors-test"))).to.have.length(8);
+        // Five functions plus the token probe of the one Gmail account, plus SendingGuard's brake (no quota check: prod checks the account's quota).
+        expect(names.filter((n: string) => n.endsWith("-errors-test"))).to.have.length(7);
         expect(names).to.include("ses-mail-lambda-gmail-token-probe-you-gmail-com-errors-test");
         expect(names).to.include.members(["eventbridge-pipes-failures-test", "ses-mail-retry-drain-executions-failed-test", "ses-high-bounce-rate-CRITICAL-test", "ses-mail-routing-rule-invalid-test"]);
+        // alarms.warnings false, alarms.accountAlarms false, sending.quotaCheck false (Pulumi.test.yaml).
+        expect(alarms.filter((a) => a.inputs.tags.Tier !== "CRITICAL").map((a) => a.inputs.name)).to.deep.equal([]);
+        expect(names.filter((n: string) => /reputation|lambda-throttles|send-quota/.test(n))).to.deep.equal([]);
     });
 });

@@ -323,7 +323,7 @@ describe("Customising components (issue #24)", () => {
                     return smtp;
                 });
                 plan = run.plan;
-                keyArn = await promiseOf(run.result.key.arn);
+                keyArn = await promiseOf(run.result.kmsKeyArn);
                 await createTableFrom(local, plan.one("aws:dynamodb/table:Table", "ingest-routing"));
                 const file = path.join(dir, "rules.json");
                 rulesCalls = await recordDynamoCalls(async () => {

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { dashboardBody } from "../../components/dashboard";
 import { promiseOf } from "../support/mocks";
-import { loadStackConfig, runStack } from "../support/stack";
+import { cachedStack, loadStackConfig } from "../support/stack";
 
 /** Widgets PutDashboard would refuse: a metric widget needs at least one metric or expression (see docs/AWS-TRAPS.md, AWS-SEMANTICS "PutDashboard"). */
 const emptyMetricWidgets = (body: { widgets: any[] }) => body.widgets.filter((w) => w.type === "metric" && !(w.properties.metrics?.length > 0)).map((w) => w.properties.title);
@@ -72,7 +72,7 @@ describe("OperationsDashboard", () => {
 
     it("a stack without Gmail accounts deploys a dashboard without the token widgets", async () => {
         const ingest = { ...JSON.parse(loadStackConfig("test")["ses-mail:ingest"]), gmailAccounts: [] };
-        const { plan } = await runStack("test", { ...loadStackConfig("test"), "ses-mail:ingest": JSON.stringify(ingest) });
+        const { plan } = await cachedStack("test", { ...loadStackConfig("test"), "ses-mail:ingest": JSON.stringify(ingest) });
         const deployed = JSON.parse(plan.one("aws:cloudwatch/dashboard:Dashboard").inputs.dashboardBody);
         expect(emptyMetricWidgets(deployed)).to.deep.equal([]);
         expect(deployed.widgets.map((w: any) => w.properties.title)).to.not.include.members(["Gmail token: hours until expiry"]);
@@ -80,7 +80,7 @@ describe("OperationsDashboard", () => {
     });
 
     it("the stacks output the console URL of ses-mail-dashboard-<env>", async () => {
-        const { plan, outputs } = await runStack("test");
+        const { plan, outputs } = await cachedStack("test");
         expect(plan.one("aws:cloudwatch/dashboard:Dashboard").inputs.dashboardName).to.equal("ses-mail-dashboard-test");
         expect(JSON.parse(plan.one("aws:cloudwatch/dashboard:Dashboard").inputs.dashboardBody).widgets).to.have.length(12);
         expect(await promiseOf(outputs.dashboardUrl as never)).to.equal("https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards:name=ses-mail-dashboard-test");

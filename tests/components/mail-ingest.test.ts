@@ -4,6 +4,7 @@ import { MINIMUM_MAIL_RETENTION_DAYS } from "../../components/retention";
 import { GMAIL_IMPORT_LIMIT_BYTES } from "../../functions/gmail-forwarder/limits";
 import { SuppressionStore } from "../../components/suppression-store";
 import { MOCK_ACCOUNT as ACCOUNT, MOCK_ACTIVE_RULE_SET, promiseOf, RunOptions, runUnderMocks } from "../support/mocks";
+import { cachedUnderMocks } from "../support/stack";
 
 const arn = {
     queue: (name: string) => `arn:aws:sqs:us-east-1:${ACCOUNT}:${name}`,
@@ -16,10 +17,12 @@ const BUCKET = `ses-mail-email-test-us-east-1-${ACCOUNT}`;
 const RECEIPT_RULE = `arn:aws:ses:us-east-1:${ACCOUNT}:receipt-rule-set/${MOCK_ACTIVE_RULE_SET}:receipt-rule/ses-mail-inbound-test`;
 
 function ingest(args: Partial<MailIngestArgs> = {}, options: RunOptions = {}) {
-    return runUnderMocks(() => new MailIngest("ingest", {
+    const program = () => new MailIngest("ingest", {
         env: "test", domains: ["example.com"], gmailAccounts: ["me@gmail.com", "team@gmail.com"],
         suppressionStore: new SuppressionStore("suppression", { env: "test" }), ...args,
-    }), options);
+    });
+    // The defaults, which most tests read: synthesized once (each test gets its own copy of the plan).
+    return Object.keys(args).length === 0 ? cachedUnderMocks("mail-ingest.test.ts: MailIngest defaults", program, options) : runUnderMocks(program, options);
 }
 const statementsOf = (plan: Awaited<ReturnType<typeof ingest>>["plan"], policyName: string) => plan.json(plan.one("aws:iam/rolePolicy:RolePolicy", policyName), "policy").Statement;
 

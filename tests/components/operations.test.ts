@@ -11,18 +11,18 @@ import { applicationMetricsNamespace, publishSendOutcomes, sendOutcomeEmf, sendO
 import { matches } from "../support/metric-checks";
 import { MOCK_ACCOUNT } from "../support/mocks";
 import { metricSeries } from "../support/output";
-import { runStack } from "../support/stack";
+import { cachedStack } from "../support/stack";
 
 describe("Operations: the runbooks' names and queries", () => {
     it("prod deploys the alarm names the runbooks use, under the resource names the alarms had (URNs unchanged)", async () => {
-        const { plan } = await runStack("prod");
+        const { plan } = await cachedStack("prod");
         const alarm = (resourceName: string) => plan.one("aws:cloudwatch/metricAlarm:MetricAlarm", resourceName).inputs.name;
         // The runbooks' examples: ses-mail-lambda-<function>-errors-<env>, ses-<queue>-queue-age-<env>, eventbridge-pipes-failures-<env>.
         expect([
-            "alarms-ses-mail-gmail-forwarder-errors-prod", "alarms-ses-mail-router-errors-prod", "alarms-ses-mail-bouncer-errors-prod", "alarms-ses-mail-bouncer-throttles-prod",
+            "alarms-ses-mail-gmail-forwarder-errors-prod", "alarms-ses-mail-router-errors-prod", "alarms-ses-mail-bouncer-errors-prod", "alarms-ses-mail-lambda-throttles-prod",
             "alarms-ses-mail-input-queue-age-prod", "alarms-ses-mail-forwarder-queue-age-prod", "alarms-ses-mail-bouncer-queue-age-prod", "alarms-ses-mail-router-execution-failed-prod",
         ].map(alarm)).to.deep.equal([
-            "ses-mail-lambda-gmail-forwarder-errors-prod", "ses-mail-lambda-router-errors-prod", "ses-mail-lambda-bouncer-errors-prod", "ses-mail-lambda-bouncer-throttles-prod",
+            "ses-mail-lambda-gmail-forwarder-errors-prod", "ses-mail-lambda-router-errors-prod", "ses-mail-lambda-bouncer-errors-prod", RUNBOOK_ALARM_NAMES.lambdaThrottles("prod"),
             "ses-email-input-queue-age-prod", "ses-gmail-forwarder-queue-age-prod", "ses-bouncer-queue-age-prod", "eventbridge-pipes-failures-prod",
         ]);
         const names = plan.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => a.inputs.name as string);
@@ -44,9 +44,9 @@ describe("Operations: the runbooks' names and queries", () => {
         const functions = Object.fromEntries(["router", "gmail-forwarder", "bouncer", "feedback-worker", "suppression-mirror", "smtp-credential-manager", "gmail-token-probe-you-gmail-com"].map((l) => [l, "f"]));
         const queues = Object.fromEntries(["input", "forwarder", "forwarder-retry", "bouncer", "feedback"].map((l) => [l, "q"]));
         const queuePurposes = { input: "email-input", forwarder: "gmail-forwarder", "forwarder-retry": "gmail-forwarder-retry", bouncer: "bouncer", feedback: "feedback" };
-        // Rate alarms carry no env: alarms.nameSuffix keeps them apart (the test stack sets -test).
+        // Rate alarms (metric math, and the suppressions-added one) carry no env: alarms.nameSuffix keeps them apart (the test stack sets -test).
         const names = (s: { env: string; prefix: string }) => alarmSpecs({ env: s.env, namePrefix: s.prefix, functions, queues, queuePurposes, deadLetterQueues: queues, pipes: { router: "p" }, stateMachines: { "retry-drain": "arn" } })
-            .filter((spec) => !spec.expression && spec.metric?.namespace !== "AWS/SES").map((spec) => spec.name);
+            .filter((spec) => !spec.expression && spec.metric?.namespace !== "AWS/SES" && spec.metric?.metricName !== "SuppressionAdded").map((spec) => spec.name);
         fc.assert(fc.property(stack, stack, (a, b) => {
             fc.pre(a.env !== b.env || a.prefix !== b.prefix);
             const shared = names(a).filter((n) => names(b).includes(n));
@@ -54,23 +54,30 @@ describe("Operations: the runbooks' names and queries", () => {
         }), { numRuns: 300 });
     });
 
-    it("a Throttles alarm pages only when the account runs out of concurrency: no function reserves concurrency, the bouncer's trigger caps it", async () => {
+    it("one Throttles alarm for the account replaces one per function: no function reserves concurrency, the bouncer's trigger caps it, and only the stack that watches the account has it", async () => {
         for (const stackName of ["test", "prod"]) {
-            const { plan } = await runStack(stackName);
+            const { plan } = await cachedStack(stackName);
             const functions = plan.ofType("aws:lambda/function:Function");
             // Reserved concurrency below the SQS pollers' demand throttles routinely ("Using Lambda with Amazon SQS").
             expect(functions.filter((f) => f.inputs.reservedConcurrentExecutions !== undefined).map((f) => f.inputs.name), stackName).to.deep.equal([]);
             const bouncerArn = `arn:aws:lambda:us-east-1:${MOCK_ACCOUNT}:function:ses-mail-bouncer-${stackName}`;
             const mapping = plan.ofType("aws:lambda/eventSourceMapping:EventSourceMapping").find((m) => m.inputs.functionName === bouncerArn || String(m.inputs.functionName).endsWith(`ses-mail-bouncer-${stackName}`));
             expect(mapping?.inputs.scalingConfig, stackName).to.deep.equal({ maximumConcurrency: BOUNCER_MAX_CONCURRENCY });
-            const throttles = plan.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").find((a) => a.inputs.name === RUNBOOK_ALARM_NAMES.lambda("bouncer", "throttles", stackName));
-            expect(throttles?.inputs).to.deep.include({ metricName: "Throttles", namespace: "AWS/Lambda", threshold: 0, dimensions: { FunctionName: `ses-mail-bouncer-${stackName}` } });
-            expect(throttles?.inputs.alarmDescription).to.match(/account's concurrency is exhausted/);
+            const alarms = plan.ofType("aws:cloudwatch/metricAlarm:MetricAlarm");
+            // No per-function Throttles alarm is left, in Alarms or SendingGuard.
+            expect(alarms.filter((a) => a.inputs.metricName === "Throttles" && a.inputs.dimensions?.FunctionName !== undefined).map((a) => a.inputs.name), stackName).to.deep.equal([]);
+            const throttles = alarms.filter((a) => a.inputs.metricName === "Throttles");
+            // Test shares prod's account and region (alarms.accountAlarms: false): prod's alarm covers both.
+            expect(throttles.map((a) => a.inputs.name), stackName).to.deep.equal(stackName === "prod" ? [RUNBOOK_ALARM_NAMES.lambdaThrottles("prod")] : []);
+            if (stackName === "prod") {
+                expect(throttles[0].inputs).to.deep.include({ metricName: "Throttles", namespace: "AWS/Lambda", threshold: 0, dimensions: {}, statistic: "Sum", treatMissingData: "notBreaching" });
+                expect(throttles[0].inputs.alarmDescription).to.match(/unreserved concurrency is exhausted/);
+            }
         }
     });
 
     it("every function publishes into the namespace its alarms read (SESMail/<env>)", async () => {
-        const { plan } = await runStack("prod");
+        const { plan } = await cachedStack("prod");
         const namespaces = new Set(plan.ofType("aws:lambda/function:Function").map((f) => f.inputs.environment?.variables?.POWERTOOLS_METRICS_NAMESPACE).filter(Boolean));
         expect([...namespaces]).to.deep.equal(["SESMail/prod"]);
         const alarmed = plan.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").flatMap((a) => [a.inputs.namespace, ...(a.inputs.metricQueries ?? []).map((q: any) => q.metric?.namespace)])

@@ -4,7 +4,7 @@ import { expect } from "chai";
 import * as z from "zod/mini";
 import * as pulumi from "@pulumi/pulumi";
 import { promiseOf } from "../support/mocks";
-import { runStack } from "../support/stack";
+import { cachedStack } from "../support/stack";
 
 // The Automation document format, schemaVersion 0.3 (SSM "Automation actions reference"), as far as
 // these documents use it: typed parameters, aws:executeScript steps with selectors, outputs.
@@ -42,7 +42,7 @@ describe("Runbooks (SSM Automation)", () => {
     });
 
     it("both documents validate against Automation schema 0.3 and embed the tested scripts", async () => {
-        const { plan } = await runStack("test");
+        const { plan } = await cachedStack("test");
         for (const doc of plan.ofType("aws:ssm/document:Document")) {
             expect(doc.inputs).to.deep.include({ documentType: "Automation", documentFormat: "JSON" });
             const content = JSON.parse(doc.inputs.content);
@@ -56,7 +56,7 @@ describe("Runbooks (SSM Automation)", () => {
     });
 
     it("redrive: only the stack's (DLQ, source) pairs, MaxMessages 0 = all, velocity 10/s; outputs the counts", async () => {
-        const { plan } = await runStack("test");
+        const { plan } = await cachedStack("test");
         const content = JSON.parse(plan.one("aws:ssm/document:Document", "runbooks-redrive").inputs.content);
         expect(plan.one("aws:ssm/document:Document", "runbooks-redrive").inputs.name).to.equal("SESMail-DLQ-Redrive-test");
         expect(content.parameters.MaxMessages.default).to.equal(0);
@@ -76,7 +76,7 @@ describe("Runbooks (SSM Automation)", () => {
 
     it("health check: no parameters, every queue and every DLQ the stack has (from the stack itself), HealthReport and HealthStatus", async () => {
         for (const stack of ["test", "prod"]) {
-            const { plan, outputs } = await runStack(stack);
+            const { plan, outputs } = await cachedStack(stack);
             const content = JSON.parse(plan.one("aws:ssm/document:Document", "runbooks-health-check").inputs.content);
             expect(content.parameters).to.deep.equal({});
             const checked = JSON.parse(content.mainSteps[0].inputs.InputPayload.Queues) as Record<string, { queue?: string; dlq: string }>;
@@ -96,7 +96,7 @@ describe("Runbooks (SSM Automation)", () => {
     });
 
     it("a least-privilege automation role: drain DLQs, send to their sources, read metrics", async () => {
-        const { plan } = await runStack("test");
+        const { plan } = await cachedStack("test");
         const statements = plan.json(plan.one("aws:iam/rolePolicy:RolePolicy", "runbooks-policy"), "policy").Statement;
         expect(statements.map((s: any) => s.Action)).to.deep.equal([
             ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],

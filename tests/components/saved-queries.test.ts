@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { savedQueries } from "../../components/saved-queries";
 import { PIPE_ENRICHMENT_FAILURE, PIPE_LOG_ERROR_KEYS, PIPE_LOG_SCHEMA_KEYS } from "../fixtures/pipe-logs";
 import { fieldValue } from "../support/hooks";
-import { runStack } from "../support/stack";
+import { cachedStack } from "../support/stack";
 
 describe("SavedQueries", () => {
     it("defines the seven queries; each declares the fields it reads in its fields clause", () => {
@@ -21,7 +21,7 @@ describe("SavedQueries", () => {
         expect(query.queryString).to.match(/ispresent\(error\.message\)/);
         // The fixture the log-field check (tests/support/hooks.ts) reads as the pipe's lines is shaped as Pipes writes them,
         // at the level the stack configures.
-        const { plan } = await runStack("test");
+        const { plan } = await cachedStack("test");
         const level = plan.one("aws:pipes/pipe:Pipe").inputs.logConfiguration.level;
         for (const record of PIPE_ENRICHMENT_FAILURE) {
             expect(Object.keys(record).filter((key) => !(PIPE_LOG_SCHEMA_KEYS as readonly string[]).includes(key))).to.deep.equal([]);
@@ -34,7 +34,7 @@ describe("SavedQueries", () => {
     });
 
     it("the stacks save them as ses-mail/<env>/<id> over the right log groups", async () => {
-        const { plan } = await runStack("test");
+        const { plan } = await cachedStack("test");
         const definitions = Object.fromEntries(plan.ofType("aws:cloudwatch/queryDefinition:QueryDefinition").map((d) => [d.inputs.name, d.inputs.logGroupNames]));
         expect(Object.keys(definitions)).to.have.length(7);
         expect(definitions["ses-mail/test/router-enrichment-errors"]).to.deep.equal(["/aws/lambda/ses-mail-router-test", "/aws/vendedlogs/pipes/ses-mail-email-router-test"]);

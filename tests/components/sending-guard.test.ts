@@ -78,6 +78,12 @@ describe("SendingGuard", () => {
     });
 
     describe("resources", () => {
+        it("without warnings, the quota has its CRITICAL alarm only, and the topic's list follows", () => {
+            const names = sendingGuardAlarmNames(resolveSendingGuardSettings({ env: "test", warnings: false }));
+            expect(names.filter((n) => /send-quota-(WARNING|CRITICAL)/.test(n))).to.deep.equal(["ses-mail-send-quota-CRITICAL-test"]);
+            expect(sendingGuardAlarmNames(resolveSendingGuardSettings({ env: "test" })).filter((n) => /send-quota-(WARNING|CRITICAL)/.test(n))).to.have.members(["ses-mail-send-quota-WARNING-test", "ses-mail-send-quota-CRITICAL-test"]);
+        });
+
         it("creates exactly the alarms whose names the alarm topic lets publish, all notifying it on ALARM and OK", async () => {
             const { plan } = await guard();
             const alarms = plan.ofType("aws:cloudwatch/metricAlarm:MetricAlarm");
@@ -86,11 +92,11 @@ describe("SendingGuard", () => {
                 "ses-mail-send-quota-CRITICAL-test", "ses-mail-send-quota-WARNING-test", "ses-mail-sending-brake-bounce-rate-test", "ses-mail-sending-brake-complaint-rate-test",
             ]);
             for (const alarm of alarms) expect(alarm.inputs).to.deep.include({ alarmActions: [TOPIC], okActions: [TOPIC] });
-            // Like every function and DLQ of the stack (the Alarms component's specs and names): Errors and
-            // Throttles of both functions, visible messages in the brake's DLQ.
+            // Like every function and DLQ of the stack (the Alarms component's specs and names): Errors of
+            // both functions (their throttles are the account's: the Alarms component's one alarm), visible messages in the brake's DLQ.
             const watched = alarms.filter((a) => a.inputs.namespace?.startsWith("AWS/")).map((a) => [a.inputs.namespace, a.inputs.metricName, a.inputs.dimensions]);
             expect(watched).to.have.deep.members([
-                ...["ses-mail-sending-brake-test", "ses-mail-send-quota-test"].flatMap((fn) => ["Errors", "Throttles"].map((metric) => ["AWS/Lambda", metric, { FunctionName: fn }])),
+                ...["ses-mail-sending-brake-test", "ses-mail-send-quota-test"].map((fn) => ["AWS/Lambda", "Errors", { FunctionName: fn }]),
                 ["AWS/SQS", "ApproximateNumberOfMessagesVisible", { QueueName: "ses-mail-sending-brake-dlq-test" }],
             ]);
         });

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { NO_EXPIRY_SECONDS } from "../../functions/shared/gmail-oauth";
-import { resolveTokenMonitorSettings, tokenAlarmSpecs, tokenMonitorDefinition, TokenMonitor } from "../../components/token-monitor";
+import { resolveTokenMonitorSettings, tokenAlarmNames, tokenAlarmSpecs, tokenMonitorDefinition, TokenMonitor } from "../../components/token-monitor";
 import { ExecutionFailed, runJsonataStateMachine, TaskError } from "../support/asl-jsonata";
 import { simulate } from "../support/iam-simulator";
 import { MOCK_ACCOUNT, ResourcePlan, runUnderMocks } from "../support/mocks";
@@ -48,7 +48,7 @@ describe("TokenMonitor", () => {
     describe("state machine (run with the real JSONata evaluator)", () => {
         const definition = JSON.parse(JSON.stringify(tokenMonitorDefinition(settings, "aws")));
 
-        it("publishes the seconds from the execution start to expires_at_epoch, for the account and without dimensions (the runbooks' query)", async () => {
+        it("publishes the seconds from the execution start to expires_at_epoch, for the account only (no dimensionless copy: one custom metric per account, issue #20)", async () => {
             const aws = fakeAws([{ Key: "created_at", Value: "2026-11-20T10:00:00.000Z" }, { Key: "expires_at_epoch", Value: String(startEpoch + 5 * 3600) }]);
             const output = await runJsonataStateMachine(definition, {}, aws.task, { startTime: START });
             expect(output).to.deep.equal({ account: ACCOUNT, secondsUntilExpiration: 5 * 3600 });
@@ -56,7 +56,6 @@ describe("TokenMonitor", () => {
                 Namespace: "SESMail/test",
                 MetricData: [
                     { MetricName: "TokenSecondsUntilExpiration", Dimensions: [{ Name: "account", Value: ACCOUNT }], Unit: "Seconds", Value: 18000 },
-                    { MetricName: "TokenSecondsUntilExpiration", Unit: "Seconds", Value: 18000 },
                 ],
             }]);
         });
@@ -175,6 +174,12 @@ describe("TokenMonitor", () => {
             for (const spec of specs) expect(spec.description, spec.name).to.include("npx ses-mail token refresh --stack test --account you@gmail.com");
             expect(resolveTokenMonitorSettings({ env: "test", account: ACCOUNT, warningHours: 48, criticalHours: 12 })).to.deep.include({ warningHours: 48, criticalHours: 12 });
             expect(() => resolveTokenMonitorSettings({ env: "test", account: ACCOUNT, warningHours: 6, criticalHours: 6 })).to.throw(/warningHours \(6\) must be greater than criticalHours \(6\)/);
+        });
+
+        it("without the warning alarm, the CRITICAL ones stay, and the topic's publisher list (tokenAlarmNames) follows", () => {
+            const quiet = resolveTokenMonitorSettings({ env: "test", account: ACCOUNT, warningAlarm: false });
+            expect(tokenAlarmSpecs(quiet, STATE_MACHINE_ARN).map((s) => s.name)).to.deep.equal(specs.filter((s) => s.tier === "CRITICAL").map((s) => s.name));
+            expect(tokenAlarmNames(quiet)).to.deep.equal(specs.filter((s) => s.tier === "CRITICAL").map((s) => s.name));
         });
 
         it("watch metrics that are published, with the publishers' exact dimensions", () => {

@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
+import { packed } from "../support/packed";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const RUNTIME_DIR = path.join(ROOT, "packages", "runtime");
@@ -122,11 +123,10 @@ describe("package: installed from the packed tarballs with Node 22", function ()
         }
         env = { ...process.env, PATH: `${node22.stdout.trim()}${path.delimiter}${process.env.PATH}`, npm_config_update_notifier: "false" };
 
-        run("npm", ["run", "--silent", "build"], ROOT);
-        run("npm", ["run", "--silent", "build:runtime"], ROOT);
-        const pack = (dir: string) => JSON.parse(run("npm", ["pack", dir, "--ignore-scripts", "--json", "--pack-destination", work], ROOT))[0] as { filename: string; files: { path: string }[] };
-        const main = pack(".");
-        const runtime = pack("./packages/runtime");
+        // `npm run build` and `build:runtime`, then `npm pack` of each: once per test run, shared with
+        // the bundle test (tests/support/packed.ts).
+        const main = packed(".", env);
+        const runtime = packed("packages/runtime", env);
         expect(main.files.map((f) => f.path)).to.include.members(["LICENSE", "dist/index.js", "dist/runtime.js", "dist/cli/main.js", "bin/ses-mail.js"]);
         expect(runtime.files.map((f) => f.path)).to.include.members(["LICENSE", "package.json", "dist/runtime.js", "dist/runtime.d.ts"]);
         expect(runtime.files.filter((f) => !f.path.startsWith("dist/") && !["LICENSE", "package.json", "README.md"].includes(f.path))).to.deep.equal([]);
@@ -137,8 +137,8 @@ describe("package: installed from the packed tarballs with Node 22", function ()
         }
         // The user's program owns the Pulumi versions (peer dependencies).
         const peers = Object.entries(ROOT_MANIFEST.peerDependencies as Record<string, string>).map(([name, range]) => `${name}@${range}`);
-        installLog = npmInstall(app, [path.join(work, main.filename), ...peers]);
-        npmInstall(alone, [path.join(work, runtime.filename)]);
+        installLog = npmInstall(app, [main.tarball, ...peers]);
+        npmInstall(alone, [runtime.tarball]);
     });
 
     after(() => {

@@ -5,7 +5,7 @@ import { expect } from "chai";
 import { sesMailPolicies } from "../../policy/policies";
 import { readPackConfig, runPolicies } from "../../policy/runner";
 import type { RecordedResource } from "../support/mocks";
-import { runStack } from "../support/stack";
+import { cachedStack } from "../support/stack";
 import { MUTATIONS } from "./mutations";
 
 const policyNames = async (plan: RecordedResource[]) =>
@@ -16,7 +16,7 @@ describe("policy pack: mutation suite over the test stack's plan", () => {
     const caught: string[] = [];
 
     before(async () => {
-        plan = (await runStack("test")).plan.resources;
+        plan = (await cachedStack("test")).plan.resources;
     });
 
     after(() => {

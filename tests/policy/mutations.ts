@@ -117,7 +117,7 @@ export const MUTATIONS: Mutation[] = [
     {
         what: "key policy: Allow Principal * to decrypt with the SMTP credentials key",
         expected: ["resource-policy-not-public"],
-        mutate: addStatement(KEY, "smtp-key", { Effect: "Allow", Principal: "*", Action: ["kms:Decrypt"], Resource: "*" }),
+        mutate: addStatement(KEY, "stack-key", { Effect: "Allow", Principal: "*", Action: ["kms:Decrypt"], Resource: "*" }),
     },
     {
         what: "bucket policy: Allow Principal * to read raw mail",
@@ -134,7 +134,7 @@ export const MUTATIONS: Mutation[] = [
     { what: "topic policy: SES may publish without a source condition", expected: ["resource-policy-service-scoped"], mutate: editStatement(TOPIC_POLICY, "ingest-topic-policy", SERVICE("ses.amazonaws.com"), (s) => delete s.Condition) },
     { what: "bucket policy: SES may write mail without source conditions", expected: ["resource-policy-service-scoped"], mutate: editStatement(BUCKET_POLICY, "ingest-mail-policy", SERVICE("ses.amazonaws.com"), (s) => delete s.Condition) },
     { what: "queue policy: SNS may send without aws:SourceArn", expected: ["resource-policy-service-scoped"], mutate: editStatement(QUEUE_POLICY, "feedback-queue-policy", SERVICE("sns.amazonaws.com"), (s) => delete s.Condition) },
-    { what: "key policy: SES may use the key without aws:SourceAccount", expected: ["resource-policy-service-scoped"], mutate: editStatement(KEY, "feedback-key", SERVICE("ses.amazonaws.com"), (s) => delete s.Condition) },
+    { what: "key policy: SES may use the key without aws:SourceAccount", expected: ["resource-policy-service-scoped"], mutate: editStatement(KEY, "stack-key", SERVICE("ses.amazonaws.com"), (s) => delete s.Condition) },
     {
         what: "topic policy: ArnLike aws:SourceArn \"*\"",
         expected: ["resource-policy-service-scoped"],
@@ -169,7 +169,7 @@ export const MUTATIONS: Mutation[] = [
     { what: "Lambda permission with sourceArn of any account's rules", expected: ["lambda-permission-scoped"], mutate: (plan) => withProps(plan, PERMISSION, "smtp-sweep-permission", (props) => ({ ...props, sourceArn: "arn:aws:events:us-east-1:*:rule/*" })) },
 
     // Encryption and TLS.
-    { what: "KMS key rotation off (SMTP credentials key)", expected: ["kms-key-rotation"], mutate: (plan) => withProps(plan, KEY, "smtp-key", (props) => ({ ...props, enableKeyRotation: false })) },
+    { what: "KMS key rotation off (the stack key: topics and SMTP credentials)", expected: ["kms-key-rotation"], mutate: (plan) => withProps(plan, KEY, "stack-key", (props) => ({ ...props, enableKeyRotation: false })) },
     { what: "bucket TLS deny narrowed to s3:GetObject", expected: ["s3-tls-only"], mutate: editStatement(BUCKET_POLICY, "ingest-mail-policy", TLS_DENY, (s) => (s.Action = ["s3:GetObject"])) },
     { what: "bucket TLS deny on objects only, not the bucket", expected: ["s3-tls-only"], mutate: editStatement(BUCKET_POLICY, "ingest-mail-policy", TLS_DENY, (s) => (s.Resource = s.Resource.filter((r: string) => r.endsWith("/*")))) },
     { what: "bucket TLS deny on one prefix only (inbound/*)", expected: ["s3-tls-only"], mutate: editStatement(BUCKET_POLICY, "ingest-mail-policy", TLS_DENY, (s) => (s.Resource = s.Resource.map((r: string) => r.replace(/\/\*$/, "/inbound/*")))) },

@@ -5,13 +5,13 @@ import { LambdaFunction } from "../../components/lambda-function";
 import { sesMailPolicies } from "../../policy/policies";
 import { readPackConfig, runPolicies } from "../../policy/runner";
 import { runUnderMocks } from "../support/mocks";
-import { runStack } from "../support/stack";
+import { cachedStack } from "../support/stack";
 
 describe("offline policy runner", () => {
     // The test stack has no suppression mirror, hence one DLQ less (Pulumi.test.yaml); both have the sending brake's.
     for (const [stack, dlqs] of [["test", 8], ["prod", 9]] as const) {
         it(`the ${stack} stack has no mandatory violations (with CI's policy/config.json)`, async () => {
-            const { plan } = await runStack(stack);
+            const { plan } = await cachedStack(stack);
             const violations = await runPolicies(plan.resources, sesMailPolicies, { config: readPackConfig() });
             expect(violations).to.deep.equal([]);
             // Every DLQ of the stack is alarmed (dlq-has-alarm is mandatory now that Alarms exists).

@@ -2,14 +2,15 @@
 // resource type the stacks create, and the request counter against what the simulation itself records.
 import { expect } from "chai";
 import fc from "fast-check";
-import { alarmMetrics, fixedCost, type PlannedResource, runsPerMonth, total, unclassifiedTypes } from "../../scripts/cost/fixed";
+import { alarmMetrics, type CostLine, fixedCost, type PlannedResource, runsPerMonth, total, unclassifiedTypes } from "../../scripts/cost/fixed";
 import { HOURS_PER_MONTH, PRICES, SECONDS_PER_MONTH } from "../../scripts/cost/prices";
-import { mixCost, type Measured } from "../../scripts/cost/variable";
+import { afterKmsMigration, costResults, GOALS, renderReport, type CostReport } from "../../scripts/cost/report";
+import { FEEDBACK_KINDS, INBOUND_PATHS, mixCost, type Measured } from "../../scripts/cost/variable";
 import { readSystemPlan } from "../support/sim/plan";
 import { indexesWritten, RequestCounter } from "../support/sim/requests";
 import { InboundSimulation } from "../support/sim/system";
 import { notificationFor, rawMail, ruleItem, type MailSpec } from "../support/sim/traffic";
-import { runStack } from "../support/stack";
+import { cachedStack, loadStackConfig } from "../support/stack";
 
 const alarm = (metrics: number, period = 300): PlannedResource => ({
     type: "aws:cloudwatch/metricAlarm:MetricAlarm", name: "a",
@@ -69,7 +70,7 @@ describe("cost model: fixed monthly cost from a plan", () => {
 
     it("knows every resource type both stacks create: priced, charged per use, or free (a new type cannot escape the model)", async () => {
         for (const stack of ["test", "prod"]) {
-            const { plan } = await runStack(stack);
+            const { plan } = await cachedStack(stack);
             expect(unclassifiedTypes(plan.resources), `${stack} stack: add these types to RESOURCE_COSTS in scripts/cost/fixed.ts`).to.deep.equal([]);
         }
         expect(unclassifiedTypes([resource("aws:rds/instance:Instance")])).to.deep.equal(["aws:rds/instance:Instance"]);
@@ -78,6 +79,71 @@ describe("cost model: fixed monthly cost from a plan", () => {
     it("weights a mix by its shares", () => {
         const m = (usd: number) => ({ usd } as Measured);
         expect(mixCost({ a: m(1), b: m(4) }, { a: 3, b: 1 })).to.equal(1.75);
+    });
+});
+
+describe("cost model: the test stack's KMS migration (kms.mode migrating, then shared)", () => {
+    const keys = (n: number): CostLine[] => fixedCost(Array.from({ length: n }, () => resource("aws:kms/key:Key")));
+    const measured: Measured = { items: 1, requests: {}, services: {}, lines: [], usd: 0, invocations: 0, gbSeconds: 0, logBytes: 0, ddbRoundTrips: {}, customMetrics: [] };
+    const report = (test: number, testShared: number, migrating: boolean): CostReport => ({
+        fixed: { test: keys(test), testShared: keys(testShared), prod: keys(6), prodShared: keys(2) },
+        kmsMigrating: { test: migrating, prod: true },
+        inbound: Object.fromEntries(INBOUND_PATHS.map((p) => [p, measured])) as CostReport["inbound"],
+        feedback: Object.fromEntries(FEEDBACK_KINDS.map((k) => [k, measured])) as CostReport["feedback"],
+    });
+
+    it("the end of a migration is the same config with kms.mode shared; a stack not migrating has none", () => {
+        fc.assert(fc.property(fc.dictionary(fc.string().map((k) => `ses-mail:${k}`), fc.json()), fc.constantFrom("per-component", "migrating", "shared", undefined), (other, mode) => {
+            const config = { ...other, ...(mode === undefined ? {} : { "ses-mail:kms": JSON.stringify({ mode }) }) };
+            if (mode === undefined) delete config["ses-mail:kms"];
+            const after = afterKmsMigration(config);
+            if (mode !== "migrating") {
+                expect(after).to.equal(undefined);
+            } else {
+                expect(JSON.parse(after!["ses-mail:kms"])).to.deep.equal({ mode: "shared" });
+                expect({ ...after, "ses-mail:kms": config["ses-mail:kms"] }).to.deep.equal(config);
+            }
+        }));
+        // The test stack ships migrating (its old keys' retainOnDelete must reach state before they leave the program).
+        expect(JSON.parse(afterKmsMigration(loadStackConfig("test"))!["ses-mail:kms"]).mode).to.equal("shared");
+    });
+
+    it("labels the old keys a migrating stack keeps (retained, not the stack key, which is retained too)", () => {
+        fc.assert(fc.property(fc.nat(4), fc.nat(3), (old, others) => {
+            const plan = [
+                resource("aws:kms/key:Key", { tags: { Component: "StackKey" } }),
+                ...Array.from({ length: old }, () => resource("aws:kms/key:Key", { tags: { Component: "KmsKey" } })),
+                ...Array.from({ length: others }, () => resource("aws:kms/key:Key", { tags: { Component: "KmsKey" } })),
+            ].map((r, i) => ({ ...r, retainOnDelete: i <= old }));
+            const keyLine = lineOf(fixedCost(plan), "KMS keys");
+            expect(keyLine.item).to.equal(old ? `KMS keys (${old} old, retained while migrating)` : "KMS keys");
+            expect(keyLine.monthlyUsd).to.equal((1 + old + others) * PRICES.kmsKey.usd);
+        }));
+    });
+
+    it("bench keys: the goal's figure is the end of the migration; the migrating one and prod's shared one beside it", () => {
+        fc.assert(fc.property(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 0, max: 4 }), (shared, retained) => {
+            const results = costResults(report(shared + retained, shared, true));
+            expect(results.cost_fixed_usd_month_test).to.equal(shared * PRICES.kmsKey.usd);
+            expect(results.cost_fixed_usd_month_test_migrating).to.equal((shared + retained) * PRICES.kmsKey.usd);
+            expect(results.cost_fixed_usd_month_prod).to.equal(6 * PRICES.kmsKey.usd);
+            expect(results.cost_fixed_usd_month_prod_shared).to.equal(2 * PRICES.kmsKey.usd);
+        }));
+    });
+
+    it("prints both test figures, checks the goal against the end of the migration and says the migrating one is transitional", () => {
+        const text = renderReport(report(GOALS.fixedTestUsdMonth + 3, GOALS.fixedTestUsdMonth - 1, true));
+        expect(text).to.include("Fixed monthly cost, test, as configured (kms.mode migrating: 4 old keys still declared, retained; transitional)");
+        expect(text).to.include("Fixed monthly cost, test, after the KMS migration (kms.mode shared) (no mail at all):");
+        expect(text).to.include("Fixed monthly cost, prod, after the KMS migration (kms.mode shared): $2.00 ($4.00 less than as configured).");
+        const goal = text.split("\n").find((l) => l.startsWith("idle fixed"))!;
+        expect(goal).to.match(/^idle fixed, test stack after the KMS migration \(kms.mode shared\)\s+\$7\.00\s+≤ \$8\.00\s+met/);
+        expect(text).to.match(/as configured \(kms.mode migrating, transitional\)\s+\$11\.00\s+4 old KMS keys retained ≥ 23 days, then scheduled for deletion/);
+        expect(text).to.include("A new stack starts with kms.mode shared directly.");
+        // A stack not migrating: one figure, checked as it is.
+        const plain = renderReport(report(3, 3, false));
+        expect(plain).not.to.include("after the KMS migration (kms.mode shared) (no mail");
+        expect(plain.split("\n").find((l) => l.startsWith("idle fixed"))).to.match(/^idle fixed, test stack\s+\$3\.00/);
     });
 });
 
@@ -111,7 +177,7 @@ describe("cost model: request counter", () => {
 
     it("counts what the inbound simulation does: every S3, SNS, EventBridge, SSM, SES and DynamoDB request it records itself", async function () {
         this.timeout(120_000);
-        const run = await runStack("test");
+        const run = await cachedStack("test");
         const plan = await readSystemPlan(run.plan);
         const [receipt] = plan.receiptRules;
         const domain = receipt.recipients[0];

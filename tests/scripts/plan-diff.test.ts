@@ -117,17 +117,17 @@ describe("npm run preview -- --compare: the plan diff", function () {
 
     it("only an alarm threshold changed: one update with the property, not flagged, exit 0", () => {
         const next = clone(base);
-        const alarm = find(next, "aws:cloudwatch/metricAlarm:MetricAlarm", "alarms-ses-high-bounce-rate-WARNING-test");
+        const alarm = find(next, "aws:cloudwatch/metricAlarm:MetricAlarm", "alarms-ses-high-bounce-rate-CRITICAL-test");
         const threshold = alarm.inputs.threshold as number;
         alarm.inputs.threshold = threshold + 1;
         const { diff, lines, exitCode } = comparePlans(base, next, labels);
         expect(exitCode).to.equal(0);
         expect(diff.dataLoss).to.deep.equal([]);
         expect(diff.changes).to.have.length(1);
-        expect(diff.changes[0]).to.deep.include({ kind: "update", name: "alarms-ses-high-bounce-rate-WARNING-test", dataLoss: false, properties: [{ path: "threshold", before: threshold, after: threshold + 1 }] });
+        expect(diff.changes[0]).to.deep.include({ kind: "update", name: "alarms-ses-high-bounce-rate-CRITICAL-test", dataLoss: false, properties: [{ path: "threshold", before: threshold, after: threshold + 1 }] });
         expect(lines.slice(2)).to.deep.equal([
             `Changes: 0 to create, 0 to delete, 0 to replace, 1 to update (${base.resources.length - 1} unchanged)`,
-            "  ~ update   cloudwatch:MetricAlarm alarms-ses-high-bounce-rate-WARNING-test  ses-high-bounce-rate-WARNING-test",
+            "  ~ update   cloudwatch:MetricAlarm alarms-ses-high-bounce-rate-CRITICAL-test  ses-high-bounce-rate-CRITICAL-test",
             `        threshold: ${threshold} → ${threshold + 1}`,
             "",
             "No data-bearing resource (table, bucket, key, queue, parameter) is deleted or replaced.",

@@ -72,6 +72,7 @@ describe("npm run preview: the plan tree", function () {
         expect(byComponent.map(([type, name]) => `${type} ${name}`)).to.deep.equal([
             "SuppressionStore suppression", "FeedbackPipeline feedback", "MailIngest ingest", "SmtpCredentials smtp",
             "Alarms alarms", "SendingGuard sending", "OperationsDashboard dashboard", "SavedQueries queries", "Runbooks runbooks",
+            "KmsKey stack-key",
         ]);
         expect(byComponent.reduce((sum, row) => sum + Number(row[2]), 0)).to.equal(custom);
         const alarms = data.test.snapshot.resources.filter((r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm").length;
@@ -104,7 +105,7 @@ describe("npm run preview: the plan tree", function () {
         const out = renderPreview(data.test, { component: "ingest", type: "Table" });
         expect(out[1]).to.equal("Showing component ingest, type Table: 2 resources");
         expect(out.filter((line) => /[├└]─ /.test(line))).to.deep.equal([
-            "└─ MailIngest ingest  (87 resources)",
+            "└─ MailIngest ingest  (86 resources)",
             "   ├─ dynamodb:Table ingest-idempotency  ses-mail-gmail-forwarder-idempotency-test",
             "   └─ dynamodb:Table ingest-routing  ses-mail-email-routing-test",
         ]);

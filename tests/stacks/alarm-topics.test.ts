@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { simulate } from "../support/iam-simulator";
 import { MOCK_ACCOUNT, MOCK_REGION, ResourcePlan } from "../support/mocks";
-import { runStack } from "../support/stack";
+import { cachedStack } from "../support/stack";
 
 /** Whether CloudWatch may publish to the topic for the alarm (SNS topic policy, cross-service). */
 async function mayPublish(policy: object, topicArn: string, alarmName: string): Promise<boolean> {
@@ -26,8 +26,8 @@ function alarmTopics(plan: ResourcePlan) {
 describe("alarm topics of the sample stacks (one account)", () => {
     it("each topic takes exactly its own stack's alarms that notify it, never the other stack's", async () => {
         // One after the other: the mocks are one Pulumi runtime.
-        const test = alarmTopics((await runStack("test")).plan);
-        const prod = alarmTopics((await runStack("prod")).plan);
+        const test = alarmTopics((await cachedStack("test")).plan);
+        const prod = alarmTopics((await cachedStack("prod")).plan);
         for (const [own, other, label] of [[test, prod, "test"], [prod, test, "prod"]] as const) {
             expect(own.length, label).to.equal(2); // the alarms topic and the Gmail token-alerts topic
             const otherAlarms = other.flatMap((t) => t.alarms);

@@ -3,9 +3,8 @@
 // identities, the account-level suppression list — must be shared, not fought over.
 import { expect } from "chai";
 import { parseStackConfig, sharedAccountProblems, StackConfigError, StackSettings, stackSettingsFrom } from "../../stacks/config";
-import { createStack, readStackConfig } from "../../stacks/program";
-import { MOCK_ACTIVE_RULE_SET, runUnderMocks } from "../support/mocks";
-import { listStacks, loadStackConfig, runStack } from "../support/stack";
+import { MOCK_ACTIVE_RULE_SET } from "../support/mocks";
+import { cachedStack, listStacks, loadStackConfig } from "../support/stack";
 
 async function failure(run: () => Promise<unknown>): Promise<StackConfigError> {
     try {
@@ -26,7 +25,7 @@ describe("stacks sharing an account", () => {
         // The account as the stack files describe it: another system's set is active (the mocks' default).
         const rules: Record<string, any>[] = [];
         for (const stack of ["test", "prod"]) {
-            const { plan } = await runStack(stack);
+            const { plan } = await cachedStack(stack);
             expect(plan.ofType("aws:ses/activeReceiptRuleSet:ActiveReceiptRuleSet"), stack).to.deep.equal([]);
             expect(plan.ofType("aws:ses/receiptRuleSet:ReceiptRuleSet"), stack).to.deep.equal([]);
             rules.push(plan.one("aws:ses/receiptRule:ReceiptRule").inputs);
@@ -39,7 +38,7 @@ describe("stacks sharing an account", () => {
 
     it("the test stack's migration: while its own old set (createRuleSet: true) is still active, joining fails with the safe steps", async () => {
         // It used to create and activate ses-mail-receipt-rules-test; now it joins corp-inbound-rules.
-        const deploy = (active: string) => runUnderMocks(() => createStack(readStackConfig()), { stack: "test", config: loadStackConfig("test"), activeReceiptRuleSet: active });
+        const deploy = (active: string) => cachedStack("test", loadStackConfig("test"), { activeReceiptRuleSet: active });
         let message = "";
         await deploy("ses-mail-receipt-rules-test").catch((error: Error) => { message = error.message; });
         expect(message).to.match(/the active receipt rule set "ses-mail-receipt-rules-test" is this stack's own .* 1\. set ingest\.ruleSetMode "own" and ingest\.ruleSetName "ses-mail-receipt-rules-test" and run pulumi up .* 2\. activate the set that should receive: aws ses set-active-receipt-rule-set --rule-set-name corp-inbound-rules; 3\. set ingest\.ruleSetMode "join" and ingest\.ruleSetName "corp-inbound-rules"/);
@@ -51,7 +50,7 @@ describe("stacks sharing an account", () => {
     it("and the suppression mirror: only prod mirrors into the account-level list", async () => {
         const mirrors = [];
         for (const stack of ["test", "prod"]) {
-            const { plan } = await runStack(stack);
+            const { plan } = await cachedStack(stack);
             mirrors.push(plan.ofType("aws:lambda/function:Function").some((f) => f.name === "suppression-mirror"));
         }
         expect(mirrors).to.deep.equal([false, true]);
@@ -68,7 +67,7 @@ describe("stacks sharing an account", () => {
 
     it("refuses test receiving prod's domain, naming both stacks and the reason", async () => {
         const config = { ...loadStackConfig("test"), "ses-mail:ingest": JSON.stringify({ ...JSON.parse(loadStackConfig("test")["ses-mail:ingest"]), domains: ["mail.example.com"] }) };
-        const error = await failure(() => runStack("test", config));
+        const error = await failure(() => cachedStack("test", config));
         expect(error.message).to.match(/^Invalid configuration in Pulumi\.test\.yaml:/);
         expect(error.problems).to.have.length(1);
         expect(error.problems[0]).to.match(/^ses-mail:ingest\.domains: mail\.example\.com received by stacks test and prod in one account and region \(us-east-1; .*\): SES runs every matching rule of the active set, so each mail would reach both\. Fix: give each stack its own receiving domains\.$/);
@@ -76,7 +75,7 @@ describe("stacks sharing an account", () => {
 
     it("refuses test mirroring next to prod, explaining what the shared list would lose", async () => {
         const config = { ...loadStackConfig("test"), "ses-mail:suppression": JSON.stringify({ tableName: "ses-email-suppression-list-test", mirrorToSes: true }) };
-        const error = await failure(() => runStack("test", config));
+        const error = await failure(() => cachedStack("test", config));
         expect(error.problems).to.deep.equal([
             "ses-mail:suppression.mirrorToSes: stacks test and prod both mirror into the account-level suppression list of one account and region (us-east-1; set aws:allowedAccountIds in both stack files if they deploy into different accounts). " +
             "It is one list: an address both stacks suppress is put by the first and left alone by the second, so a removal in the first stack's table deletes it while the second still relies on it. Fix: mirror from one stack only.",

@@ -24,6 +24,8 @@ describe("stack config", () => {
             smtp: { enabled: false },
             alarms: {},
             sending: {},
+            // A key per component unless the stack says otherwise: a deployed stack moves in two steps (docs/OPERATIONS.md).
+            kms: { mode: "per-component" },
         });
     });
 

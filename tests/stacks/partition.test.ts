@@ -1,7 +1,6 @@
 import { expect } from "chai";
-import { createStack, readStackConfig } from "../../stacks/program";
-import { MOCK_ACCOUNT, ResourcePlan, runUnderMocks } from "../support/mocks";
-import { loadStackConfig } from "../support/stack";
+import { MOCK_ACCOUNT, type ResourcePlan } from "../support/mocks";
+import { cachedStack, loadStackConfig } from "../support/stack";
 
 const GOV_REGION = "us-gov-west-1";
 
@@ -20,8 +19,7 @@ function strings(value: unknown): string[] {
 async function govCloudStack(stack: string): Promise<{ plan: ResourcePlan; outputs: Record<string, unknown> }> {
     const config = Object.fromEntries(Object.entries(loadStackConfig(stack)).map(([key, value]) => [key, value.replaceAll("arn:aws:", "arn:aws-us-gov:")]));
     config["aws:region"] = GOV_REGION;
-    const { result, plan } = await runUnderMocks(() => createStack(readStackConfig()), { stack, config, partition: "aws-us-gov", region: GOV_REGION });
-    return { plan, outputs: result };
+    return cachedStack(stack, config, { partition: "aws-us-gov", region: GOV_REGION });
 }
 
 // ARNs carry the partition ("Amazon Resource Names (ARNs)", IAM User Guide): arn:aws-us-gov:… in

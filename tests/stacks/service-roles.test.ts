@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { simulate } from "../support/iam-simulator";
 import { MOCK_ACCOUNT, MOCK_REGION, ResourcePlan, type RecordedResource } from "../support/mocks";
-import { runStack } from "../support/stack";
+import { cachedStack } from "../support/stack";
 
 const OTHER_ACCOUNT = "210987654321";
 
@@ -30,7 +30,7 @@ function ourSource(plan: ResourcePlan, role: RecordedResource, service: string):
 
 describe("service roles trust their service only on behalf of this account's resources (aws:SourceAccount, aws:SourceArn)", () => {
     it("test stack: every service role's trust allows our sources and denies another account's, or a foreign source", async () => {
-        const { plan } = await runStack("test");
+        const { plan } = await cachedStack("test");
         const roles = plan.ofType("aws:iam/role:Role").filter((r) => serviceOf(plan, r) !== undefined);
         const services = roles.map((r) => serviceOf(plan, r));
         expect([...new Set(services)].sort()).to.deep.equal(["lambda.amazonaws.com", "pipes.amazonaws.com", "scheduler.amazonaws.com", "ssm.amazonaws.com", "states.amazonaws.com"]);

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import * as settings from "@pulumi/pulumi/runtime/settings";
+import { withoutPulumiStackTraces } from "./stack-traces";
 
 // `waitForRPCs` is marked internal (absent from the typings) but is what the runtime itself awaits
 // before exiting: it resolves once every outstanding registration has finished.
@@ -27,6 +28,11 @@ export interface RecordedResource {
     propertyDependencies: Record<string, string[]>;
     /** The `retainOnDelete` option: removed from the program, it leaves state without being deleted. */
     retainOnDelete?: boolean;
+    /**
+     * The `aliases` option, each as the URN it stands for (the old URNs Pulumi matches this resource to
+     * in state). Only the resource's own: aliases a child inherits from its parent's are the engine's.
+     */
+    aliases?: string[];
     inputs: Record<string, any>;
     /** Outputs the mock returned (inputs plus ARNs, URLs, ids). */
     state: Record<string, any>;
@@ -175,6 +181,23 @@ export interface RunOptions {
 }
 
 /**
+ * A registration request's aliases as the URNs they stand for: a URN as given; a spec with the
+ * resource's own name, type and parent where it leaves them out (as the engine fills them in), under
+ * the parent's qualified type (none for the stack or `parent: undefined`).
+ */
+function aliasUrns(req: any): string[] {
+    return (req.getAliasesList?.() ?? []).map((alias: any) => {
+        if (alias.getUrn()) return alias.getUrn() as string;
+        const spec = alias.getSpec();
+        const parentUrn: string = spec.getNoparent() ? "" : spec.getParenturn() || req.getParent();
+        const parentType = parentUrn ? parentUrn.split("::")[2] : undefined;
+        const type: string = spec.getType() || req.getType();
+        const qualifiedType = parentType && parentType !== "pulumi:pulumi:Stack" ? `${parentType}$${type}` : type;
+        return `urn:pulumi:${spec.getStack() || pulumi.getStack()}::${spec.getProject() || pulumi.getProject()}::${qualifiedType}::${spec.getName() || req.getName()}`;
+    });
+}
+
+/**
  * Runs `program` under Pulumi mocks and returns what it registered once every registration has
  * finished. Errors raised while resolving outputs (e.g. a policy builder refusing a wildcard) fail
  * the run rather than disappearing into a log.
@@ -182,7 +205,7 @@ export interface RunOptions {
 export async function runUnderMocks<T>(program: () => T, options: RunOptions = {}): Promise<{ result: Awaited<T>; plan: ResourcePlan }> {
     const recorded = new Map<string, { inputs: Record<string, any>; state: Record<string, any>; custom: boolean; provider?: string }>();
     const invokes: RecordedInvoke[] = [];
-    const requests = new Map<string, Pick<RecordedResource, "parentUrn" | "dependencies" | "propertyDependencies" | "retainOnDelete">>();
+    const requests = new Map<string, Pick<RecordedResource, "parentUrn" | "dependencies" | "propertyDependencies" | "retainOnDelete" | "aliases">>();
     const target: MockTarget = {
         partition: options.partition ?? "aws", region: options.region ?? MOCK_REGION,
         activeReceiptRuleSet: options.activeReceiptRuleSet === undefined ? MOCK_ACTIVE_RULE_SET : options.activeReceiptRuleSet,
@@ -210,6 +233,7 @@ export async function runUnderMocks<T>(program: () => T, options: RunOptions = {
             dependencies: req.getDependenciesList(),
             propertyDependencies,
             retainOnDelete: req.getRetainondelete() ?? false,
+            aliases: aliasUrns(req),
         });
         return register(req, callback);
     };
@@ -218,8 +242,11 @@ export async function runUnderMocks<T>(program: () => T, options: RunOptions = {
     const onRejection = (reason: unknown) => failures.push(reason);
     process.on("unhandledRejection", onRejection);
     try {
-        const result = await program();
-        await waitForRPCs();
+        const result = await withoutPulumiStackTraces(async () => {
+            const value = await program();
+            await waitForRPCs();
+            return value;
+        });
         // Node reports an unhandled rejection only after the microtasks of the tick that made it: let
         // a registration that failed on a rejected input (an error thrown in an apply) report it.
         await new Promise((resolve) => setImmediate(resolve));
@@ -234,7 +261,7 @@ export async function runUnderMocks<T>(program: () => T, options: RunOptions = {
             if (!entry) {
                 throw new Error(`No recorded inputs for ${urn}`);
             }
-            const request = requests.get(`${type}::${name}`) ?? { dependencies: [], propertyDependencies: {}, retainOnDelete: false };
+            const request = requests.get(`${type}::${name}`) ?? { dependencies: [], propertyDependencies: {}, retainOnDelete: false, aliases: [] };
             return { type, name, urn, parentType: types.length > 1 ? types[types.length - 2] : undefined, ...request, ...entry };
         });
         return { result, plan: new ResourcePlan(resources, invokes) };

@@ -1,8 +1,36 @@
-/** Every JSON log line any test captured, for checks across handlers (saved-query fields). */
-export const capturedLogLines: Record<string, unknown>[] = [];
+/**
+ * What the JSON log lines any test captured hold, for checks across handlers (saved-query fields):
+ * per `service` (as String() gives it), every field path in them as Logs Insights names fields
+ * (`error.message`, array items by index). Paths rather than lines: the system tests log hundreds
+ * of thousands of lines, and the check only asks whether some line of a service has a field.
+ */
+export const capturedLogFields = new Map<string, Set<string>>();
 
 /** Every metric series any test's EMF output published (aggregates included), for checks across handlers (alarms, runbook queries). */
 export const capturedMetricSeries: MetricSeries[] = [];
+
+/** Adds every field path of a JSON value to `into`: exactly the fields `fieldValue` (hooks.ts) finds defined. */
+export function addFieldPaths(value: unknown, into: Set<string>, prefix?: string): void {
+    if (value === null || typeof value !== "object") return;
+    for (const [key, item] of Object.entries(value)) {
+        // A key with a dot in it cannot be named in a query (`a.b` is the b of a).
+        if (item === undefined || key.includes(".")) continue;
+        const path = prefix === undefined ? key : `${prefix}.${key}`;
+        into.add(path);
+        addFieldPaths(item, into, path);
+    }
+}
+
+/** Records JSON log lines (objects with a `level`, as Powertools writes them) for {@link capturedLogFields}. */
+export function recordLogLines(lines: unknown[]): void {
+    for (const line of lines) {
+        if (typeof line !== "object" || line === null || !("level" in line)) continue;
+        const service = String((line as Record<string, unknown>).service);
+        let paths = capturedLogFields.get(service);
+        if (!paths) capturedLogFields.set(service, (paths = new Set()));
+        addFieldPaths(line, paths);
+    }
+}
 
 /**
  * Runs `fn` while capturing what it writes to stdout and stderr (Powertools writes logs and EMF
@@ -27,7 +55,7 @@ export async function captureOutput<T>(fn: () => Promise<T>): Promise<{ result: 
                 return line;
             }
         });
-        capturedLogLines.push(...lines.filter((line): line is Record<string, unknown> => typeof line === "object" && line !== null && "level" in line));
+        recordLogLines(lines);
         capturedMetricSeries.push(...metricSeries(lines));
         return { result, lines };
     } finally {

@@ -1,13 +1,13 @@
 // The spec reporter plus a plain "N passed, N failed" closing line that CI systems recognise.
+// Printed when mocha is done, after its global teardown (tests/support/hooks.ts checks across every
+// handler test there): a failed teardown is counted in `failures`, which mocha hands to `done`.
 const Mocha = require("mocha");
 
 class SpecWithSummary extends Mocha.reporters.Spec {
-    constructor(runner, options) {
-        super(runner, options);
-        runner.once(Mocha.Runner.constants.EVENT_RUN_END, () => {
-            const { passes, failures, pending } = runner.stats;
-            process.stdout.write(`${passes} passed, ${failures} failed${pending ? `, ${pending} skipped` : ""}\n`);
-        });
+    done(failures, callback) {
+        const { passes, pending } = this.stats;
+        process.stdout.write(`${passes} passed, ${failures} failed${pending ? `, ${pending} skipped` : ""}\n`);
+        callback(failures);
     }
 }
 

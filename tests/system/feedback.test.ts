@@ -40,7 +40,7 @@ import { promiseOf } from "../support/mocks";
 import { isAggregateLine } from "../support/output";
 import { Rng } from "../support/sim/clock";
 import { readSystemPlan, SystemPlan } from "../support/sim/plan";
-import { loadStackConfig, runStack } from "../support/stack";
+import { cachedStack, loadStackConfig } from "../support/stack";
 import * as engagement from "../support/ses-engagement";
 import * as ses from "../fixtures/ses-feedback";
 
@@ -192,7 +192,7 @@ function notification(mail: MailSpec, event: SimEvent, format: Format): Record<s
 }
 
 // ---------------------------------------------------------------------------------------------
-// Reference: what SES's notifications imply (documented semantics, README "Feedback")
+// Reference: what SES's notifications imply (documented semantics, docs/SENDING.md "Feedback")
 // ---------------------------------------------------------------------------------------------
 
 const normal = (email: string) => email.trim().toLowerCase();
@@ -272,7 +272,7 @@ function expectedOf(scenario: Scenario): Expected {
     return { records, bounceEntries, complaintEntries, complaints, complaintSenders };
 }
 
-/** The metrics a stored record stands for (README: one per recipient and type; hard and soft bounces). */
+/** The metrics a stored record stands for (docs/SENDING.md: one per recipient and type; hard and soft bounces). */
 function metricsOf(record: Record<string, any>): string[] {
     if (!record.counted) return [];
     const names = [`Outbound${record.event_type}`];
@@ -308,7 +308,7 @@ describe("outbound system: SES feedback → records / suppressions / sender stat
     let topics: { event: string; notification: Record<string, string> };
 
     before(async () => {
-        const run = await runStack("test", loadStackConfig("test"));
+        const run = await cachedStack("test", loadStackConfig("test"));
         plan = await readSystemPlan(run.plan);
         const arn = async (name: string) => resolved(run.plan.one("aws:sns/topic:Topic", name).state.arn);
         topics = {

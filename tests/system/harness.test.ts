@@ -405,7 +405,7 @@ describe("system harness", () => {
             messageId: "m1", source: "a@b.com", recipients: ["Jane+x@d.com"], verdicts: { spam: "PASS", virus: "PASS", spf: "PASS", dkim: "FAIL", dmarc: "PASS" },
             headers: [], subject: "s", size: 10, deliveries: 1, arrivalMs: 0, missingObject: false, gmailFaults: [], ...o,
         });
-        it("resolves rules in README order, skipping disabled and malformed ones", () => {
+        it("resolves rules in docs/RECEIVING.md order, skipping disabled and malformed ones", () => {
             const rules = [
                 { pattern: "jane+x@d.com", action: "drop", enabled: false, labels: [] },
                 { pattern: "jane@d.com", action: "forward-to-gmail", enabled: true, labels: [], malformed: "no-target" as const },
@@ -414,7 +414,7 @@ describe("system harness", () => {
             expect(ruleFor("JANE+X@d.com", rules)?.pattern).to.equal("*@d.com");
             expect(ruleFor("jane@other.com", rules)).to.equal(undefined);
         });
-        it("reads list-form rules as the README says: list over single form, silent-drop as drop, one destination per action, invalid rules skipped visibly", () => {
+        it("reads list-form rules as docs/RECEIVING.md says: list over single form, silent-drop as drop, one destination per action, invalid rules skipped visibly", () => {
             const you = { type: "forward-to-gmail", target: "you@gmail.com", labels: ["Label_1"] };
             expect(readRule({ pattern: "a@d.com", enabled: true, labels: [], action: "bounce", actions: [you, { type: "forward-to-gmail", target: "YOU@gmail.com", labels: ["Label_7"] }, { type: "store" }] }))
                 .to.deep.include({ actions: [{ type: "forward-to-gmail", target: "you@gmail.com", labels: ["Label_1", "Label_7"] }, { type: "store", labels: [] }] });

@@ -3,7 +3,7 @@
 // DynamoDB (dynalite) and Gmail (fake Google) that are never kinder than AWS (see
 // tests/support/sim/*). Traffic and faults are generated (fast-check, seeded); the assertion is one
 // invariant over everything that went in: every (mail, recipient, destination) ends in exactly one
-// visible place, the one the README's rules call for. Rules come in the single and the list form
+// visible place, the one docs/RECEIVING.md's rules call for. Rules come in the single and the list form
 // (several actions: multi-target forwards, forward+store, bounce+store, silent-drop; invalid ones,
 // skipped visibly; items with both forms), so a recipient may have several destinations.
 //
@@ -18,7 +18,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import fc from "fast-check";
 import { promiseOf } from "../support/mocks";
-import { loadStackConfig, runStack } from "../support/stack";
+import { cachedStack, loadStackConfig } from "../support/stack";
 import { ExpectedRouting, expectedRouting, observe, checkInvariant, Verdict } from "../support/sim/invariant";
 import { readSystemPlan, SystemPlan } from "../support/sim/plan";
 import { SqsEventSourceMapping } from "../support/sim/consumers";
@@ -66,7 +66,7 @@ describe("inbound system: mail in → Gmail / bounce / store / drop / DLQ / park
         const stackConfig = loadStackConfig("test");
         const ingest = JSON.parse(stackConfig["ses-mail:ingest"]);
         ingest.gmailAccounts = [...(ingest.gmailAccounts ?? []), SECOND_ACCOUNT];
-        const run = await runStack("test", { ...stackConfig, "ses-mail:ingest": JSON.stringify(ingest) });
+        const run = await cachedStack("test", { ...stackConfig, "ses-mail:ingest": JSON.stringify(ingest) });
         plan = await readSystemPlan(run.plan);
         outputs = Object.fromEntries(await Promise.all(Object.entries(run.outputs).map(async ([k, v]) => [k, await resolved(v)])));
         config = { ingest };

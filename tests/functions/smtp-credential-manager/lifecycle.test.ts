@@ -404,9 +404,9 @@ describe("SMTP credential lifecycle (fake IAM, mocked KMS, dynalite table from S
         expect(only().keys.map((k) => k.id)).to.deep.equal([second.smtp_username]);
     });
 
-    it("the README's decrypt command passes the encryption context the manager encrypts with, and the JSON holds what it says", async () => {
+    it("docs/SENDING.md's decrypt command passes the encryption context the manager encrypts with, and the JSON holds what it says", async () => {
         await operator("app-sender", pending("app-sender"));
-        const readme = readFileSync(path.join(__dirname, "..", "..", "..", "README.md"), "utf8");
+        const readme = readFileSync(path.join(__dirname, "..", "..", "..", "docs", "SENDING.md"), "utf8");
         const section = readme.slice(readme.indexOf("## SMTP users"), readme.indexOf("## Feedback: what happens"));
         const command = section.slice(section.indexOf("aws kms decrypt"), section.indexOf("```", section.indexOf("aws kms decrypt")));
         // KMS decrypts only with exactly the encryption context used to encrypt ("Encryption context", AWS KMS guide).

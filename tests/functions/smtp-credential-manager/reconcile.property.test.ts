@@ -186,7 +186,7 @@ describe("SMTP reconcile property (fake IAM with faults, modelled stream and swe
                 clock += step.advanceMinutes * 60_000;
                 const username = USERNAMES[step.user];
                 const item = table.get(username);
-                // Operators write whole items (put-item), as the README shows.
+                // Operators write whole items (put-item), as docs/SENDING.md shows.
                 if (step.op === "sweep") await runSweep();
                 else if (step.op === "insert") {
                     if (!item) table.put(username, { PK: `${SMTP_USER_PREFIX}${username}`, SK: CREDENTIALS_SORT_KEY, entity_type: "SMTP_CREDENTIALS", username, allowed_senders: step.senders, status: "pending" });

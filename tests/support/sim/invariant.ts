@@ -1,13 +1,13 @@
 // The invariant of the inbound flow, checked once the system is quiet: every (mail, recipient,
-// destination) is in exactly one visible place, and it is the place the README's routing rules, the
+// destination) is in exactly one visible place, and it is the place docs/RECEIVING.md's routing rules, the
 // verdicts and the injected faults call for. A recipient has one destination per action of the rule
-// that applies to it (README "Several actions in one rule"): each forward target's Gmail account
+// that applies to it (docs/RECEIVING.md "Several actions in one rule"): each forward target's Gmail account
 // (`gmail:<account>`), `bounce`, `store`, `drop`; a single-action rule, the default and a verdict
-// give one. Expected places come from the inputs alone (an independent reading of the README's
+// give one. Expected places come from the inputs alone (an independent reading of docs/RECEIVING.md's
 // "Receiving" section), observed places from what the simulation holds: Gmail imports per account,
 // SendBounce calls, the bouncer's logged refusals, the routing decisions the bus accepted, and
 // every queue's remaining messages. Decisions' reasons and the router's "Invalid routing rule
-// skipped" errors are checked against the rules the README says were skipped.
+// skipped" errors are checked against the rules docs/RECEIVING.md says were skipped.
 import type { GmailImport } from "./gateways";
 import type { BounceCall } from "./services";
 import type { InboundSimulation, LogEntry } from "./system";
@@ -63,13 +63,13 @@ export const expectedText = (e: Expected): string => {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Expected: the README's rules, applied to the generated inputs
+// Expected: docs/RECEIVING.md's rules, applied to the generated inputs
 // ---------------------------------------------------------------------------------------------
 
 const ACTIONS = ["forward-to-gmail", "bounce", "store", "drop"];
-/** README "Action types": names of the predecessor system read as ours. */
+/** docs/RECEIVING.md "Action types": names of the predecessor system read as ours. */
 const ALIASES: Record<string, string> = { "silent-drop": "drop" };
-/** README "Combinations": forward-to-gmail, bounce and drop exclude each other; store goes with anything. */
+/** docs/RECEIVING.md "Combinations": forward-to-gmail, bounce and drop exclude each other; store goes with anything. */
 const EXCLUSIVE = ["forward-to-gmail", "bounce", "drop"];
 
 /** One thing a usable rule does (types mapped, targets lowercase, duplicates merged). */
@@ -79,14 +79,14 @@ export interface ReadAction {
     labels: string[];
 }
 
-/** A rule item as the README says the router reads it: what it does, or why it cannot be used. */
+/** A rule item as docs/RECEIVING.md says the router reads it: what it does, or why it cannot be used. */
 export type ReadRule = { rule: RuleSpec; actions: ReadAction[] } | { rule: RuleSpec; invalid: RegExp };
 
 /**
- * README "Receiving": an item with `actions` is read in the list form only (a malformed list is
+ * docs/RECEIVING.md "Receiving": an item with `actions` is read in the list form only (a malformed list is
  * never rescued by `action`); an unknown type, contradictory actions, a forward without a target,
  * an empty list or `enabled` not a boolean make the rule invalid. `invalid` is what the reason must
- * say (README's example: `actions[1].type "deliver-to-jmap" is not an action …`).
+ * say (docs/RECEIVING.md's example: `actions[1].type "deliver-to-jmap" is not an action …`).
  */
 export function readRule(rule: RuleSpec): ReadRule {
     if (typeof rule.enabled !== "boolean") return { rule, invalid: /enabled/ };
@@ -119,7 +119,7 @@ function escapeRe(text: string): string {
     return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-/** README: candidates exact address → address without +tag → *@domain → *. */
+/** docs/RECEIVING.md: candidates exact address → address without +tag → *@domain → *. */
 export function candidates(recipient: string): string[] {
     const address = recipient.trim().toLowerCase();
     const at = address.lastIndexOf("@");
@@ -130,7 +130,7 @@ export function candidates(recipient: string): string[] {
 }
 
 /**
- * README: the first enabled, valid rule among the candidates wins; a disabled rule is skipped
+ * docs/RECEIVING.md: the first enabled, valid rule among the candidates wins; a disabled rule is skipped
  * quietly, an enabled invalid one as if absent but visibly (`skipped`, in candidate order).
  */
 export function resolveRule(recipient: string, rules: RuleSpec[]): { winner?: { rule: RuleSpec; actions: ReadAction[] }; skipped: { pattern: string; why: RegExp }[] } {
@@ -148,12 +148,12 @@ export function resolveRule(recipient: string, rules: RuleSpec[]): { winner?: { 
     return { skipped };
 }
 
-/** The rule the README says applies to the recipient (undefined: the default action). */
+/** The rule docs/RECEIVING.md says applies to the recipient (undefined: the default action). */
 export function ruleFor(recipient: string, rules: RuleSpec[]): RuleSpec | undefined {
     return resolveRule(recipient, rules).winner?.rule;
 }
 
-/** Reasons a bounce would be backscatter (README and the bouncer's documented reasons). */
+/** Reasons a bounce would be backscatter (docs/RECEIVING.md and the bouncer's documented reasons). */
 export function backscatterReasons(mail: MailSpec, ownMailerDaemons: string[], suppressed: Set<string>): string[] {
     const source = mail.source.trim().replace(/^<|>$/g, "").trim();
     const header = (name: string) => mail.headers.find((h) => h.name.toLowerCase() === name.toLowerCase())?.value.trim();
@@ -197,7 +197,7 @@ export function expectedPlaces(scenario: Scenario, settings: RoutingSettings, to
 }
 
 /**
- * The README's routing, applied to each recipient: a verdict decides for the whole mail; otherwise
+ * docs/RECEIVING.md's routing, applied to each recipient: a verdict decides for the whole mail; otherwise
  * the winning rule's actions (or the default) give the recipient one destination each: every
  * forward target is imported into its account once (parked for it, or in the forwarder's DLQ with
  * the reason, when the faults demand), a bounce is sent or refused as backscatter, store and drop
@@ -508,7 +508,7 @@ export function observe(sim: InboundSimulation, scenario: Scenario): Observation
         strayImports.push(...sim.gmail.imports.filter((i) => i.mailId === mail.messageId && !named.has(i.account)));
     }
 
-    // What the router said about invalid rules it skipped (README: error log `Invalid routing rule skipped`).
+    // What the router said about invalid rules it skipped (docs/RECEIVING.md: error log `Invalid routing rule skipped`).
     const invalidLogs = new Map<string, Map<string, { recipients: string[]; reason: string }[]>>();
     for (const { line } of sim.logs) {
         if (typeof line !== "object" || line.message !== "Invalid routing rule skipped") continue;
@@ -547,7 +547,7 @@ export interface Verdict {
     unidentified: number;
     /** Places at a destination no expectation names (a recipient routed somewhere its rule does not say). */
     unexpectedPlaces: number;
-    /** Decisions whose reason does not name the rule or verdict (and the invalid rules skipped) the README calls for. */
+    /** Decisions whose reason does not name the rule or verdict (and the invalid rules skipped) docs/RECEIVING.md calls for. */
     reasonMismatch: number;
     /** Invalid rules skipped without the router's error log, or logged when none was skipped. */
     invalidLogMismatch: number;

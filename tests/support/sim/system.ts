@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { GMAIL_SCOPES, parameterNames, TESTING_TOKEN_LIFETIME_SECONDS, tokenRecord } from "../../../functions/shared/gmail-oauth";
-import { capturedLogLines } from "../output";
+import { recordLogLines } from "../output";
 import { createTableFrom, LocalDynamo, startDynalite } from "../dynalite";
 import { FakeGoogle, startFakeGoogle } from "../fake-google";
 import { Rng, VirtualClock } from "./clock";
@@ -120,7 +120,7 @@ export class InboundSimulation {
         const onLog = (fn: string, line: LogLine) => {
             const entry: LogEntry = { at: this.clock.now(), fn, line, service: typeof line === "object" ? String(line.service ?? "") : undefined };
             this.logs.push(entry);
-            if (typeof line === "object" && line !== null && "level" in line) capturedLogLines.push(line);
+            recordLogLines([line]);
         };
         for (const spec of this.plan.functions) {
             const overrides: Record<string, string> = {

@@ -12,7 +12,7 @@ export type Verdict = "PASS" | "FAIL" | "GRAY" | "PROCESSING_FAILED" | "DISABLED
 /** Gmail faults a retry (or a token refresh and the drain, for 401) must get past. */
 export const TRANSIENT_GMAIL_FAULTS: GmailFault[] = ["401", "403-rate", "403-user-rate", "429", "500", "503", "reset"];
 
-/** One element of a list-form rule's `actions` (README "Several actions in one rule"). */
+/** One element of a list-form rule's `actions` (docs/RECEIVING.md "Several actions in one rule"). */
 export interface ActionSpec {
     type: string;
     target?: string;
@@ -29,7 +29,7 @@ export interface RuleSpec {
     /** List form: `actions`, a DynamoDB `L` of `M` {type, target?, labels?}; when present it is what the item says. */
     actions?: ActionSpec[];
     /**
-     * How the item is broken, if it is (README: an invalid rule is skipped as if absent, visibly).
+     * How the item is broken, if it is (docs/RECEIVING.md: an invalid rule is skipped as if absent, visibly).
      * Single form: an unknown action, a forward without target, `enabled` not a boolean. List form:
      * contradictory actions, an unsupported type (`deliver-to-jmap`), an empty list.
      */
@@ -179,7 +179,7 @@ function validActions(ctx: TrafficContext): fc.Arbitrary<ActionSpec[]> {
     );
 }
 
-/** List-form actions the router must refuse (README "Invalid rules"). */
+/** List-form actions the router must refuse (docs/RECEIVING.md "Invalid rules"). */
 function invalidActions(ctx: TrafficContext): fc.Arbitrary<{ actions: ActionSpec[]; malformed: RuleSpec["malformed"] }> {
     type Invalid = { actions: ActionSpec[]; malformed: RuleSpec["malformed"] };
     const contradictory = fc.tuple(forwardTo(ctx), fc.constantFrom<ActionSpec[]>([{ type: "bounce" }], [{ type: "drop" }], [{ type: "silent-drop" }], [{ type: "bounce" }, store]), fc.boolean())
@@ -317,7 +317,7 @@ export function notificationFor(mail: MailSpec, where: { bucket: string; objectK
     return notification;
 }
 
-/** The item operators write (README "Receiving"), single or list form or both, broken as the spec says. */
+/** The item operators write (docs/RECEIVING.md "Receiving"), single or list form or both, broken as the spec says. */
 export function ruleItem(rule: RuleSpec, at: string): Record<string, unknown> {
     const domainPart = rule.pattern.includes("@") ? rule.pattern : "*";
     const labelList = (labels: string[]) => ({ L: labels.map((l) => ({ S: l })) });
