@@ -15,7 +15,7 @@ import { AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { expect } from "chai";
 import fc from "fast-check";
 import { decodeDlqMessage } from "../../cli/dlq-decode";
-import { main } from "../../cli/main";
+import { recordingConfirm, runMain } from "./run-cli";
 import { dlqQueueName, dlqSourceQueueName, STACK_DLQS } from "../../components/dlq-catalog";
 import { readRecord } from "../../functions/router/record";
 import type { RoutingEvent } from "../../functions/shared/routing-event";
@@ -24,7 +24,6 @@ import { eventBridgeSqsBody, receiptNotification } from "../fixtures/ses-receipt
 import { promiseOf } from "../support/mocks";
 import { cachedStack } from "../support/stack";
 
-const ROOT = path.resolve(__dirname, "..", "..");
 const NOW = new Date("2026-11-22T10:00:00.000Z");
 const ACCOUNT = "123456789012";
 const url = (name: string) => `https://sqs.us-east-1.amazonaws.com/${ACCOUNT}/${name}`;
@@ -42,18 +41,7 @@ describe("ses-mail dlq", function () {
     const questions: string[] = [];
     let answer: boolean;
 
-    async function run(...argv: string[]) {
-        const out: string[] = [];
-        const err: string[] = [];
-        const code = await main(["dlq", ...argv], {
-            stdout: (text) => out.push(text), stderr: (text) => err.push(text), cwd: ROOT, now: () => NOW,
-            confirm: async (question) => {
-                questions.push(question);
-                return answer;
-            },
-        });
-        return { code, stdout: out.join(""), stderr: err.join("") };
-    }
+    const run = (...argv: string[]) => runMain(["dlq", ...argv], { now: () => NOW, confirm: recordingConfirm(questions, () => answer) });
 
     /** Queue depths by name; every queue of `names` exists (GetQueueUrl, QueueArn, redrive policy of main queues). */
     function queues(depths: Record<string, number>, names: string[], redrive: Record<string, string> = {}) {

@@ -4,12 +4,12 @@
 import * as path from "node:path";
 import { DeleteItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { expect } from "chai";
-import { main } from "../../cli/main";
 import { OpsTarget, opsTarget } from "../../cli/ops-target";
 import type { SelftestDeps } from "../../cli/selftest";
 import { createTableFrom, LocalDynamo, startDynalite } from "../support/dynalite";
 import type { ResourcePlan } from "../support/mocks";
 import { cachedStack } from "../support/stack";
+import { CliResult, runMain } from "./run-cli";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -55,9 +55,6 @@ export async function opsFixture(stack = "test"): Promise<OpsFixture> {
 }
 
 /** Runs the CLI end to end; stdout and stderr collected. */
-export async function runCli(argv: string[], now: () => Date, extra: SelftestDeps = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await main(argv, { stdout: (t) => out.push(t), stderr: (t) => err.push(t), cwd: ROOT, now, confirm: async () => false, ...extra });
-    return { code, stdout: out.join(""), stderr: err.join("") };
+export function runCli(argv: string[], now: () => Date, extra: SelftestDeps = {}): Promise<CliResult> {
+    return runMain(argv, { now, confirm: async () => false, ...extra });
 }

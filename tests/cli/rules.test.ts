@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { AttributeValue, DeleteItemCommand, GetItemCommand, PutItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { expect } from "chai";
-import { main } from "../../cli/main";
+import { recordingConfirm, runMain } from "./run-cli";
 import { MailIngest } from "../../components/mail-ingest";
 import { SuppressionStore } from "../../components/suppression-store";
 import { routeMail } from "../../functions/router/decide";
@@ -18,7 +18,6 @@ import { runUnderMocks } from "../support/mocks";
 import { OPERATOR_PUT_ITEM, receiptNotification } from "../fixtures/ses-receipt";
 
 type Item = Record<string, AttributeValue>;
-const ROOT = path.resolve(__dirname, "..", "..");
 const NOW = new Date("2026-11-22T10:00:00.000Z");
 const TABLE = "ses-mail-email-routing-test";
 
@@ -40,18 +39,7 @@ describe("ses-mail rules (command end to end against dynalite)", () => {
     const questions: string[] = [];
     let answer: (question: string) => Promise<boolean>;
 
-    async function run(...argv: string[]) {
-        const out: string[] = [];
-        const err: string[] = [];
-        const code = await main(["rules", ...argv], {
-            stdout: (text) => out.push(text), stderr: (text) => err.push(text), cwd: ROOT, now: () => NOW,
-            confirm: (question) => {
-                questions.push(question);
-                return answer(question);
-            },
-        });
-        return { code, stdout: out.join(""), stderr: err.join("") };
-    }
+    const run = (...argv: string[]) => runMain(["rules", ...argv], { now: () => NOW, confirm: recordingConfirm(questions, (question) => answer(question)) });
     const put = (item: Item) => local.client.send(new PutItemCommand({ TableName: TABLE, Item: item }));
     const get = async (pattern: string) => (await local.client.send(new GetItemCommand({ TableName: TABLE, Key: { PK: { S: `ROUTE#${pattern}` }, SK: { S: "RULE#v1" } } }))).Item;
     const all = async () => ((await local.client.send(new ScanCommand({ TableName: TABLE }))).Items ?? []).sort((a, b) => a.PK.S!.localeCompare(b.PK.S!));

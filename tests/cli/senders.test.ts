@@ -5,7 +5,6 @@
 // commands their operator; stsCallerArn itself is tested against a mocked STSClient).
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import * as path from "node:path";
 import { DeleteItemCommand, PutItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
@@ -14,14 +13,13 @@ import { AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { expect } from "chai";
 import fc from "fast-check";
 import { stsCallerArn } from "../../cli/aws";
-import { main } from "../../cli/main";
+import { recordingConfirm, runMain } from "./run-cli";
 import { FeedbackPipeline } from "../../components/feedback-pipeline";
 import { SuppressionStore } from "../../components/suppression-store";
 import { SenderReputation } from "../../functions/shared/sender-reputation";
 import { createTableFrom, LocalDynamo, startDynalite } from "../support/dynalite";
 import { MOCK_ACCOUNT, runUnderMocks } from "../support/mocks";
 
-const ROOT = path.resolve(__dirname, "..", "..");
 const NOW = new Date("2026-11-22T10:00:00.000Z");
 const OPERATOR = `arn:aws:sts::${MOCK_ACCOUNT}:assumed-role/OpsAdmin/alice@example.com`;
 const TOPIC = `arn:aws:sns:us-east-1:${MOCK_ACCOUNT}:ses-mail-sender-notifications-test`;
@@ -74,20 +72,9 @@ describe("ses-mail senders (command end to end against dynalite)", () => {
     /** The CLI's clock: NOW, unless a test moves it (audit keys are ordered by time). */
     let cliNow: Date;
 
-    async function run(...argv: string[]) {
-        const out: string[] = [];
-        const err: string[] = [];
-        const deps = {
-            stdout: (text: string) => out.push(text), stderr: (text: string) => err.push(text), cwd: ROOT, now: () => cliNow,
-            confirm: async (question: string) => {
-                questions.push(question);
-                return answer;
-            },
-            callerArn: async () => OPERATOR,
-        };
+    function run(...argv: string[]) {
         proxy.calls.length = 0;
-        const code = await main(["senders", ...argv], deps);
-        return { code, stdout: out.join(""), stderr: err.join("") };
+        return runMain(["senders", ...argv], { now: () => cliNow, confirm: recordingConfirm(questions, () => answer), callerArn: async () => OPERATOR });
     }
     const reputation = () => new SenderReputation({ tableName: sendersTable, client: local.client, now: () => clock });
     const items = async (table: string) => ((await local.client.send(new ScanCommand({ TableName: table }))).Items ?? []).map((i) => unmarshall(i));

@@ -9,7 +9,7 @@ import { GetAccountCommand, GetConfigurationSetCommand, NotFoundException, PutCo
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { expect } from "chai";
-import { main } from "../../cli/main";
+import { recordingConfirm, runMain } from "./run-cli";
 import { CONFIGURATION_SET_PURPOSE, SENDERS_TABLE_PURPOSE } from "../../cli/sending-target";
 import { FeedbackPipeline } from "../../components/feedback-pipeline";
 import { physicalName } from "../../components/naming";
@@ -19,7 +19,6 @@ import { applyBrake } from "../../functions/sending-brake/logic";
 import { createTableFrom, LocalDynamo, startDynalite } from "../support/dynalite";
 import { MOCK_ACCOUNT, runUnderMocks } from "../support/mocks";
 
-const ROOT = path.resolve(__dirname, "..", "..");
 const NOW = new Date("2026-12-03T09:30:00.000Z");
 const SET = "ses-mail-outbound-test";
 const TABLE = "ses-mail-sender-reputation-test";
@@ -34,20 +33,9 @@ describe("ses-mail sending / quota (commands end to end against dynalite and an 
     const questions: string[] = [];
     const saved = { ...process.env };
 
-    async function run(...argv: string[]) {
-        const out: string[] = [];
-        const err: string[] = [];
+    function run(...argv: string[]) {
         // callerArn stands in for STS GetCallerIdentity (SendingDeps).
-        const deps = {
-            stdout: (text: string) => out.push(text), stderr: (text: string) => err.push(text), cwd: ROOT, now: () => NOW,
-            confirm: async (question: string) => {
-                questions.push(question);
-                return answer;
-            },
-            callerArn: async () => OPERATOR,
-        };
-        const code = await main(argv, deps);
-        return { code, stdout: out.join(""), stderr: err.join("") };
+        return runMain(argv, { now: () => NOW, confirm: recordingConfirm(questions, () => answer), callerArn: async () => OPERATOR });
     }
     const records = async () => ((await local.client.send(new ScanCommand({ TableName: TABLE }))).Items ?? []).map((item) => unmarshall(item));
 

@@ -10,7 +10,7 @@ import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { expect } from "chai";
 import fc from "fast-check";
-import { main } from "../../cli/main";
+import { recordingConfirm, runMain } from "./run-cli";
 import { MailIngest } from "../../components/mail-ingest";
 import { SmtpCredentials } from "../../components/smtp-credentials";
 import { SuppressionStore } from "../../components/suppression-store";
@@ -19,7 +19,6 @@ import { createTableFrom, LocalDynamo, startDynalite } from "../support/dynalite
 import { runUnderMocks } from "../support/mocks";
 
 type Item = Record<string, AttributeValue>;
-const ROOT = path.resolve(__dirname, "..", "..");
 const NOW = new Date("2026-11-22T10:00:00.000Z");
 const TABLE = "ses-mail-email-routing-test";
 const DOMAIN = "mail-test.example.com"; // feedback.domains of Pulumi.test.yaml
@@ -40,18 +39,7 @@ describe("ses-mail smtp (command end to end against dynalite)", () => {
     const questions: string[] = [];
     let answer: boolean;
 
-    async function run(...argv: string[]) {
-        const out: string[] = [];
-        const err: string[] = [];
-        const code = await main(["smtp", ...argv], {
-            stdout: (text) => out.push(text), stderr: (text) => err.push(text), cwd: ROOT, now: () => NOW,
-            confirm: async (question) => {
-                questions.push(question);
-                return answer;
-            },
-        });
-        return { code, stdout: out.join(""), stderr: err.join("") };
-    }
+    const run = (...argv: string[]) => runMain(["smtp", ...argv], { now: () => NOW, confirm: recordingConfirm(questions, () => answer) });
     const put = (item: Item) => local.client.send(new PutItemCommand({ TableName: TABLE, Item: item }));
     const get = async (user = "app-sender") => {
         const { Item: item } = await local.client.send(new GetItemCommand({ TableName: TABLE, Key: { PK: { S: `SMTP_USER#${user}` }, SK: { S: "CREDENTIALS#v1" } } }));

@@ -11,7 +11,7 @@ import {
 import { AwsClientStub, mockClient } from "aws-sdk-client-mock";
 import { expect } from "chai";
 import fc from "fast-check";
-import { main } from "../../cli/main";
+import { recordingConfirm, runMain } from "./run-cli";
 import { DEFAULT_SUPPRESSION_TABLE, suppressionTarget } from "../../cli/target";
 import { SuppressionStore } from "../../components/suppression-store";
 import { SuppressionClient, SuppressionInput, SuppressionReason } from "../../functions/shared/suppression-client";
@@ -36,18 +36,7 @@ describe("ses-mail suppression (command end to end against dynalite)", () => {
     const questions: string[] = [];
     let answer: boolean;
 
-    async function run(...argv: string[]) {
-        const out: string[] = [];
-        const err: string[] = [];
-        const code = await main(["suppression", ...argv], {
-            stdout: (text) => out.push(text), stderr: (text) => err.push(text), cwd: ROOT, now: () => NOW,
-            confirm: async (question) => {
-                questions.push(question);
-                return answer;
-            },
-        });
-        return { code, stdout: out.join(""), stderr: err.join("") };
-    }
+    const run = (...argv: string[]) => runMain(["suppression", ...argv], { now: () => NOW, confirm: recordingConfirm(questions, () => answer) });
     /** An entry as the feedback worker writes it, added at `addedAt` (epoch seconds). */
     const write = (input: SuppressionInput, addedAt: number) => new SuppressionClient({ tableName: TABLE, client: local.client, now: () => addedAt }).suppress(input);
     const all = async (table = TABLE) => (await local.client.send(new ScanCommand({ TableName: table }))).Items ?? [];
@@ -144,9 +133,7 @@ describe("ses-mail suppression (command end to end against dynalite)", () => {
                 expect(code, name).to.equal(0);
                 expect(stdout, name).to.match(new RegExp(`Example:\\n  \\$ ses-mail suppression ${name}`));
             }
-            const out: string[] = [];
-            await main(["--help"], { stdout: (text) => out.push(text), stderr: () => undefined });
-            expect(out.join("")).to.match(/\n {2}suppression +The suppression list/);
+            expect((await runMain(["--help"])).stdout).to.match(/\n {2}suppression +The suppression list/);
         });
     });
 

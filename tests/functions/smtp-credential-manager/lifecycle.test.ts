@@ -13,10 +13,9 @@ import { parseSmtpRecord } from "../../../functions/smtp-credential-manager/logi
 import { handleChange, ManagerContext, sweep } from "../../../functions/smtp-credential-manager/manager";
 import { createTableFrom, LocalDynamo, startDynalite } from "../../support/dynalite";
 import { FakeIam, FakeUser, SMTP_USER_BOUNDARY } from "../../support/fake-iam";
+import { CONFIGURATION_SET, IDENTITY, TEST_SCOPE } from "./test-scope";
 import { runUnderMocks } from "../../support/mocks";
 
-const IDENTITY = "arn:aws:ses:us-east-1:123456789012:identity/example.com";
-const CONFIGURATION_SET = "arn:aws:ses:us-east-1:123456789012:configuration-set/ses-mail-outbound-test";
 const throttled = () => Object.assign(new Error("Rate exceeded"), { name: "Throttling", $metadata: { httpStatusCode: 400 } });
 
 describe("SMTP credential lifecycle (fake IAM, mocked KMS, dynalite table from SmtpCredentials)", () => {
@@ -54,9 +53,8 @@ describe("SMTP credential lifecycle (fake IAM, mocked KMS, dynalite table from S
         metrics = [];
         clock = Date.parse("2025-01-18T10:00:00Z");
         context = {
-            iam: iamPort(iam.client), store: store(), encrypt: kmsEncrypt(kmsClient, "alias/ses-mail-smtp-credentials-test"),
-            region: "us-east-1", identityArns: [IDENTITY], configurationSetArns: [CONFIGURATION_SET], permissionsBoundaryArn: SMTP_USER_BOUNDARY, iamPath: "/ses-mail/test/", tags: { Service: "ses-mail" },
-            maxAttempts: 3, rotationOverlapSeconds: 3600, stuckAfterSeconds: 7200, now: () => new Date(clock), metric: (m) => metrics.push(m), log: () => undefined,
+            ...TEST_SCOPE, iam: iamPort(iam.client), store: store(), encrypt: kmsEncrypt(kmsClient, "alias/ses-mail-smtp-credentials-test"),
+            now: () => new Date(clock), metric: (m) => metrics.push(m), log: () => undefined,
         };
         // Each test starts from an empty table.
         const { Items } = await local.client.send(new ScanCommand({ TableName: table }));

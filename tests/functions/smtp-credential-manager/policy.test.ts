@@ -4,9 +4,8 @@ import {
 } from "../../../functions/smtp-credential-manager/logic";
 import { sendingPolicyProblems } from "../../../policy/policies/ses";
 import { simulate } from "../../support/iam-simulator";
+import { CONFIGURATION_SET, IDENTITY } from "./test-scope";
 
-const IDENTITY = "arn:aws:ses:us-east-1:123456789012:identity/example.com";
-const CONFIGURATION_SET = "arn:aws:ses:us-east-1:123456789012:configuration-set/ses-mail-outbound-test";
 const OTHER_CONFIGURATION_SET = "arn:aws:ses:us-east-1:123456789012:configuration-set/someone-elses";
 const USER = "arn:aws:iam::123456789012:user/ses-mail/test/ses-smtp-user-app-sender-1737194400";
 

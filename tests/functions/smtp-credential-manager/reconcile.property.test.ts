@@ -16,9 +16,8 @@ import {
 } from "../../../functions/smtp-credential-manager/logic";
 import { handleChange, ManagerContext, StorePort, sweep } from "../../../functions/smtp-credential-manager/manager";
 import { FakeIam, SMTP_USER_BOUNDARY } from "../../support/fake-iam";
+import { CONFIGURATION_SET, IDENTITY, TEST_SCOPE } from "./test-scope";
 
-const IDENTITY = "arn:aws:ses:us-east-1:123456789012:identity/example.com";
-const CONFIGURATION_SET = "arn:aws:ses:us-east-1:123456789012:configuration-set/ses-mail-outbound-test";
 const SENDERS = ["app@example.com", "billing@example.com", "ops@example.com"];
 const USERNAMES = ["app-sender", "billing"];
 const STREAM_RETRIES = 5; // maxAttempts (3) + 2, as SmtpCredentials configures the mapping
@@ -151,8 +150,7 @@ describe("SMTP reconcile property (fake IAM with faults, modelled stream and swe
                     if (table.crashed) throw new Crash("crashed");
                     return Buffer.from(`kms(${username}):${plaintext}`).toString("base64");
                 },
-                region: "us-east-1", identityArns: [IDENTITY], configurationSetArns: [CONFIGURATION_SET], permissionsBoundaryArn: SMTP_USER_BOUNDARY, iamPath: "/ses-mail/test/", tags: { Service: "ses-mail" },
-                maxAttempts: 3, rotationOverlapSeconds: 3600, stuckAfterSeconds: 7200, now: () => new Date(clock), metric: () => undefined, log: () => undefined,
+                ...TEST_SCOPE, now: () => new Date(clock), metric: () => undefined, log: () => undefined,
             };
             /** One Lambda invocation per stream record: retried while it fails, then sent to the on-failure queue. */
             const deliverOne = async () => {

@@ -18,11 +18,10 @@ import { parseSmtpRecord } from "../../../functions/smtp-credential-manager/logi
 import { handleChange, ManagerContext, sweep } from "../../../functions/smtp-credential-manager/manager";
 import { coversSender, enforceRestrictions, restrictedSenderOf } from "../../../functions/smtp-credential-manager/restrictions";
 import { createTableFrom, LocalDynamo, startDynalite } from "../../support/dynalite";
-import { FakeIam, SMTP_USER_BOUNDARY } from "../../support/fake-iam";
+import { FakeIam } from "../../support/fake-iam";
+import { IDENTITY, TEST_SCOPE } from "./test-scope";
 import { runUnderMocks } from "../../support/mocks";
 
-const IDENTITY = "arn:aws:ses:us-east-1:123456789012:identity/example.com";
-const CONFIGURATION_SET = "arn:aws:ses:us-east-1:123456789012:configuration-set/ses-mail-outbound-test";
 const OPERATOR = "arn:aws:sts::123456789012:assumed-role/OpsAdmin/alice";
 
 describe("coversSender (which SMTP users a restricted sender disables)", () => {
@@ -103,9 +102,7 @@ describe("restricted senders disable their SMTP users (fake IAM, dynalite tables
         metrics = [];
         context = {
             iam: iamPort(iam.client), store: storePort(DynamoDBDocumentClient.from(local.client, { marshallOptions: { removeUndefinedValues: true } }), smtpTable),
-            encrypt: kmsEncrypt(kmsClient, "alias/ses-mail-smtp-credentials-test"), region: "us-east-1", identityArns: [IDENTITY], configurationSetArns: [CONFIGURATION_SET],
-            permissionsBoundaryArn: SMTP_USER_BOUNDARY, iamPath: "/ses-mail/test/", tags: { Service: "ses-mail" }, maxAttempts: 3, rotationOverlapSeconds: 3600,
-            stuckAfterSeconds: 7200, now: () => new Date(clock), metric: (m) => metrics.push(m), log: () => undefined,
+            ...TEST_SCOPE, encrypt: kmsEncrypt(kmsClient, "alias/ses-mail-smtp-credentials-test"), now: () => new Date(clock), metric: (m) => metrics.push(m), log: () => undefined,
             restrictions: restrictionsPort(local.client, sendersTable),
         };
         for (const table of [smtpTable, sendersTable]) {
