@@ -17,18 +17,18 @@ const PACKAGE_SUITE = process.env.npm_lifecycle_event === "test:package";
 /** Longest first (wall time on a 2-core machine): path prefixes under tests/. */
 const LONGEST_FIRST = [
     "package/install.test.ts", // builds and packs the checkout, installs both tarballs from the registry
-    "components/bundle.test.ts", // bundles every function in three fresh processes
-    "functions/gmail-forwarder/handler.test.ts", // real pacing intervals; a 35 MB import sampled after every gc
     "system/", // the inbound and feedback simulations
-    "cli/report.test.ts", // a property over dynalite
-    "scripts/preview.test.ts",
-    "scripts/compare.test.ts", // a git worktree and two child processes
-    "stacks/",
-    "policy/mutations.test.ts",
-    "components/mail-ingest",
-    "components/retry-drain.test.ts",
-    "components/customising.test.ts",
     "cli/health.test.ts",
+    "cli/report.test.ts", // a week's report over dynalite (1,666 Queries)
+    "scripts/compare.test.ts", // a git worktree and two child processes
+    "components/retry-drain.test.ts",
+    "components/bundle.test.ts", // bundles every function in three fresh processes
+    "scripts/preview.test.ts",
+    "stacks/",
+    "functions/gmail-forwarder/handler.test.ts",
+    "components/customising.test.ts",
+    "components/mail-ingest",
+    "policy/mutations.test.ts",
     "functions/feedback-worker/",
 ];
 

@@ -40,27 +40,51 @@ export function functionNames(): string[] {
 export interface InitSample {
     totalMs: number;
     sdkMs: number;
+    /** Of sdkMs: each package's own load time (its module's evaluation, without what it requires in turn), ms. */
+    sdkPackagesMs: Record<string, number>;
 }
 
 // Runs in a fresh process: times require(bundle), and (by wrapping Module._load) the time spent in
 // the bundle's own requires of `@aws-sdk/*`, nested loads included. Only the bundle's direct
-// requires are timed, so nothing is counted twice.
+// requires are timed, so nothing is counted twice. Within those, each load's own time (minus the
+// loads it makes) is kept with its request, and added to its package once the bundle has loaded
+// (resolving names while timing would add to the times measured).
 const INIT_SCRIPT = `
 const Module = require("node:module");
 const file = process.argv[1];
 let sdk = 0n;
+const nested = [];
+const loads = [];
 const load = Module._load;
 Module._load = function (request, parent, isMain) {
-    if (parent && parent.filename === file && request.startsWith("@aws-sdk/")) {
-        const started = process.hrtime.bigint();
-        try { return load.apply(this, arguments); } finally { sdk += process.hrtime.bigint() - started; }
+    const direct = parent && parent.filename === file && request.startsWith("@aws-sdk/");
+    if (!direct && nested.length === 0) return load.apply(this, arguments);
+    const started = process.hrtime.bigint();
+    nested.push(0n);
+    try { return load.apply(this, arguments); } finally {
+        const took = process.hrtime.bigint() - started;
+        const inner = nested.pop();
+        if (nested.length > 0) nested[nested.length - 1] += took;
+        if (direct) sdk += took;
+        loads.push([request, parent, took - inner]);
     }
-    return load.apply(this, arguments);
 };
 const started = process.hrtime.bigint();
 require(file);
 const total = process.hrtime.bigint() - started;
-console.log(JSON.stringify({ totalMs: Number(total) / 1e6, sdkMs: Number(sdk) / 1e6 }));
+const packageOf = (request, parent) => {
+    if (Module.isBuiltin(request)) return "node:builtins";
+    try {
+        const m = Module._resolveFilename(request, parent).match(/node_modules\\/((@[^/]+\\/)?[^/]+)/);
+        return m ? m[1] : request;
+    } catch { return request; }
+};
+const sdkPackagesMs = {};
+for (const [request, parent, ns] of loads) {
+    const name = packageOf(request, parent);
+    sdkPackagesMs[name] = (sdkPackagesMs[name] ?? 0) + Number(ns) / 1e6;
+}
+console.log(JSON.stringify({ totalMs: Number(total) / 1e6, sdkMs: Number(sdk) / 1e6, sdkPackagesMs }));
 `;
 
 /**

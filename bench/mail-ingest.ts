@@ -83,6 +83,8 @@ export async function mailIngest(): Promise<Record<string, number>> {
     const trips = await roundTrips();
     // Same run, samples interleaved: the ratio is what the goal is about (issue #20: ≤ 0.1).
     const init = measureInit({ forwarder: { code: forwarder, env }, googleapis: { code: withGoogleapis, env } });
+    const sdkParts = Object.entries(init.forwarder.sdkPackagesMs).sort((a, b) => b[1] - a[1]).slice(0, 8).map(([name, ms]) => `${name} ${ms.toFixed(0)}`).join(", ");
+    console.log(`Forwarder module init ${init.forwarder.totalMs.toFixed(0)} ms, of which the AWS SDK ${init.forwarder.sdkMs.toFixed(0)} ms (ms per package, own load time: ${sdkParts})\n`);
     return {
         router_decisions_per_s: decisionsPerSecond(),
         router_full_batch_ms: await fullBatchMs(),

@@ -143,18 +143,18 @@ async function metricSums(ctx: Ctx, from: number, to: number): Promise<Record<st
     return sums;
 }
 
-async function periodFigures(ctx: Ctx, from: number, to: number, label: string): Promise<PeriodFigures> {
-    const items = await storedEvents(ctx, from, to, label);
-    const e = eventFigures(items, ctx.lib.ops.SIMULATOR_DOMAIN);
-    const suppression = new ctx.lib.store.SuppressionClient({ tableName: ctx.target.suppression.tableName, client: ctx.dynamo });
-    const added = Object.fromEntries(await Promise.all(ctx.lib.store.SUPPRESSION_REASONS.map(async (reason) => {
-        const entries = await awsCall("dynamodb:Query", `${ctx.target.suppression.tableName} (reason-index)`, () => suppression.list(reason, Math.floor(from / 1000)));
-        return [reason, entries.filter((entry) => entry.addedAt * 1000 < to).length] as const;
-    }))) as Record<"bounce" | "complaint" | "manual", number>;
-    const metrics = await metricSums(ctx, from, to);
-    const applicationFailed = metrics.EmailsFailed;
+/** What a period's suppressions added, by reason. */
+export type SuppressionsAdded = Record<"bounce" | "complaint" | "manual", number>;
+
+/**
+ * A period's figures from what was read for it (pure): its stored events (those of [from, to) only),
+ * the suppressions added in it by reason and the CloudWatch sums.
+ */
+export function periodFiguresOf(period: { from: number; to: number }, items: FeedbackEventItem[], simulatorDomain: string, added: SuppressionsAdded, metrics: Record<string, number | null>): PeriodFigures {
+    const e = eventFigures(items, simulatorDomain);
+    const applicationFailed = metrics.EmailsFailed ?? null;
     return {
-        from: new Date(from).toISOString(), to: new Date(to).toISOString(),
+        from: new Date(period.from).toISOString(), to: new Date(period.to).toISOString(),
         sent: e.sent, delivered: e.delivered, bounces: e.bounces,
         bounceRate: rate(e.bounces.counted, e.sent), hardBounceRate: rate(e.bounces.hard, e.sent), softBounceRate: rate(e.bounces.soft, e.sent),
         complaints: e.complaints, complaintRate: rate(e.complaints, e.sent), deliveryRate: rate(e.delivered, e.sent),
@@ -164,6 +164,16 @@ async function periodFigures(ctx: Ctx, from: number, to: number, label: string):
         simulatorEvents: e.simulatorEvents,
         metrics,
     };
+}
+
+async function periodFigures(ctx: Ctx, from: number, to: number, label: string): Promise<PeriodFigures> {
+    const items = await storedEvents(ctx, from, to, label);
+    const suppression = new ctx.lib.store.SuppressionClient({ tableName: ctx.target.suppression.tableName, client: ctx.dynamo });
+    const added = Object.fromEntries(await Promise.all(ctx.lib.store.SUPPRESSION_REASONS.map(async (reason) => {
+        const entries = await awsCall("dynamodb:Query", `${ctx.target.suppression.tableName} (reason-index)`, () => suppression.list(reason, Math.floor(from / 1000)));
+        return [reason, entries.filter((entry) => entry.addedAt * 1000 < to).length] as const;
+    }))) as SuppressionsAdded;
+    return periodFiguresOf({ from, to }, items, ctx.lib.ops.SIMULATOR_DOMAIN, added, await metricSums(ctx, from, to));
 }
 
 /** The period of a kind ending at the last full UTC day (weekly: 7 days; monthly: the last full calendar month), or as given. */

@@ -34,8 +34,27 @@ export function statementsOf(document: unknown): PolicyDocStatement[] {
  * Action and Resource patterns; IAM User Guide, "IAM JSON policy elements: Condition operators").
  */
 export function wildcardMatches(pattern: string, value: string, ignoreCase = false): boolean {
-    const source = [...pattern].map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&"))).join("");
-    return new RegExp(`^${source}$`, ignoreCase ? "is" : "s").test(value);
+    return wildcardRegExp(pattern, ignoreCase).test(value);
+}
+
+// Compiled patterns, by case sensitivity and pattern: a pack run matches the same few patterns (a
+// statement's actions and resources, the pack's action lists) against many values. The expressions
+// have no `g` or `y` flag, so test() keeps no state between calls and they can be shared.
+const compiledPatterns = { exact: new Map<string, RegExp>(), ignoreCase: new Map<string, RegExp>() };
+const MAX_COMPILED_PATTERNS = 10_000;
+
+function wildcardRegExp(pattern: string, ignoreCase: boolean): RegExp {
+    const cache = ignoreCase ? compiledPatterns.ignoreCase : compiledPatterns.exact;
+    let compiled = cache.get(pattern);
+    if (compiled === undefined) {
+        const source = [...pattern].map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&"))).join("");
+        compiled = new RegExp(`^${source}$`, ignoreCase ? "is" : "s");
+        if (cache.size >= MAX_COMPILED_PATTERNS) {
+            cache.clear();
+        }
+        cache.set(pattern, compiled);
+    }
+    return compiled;
 }
 
 /** Does an IAM action pattern (possibly with wildcards) match a concrete action? Action names are case-insensitive. */

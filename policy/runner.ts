@@ -110,11 +110,61 @@ export interface RunPoliciesOptions {
     enforcementLevel?: EnforcementLevel;
 }
 
-/** Runs every resource and stack validation (awaiting async ones) and returns the violations. */
+/** The resource type a validation is for, when validateResourceOfType attached one (`__pulumiType`). */
+function validationType(validate: unknown): string | undefined {
+    const type = (validate as { __pulumiType?: unknown } | undefined)?.__pulumiType;
+    return typeof type === "string" && type !== "" ? type : undefined;
+}
+
+/**
+ * The resources stack validations see, as the analyzer builds them: outputs as props, parent,
+ * dependencies and property dependencies linked to the resource objects (those among the subjects).
+ */
+function stackResources(subjects: PolicySubject[]): PolicyResource[] {
+    const resources: PolicyResource[] = subjects.map((subject) => ({
+        type: subject.type,
+        name: subject.name,
+        urn: subject.urn,
+        props: subject.state,
+        opts: { ...RESOURCE_OPTIONS, parent: subject.parentUrn },
+        dependencies: [],
+        propertyDependencies: {},
+        ...(typeChecks(subject.type, subject.state) as Pick<PolicyResource, "isType" | "asType">),
+    }));
+    // The last subject of a URN wins, as in a map filled in order.
+    const byUrn = new Map(resources.map((resource) => [resource.urn, resource]));
+    const resolve = (urns: string[]) => urns.flatMap((urn) => byUrn.get(urn) ?? []);
+    subjects.forEach((subject, i) => {
+        resources[i].parent = subject.parentUrn ? byUrn.get(subject.parentUrn) : undefined;
+        resources[i].dependencies = resolve(subject.dependencies);
+        resources[i].propertyDependencies = Object.fromEntries(Object.entries(subject.propertyDependencies).map(([key, urns]) => [key, resolve(urns)]));
+    });
+    // Shared by every stack policy of a run (runPolicies): a policy that writes to them fails loudly
+    // rather than changing what the next one sees (the analyzer builds them anew for each policy).
+    for (const resource of resources) {
+        Object.values(resource.propertyDependencies).forEach((list) => Object.freeze(list));
+        [resource.opts, resource.dependencies, resource.propertyDependencies, resource].forEach((part) => Object.freeze(part));
+    }
+    return resources.filter((_, i) => subjects[i].custom);
+}
+
+/**
+ * Runs every resource and stack validation (awaiting async ones) and returns the violations.
+ *
+ * A validation built by validateResourceOfType (which carries its resource type as `__pulumiType`)
+ * is not called for resources of other types: the analyzer skips it so when it is a policy's only
+ * validation, and calls each of a list to have it throw notApplicable, which comes to the same.
+ * isType/asType of each resource are built once per run and shared by the resource policies. The
+ * stack policies of a run share the resource objects (the analyzer builds them again for each
+ * policy, which is most of a run's time on a stack of a few hundred resources): each gets its own
+ * array of them, and the objects are frozen (a policy that writes to one fails). Every validation is
+ * awaited, as the analyzer awaits each, so reports come in the same order.
+ */
 export async function runPolicies(subjects: PolicySubject[], policies: Policies, options: RunPoliciesOptions = {}): Promise<PolicyViolation[]> {
     const config = options.config ?? {};
-    const custom = subjects.filter((subject) => subject.custom);
     const violations: PolicyViolation[] = [];
+    const custom = subjects.filter((subject) => subject.custom).map((subject) => ({ subject, checks: typeChecks(subject.type, subject.inputs) }));
+    let resources: PolicyResource[] | undefined;
 
     for (const policy of policies) {
         const level = enforcementOf(policy, config, options.enforcementLevel ?? "mandatory");
@@ -126,8 +176,11 @@ export async function runPolicies(subjects: PolicySubject[], policies: Policies,
         const getConfig = <T extends object>() => policyConfig as T;
 
         if (isResourcePolicy(policy) && policy.validateResource) {
-            const validations = Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource];
-            for (const subject of custom) {
+            const validations = (Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource]).map((validate) => ({ validate, type: validationType(validate) }));
+            for (const { subject, checks } of custom) {
+                if (validations.every(({ type }) => type !== undefined && type !== subject.type)) {
+                    continue;
+                }
                 const args: ResourceValidationArgs = {
                     type: subject.type,
                     name: subject.name,
@@ -135,13 +188,17 @@ export async function runPolicies(subjects: PolicySubject[], policies: Policies,
                     props: subject.inputs,
                     opts: { ...RESOURCE_OPTIONS, parent: subject.parentUrn },
                     stackTags: new Map(),
-                    ...(typeChecks(subject.type, subject.inputs) as Pick<ResourceValidationArgs, "isType" | "asType">),
+                    ...(checks as Pick<ResourceValidationArgs, "isType" | "asType">),
                     getConfig,
                     notApplicable,
                 };
-                for (const validate of validations) {
+                const report = (message: string, urn?: string) => violations.push({ policyName: policy.name, enforcementLevel: reported, severity: policy.severity, message, urn: urn ?? subject.urn });
+                for (const { validate, type } of validations) {
+                    if (type !== undefined && type !== subject.type) {
+                        continue;
+                    }
                     try {
-                        await validate(args, (message, urn) => violations.push({ policyName: policy.name, enforcementLevel: reported, severity: policy.severity, message, urn: urn ?? subject.urn }));
+                        await validate(args, report);
                     } catch (error) {
                         if (!(error instanceof NotApplicable)) {
                             throw new Error(`Policy ${policy.name} failed on ${subject.urn}: ${(error as Error).message}`, { cause: error });
@@ -152,29 +209,9 @@ export async function runPolicies(subjects: PolicySubject[], policies: Policies,
         }
 
         if (isStackPolicy(policy) && policy.validateStack) {
-            const byUrn = new Map<string, PolicyResource>();
-            const resources: PolicyResource[] = subjects.map((subject) => {
-                const resource: PolicyResource = {
-                    type: subject.type,
-                    name: subject.name,
-                    urn: subject.urn,
-                    props: subject.state,
-                    opts: { ...RESOURCE_OPTIONS, parent: subject.parentUrn },
-                    dependencies: [],
-                    propertyDependencies: {},
-                    ...(typeChecks(subject.type, subject.state) as Pick<PolicyResource, "isType" | "asType">),
-                };
-                byUrn.set(subject.urn, resource);
-                return resource;
-            });
-            subjects.forEach((subject, i) => {
-                const resolve = (urns: string[]) => urns.flatMap((urn) => byUrn.get(urn) ?? []);
-                resources[i].parent = subject.parentUrn ? byUrn.get(subject.parentUrn) : undefined;
-                resources[i].dependencies = resolve(subject.dependencies);
-                resources[i].propertyDependencies = Object.fromEntries(Object.entries(subject.propertyDependencies).map(([key, urns]) => [key, resolve(urns)]));
-            });
+            resources ??= stackResources(subjects);
             const args: StackValidationArgs = {
-                resources: resources.filter((_, i) => subjects[i].custom),
+                resources: [...resources],
                 stackTags: new Map(),
                 getConfig,
                 notApplicable,

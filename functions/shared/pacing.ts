@@ -17,24 +17,34 @@ export interface Pacer {
     settled(): Promise<void>;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** What a pacer reads the time from and waits with: real time unless given (tests pass a virtual one). */
+export interface PacerClock {
+    now(): number;
+    sleep(ms: number): Promise<void>;
+}
 
-export function createPacer(intervalMs: number, now: () => number = Date.now): Pacer {
+/** Wall-clock time and timers. */
+export const systemClock: PacerClock = {
+    now: () => Date.now(),
+    sleep: (ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+};
+
+export function createPacer(intervalMs: number, clock: PacerClock = systemClock): Pacer {
     // Calls take turns: each slot starts no earlier than the previous slot plus the interval.
     let lastSlot: Promise<number> = Promise.resolve(-Infinity);
     return {
         paced<T>(call: () => Promise<T>): Promise<T> {
             const slot = lastSlot.then(async (previous) => {
-                const wait = previous + intervalMs - now();
-                if (wait > 0) await sleep(wait);
-                return now();
+                const wait = previous + intervalMs - clock.now();
+                if (wait > 0) await clock.sleep(wait);
+                return clock.now();
             });
             lastSlot = slot;
             return slot.then(call);
         },
         async settled(): Promise<void> {
-            const wait = (await lastSlot) + intervalMs - now();
-            if (wait > 0) await sleep(wait);
+            const wait = (await lastSlot) + intervalMs - clock.now();
+            if (wait > 0) await clock.sleep(wait);
         },
     };
 }

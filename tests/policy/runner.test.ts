@@ -1,5 +1,5 @@
 import * as aws from "@pulumi/aws";
-import type { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
 import { expect } from "chai";
 import { LambdaFunction } from "../../components/lambda-function";
 import { sesMailPolicies } from "../../policy/policies";
@@ -95,6 +95,78 @@ describe("offline policy runner", () => {
         ]);
         const configured = await runPolicies(plan.resources, [later, stackLater], { config: { later: "disabled", "stack-later": { enforcementLevel: "mandatory" } } });
         expect(configured.map((v) => [v.policyName, v.enforcementLevel])).to.deep.equal([["stack-later", "mandatory"]]);
+    });
+
+    it("runs a typed validation (validateResourceOfType) on resources of its type only, every validation of a list", async () => {
+        const { plan } = await runUnderMocks(() => {
+            new aws.sqs.Queue("q1", { name: "q1" });
+            new aws.sns.Topic("t", { name: "t" });
+            new aws.sqs.Queue("q2", { name: "q2" });
+        });
+        const called: string[] = [];
+        const typed: ResourceValidationPolicy = {
+            name: "typed",
+            description: "queues only",
+            validateResource: validateResourceOfType(aws.sqs.Queue, (queue, args, report) => {
+                called.push(`queue ${args.name}`);
+                report(`queue ${queue.name}`);
+            }),
+        };
+        const list: ResourceValidationPolicy = {
+            name: "list",
+            description: "topics, then anything, then queues",
+            validateResource: [
+                validateResourceOfType(aws.sns.Topic, (_topic, args, report) => report(`topic ${args.name}`)),
+                (args, report) => report(`any ${args.name}`),
+                validateResourceOfType(aws.sqs.Queue, (_queue, args, report) => report(`queue ${args.name}`)),
+            ],
+        };
+        const found = await runPolicies(plan.resources, [typed, list]);
+        expect(called.sort()).to.deep.equal(["queue q1", "queue q2"]);
+        const reported = found.map((v) => `${v.policyName}: ${v.message} @${v.urn!.split("::").pop()}`);
+        // Resource by resource in the plan's order, each resource's validations in the list's order.
+        const order = plan.resources.map((r) => r.name).filter((name) => ["q1", "q2", "t"].includes(name));
+        expect(reported).to.deep.equal([
+            ...order.filter((name) => name !== "t").map((name) => `typed: queue ${name} @${name}`),
+            ...order.flatMap((name) => (name === "t" ? ["list: topic t @t", "list: any t @t"] : [`list: any ${name} @${name}`, `list: queue ${name} @${name}`])),
+        ]);
+    });
+
+    it("gives each stack policy its own array of the resources", async () => {
+        const { plan } = await runUnderMocks(() => {
+            new aws.sqs.Queue("q1", { name: "q1" });
+            new aws.sqs.Queue("q2", { name: "q2" });
+        });
+        const seen: string[][] = [];
+        const emptying: StackValidationPolicy = {
+            name: "emptying",
+            description: "empties the array it gets",
+            validateStack: (args) => {
+                seen.push(args.resources.map((r) => r.name));
+                args.resources.splice(0);
+            },
+        };
+        await runPolicies(plan.resources, [emptying, { ...emptying, name: "after" }]);
+        expect(seen).to.deep.equal([["q1", "q2"], ["q1", "q2"]]);
+    });
+
+    it("a stack policy that writes to the resources it shares with the next one fails, naming itself", async () => {
+        const { plan } = await runUnderMocks(() => {
+            const parent = new aws.sqs.Queue("p", { name: "p" });
+            new aws.sqs.Queue("c", { name: "c" }, { parent, dependsOn: [parent] });
+        });
+        const writes: [string, (r: PolicyResource) => void][] = [
+            ["a new field", (r) => Object.assign(r, { visited: true })],
+            ["its dependencies", (r) => r.dependencies.splice(0)],
+            ["its parent", (r) => delete r.parent],
+            ["its options", (r) => Object.assign(r.opts, { protect: true })],
+            ["its property dependencies", (r) => Object.assign(r.propertyDependencies, { x: [] })],
+        ];
+        for (const [what, write] of writes) {
+            const writer: StackValidationPolicy = { name: "writer", description: `writes ${what}`, validateStack: (args) => args.resources.forEach(write) };
+            const error = await runPolicies(plan.resources, [writer]).then(() => undefined, (e: Error) => e);
+            expect(error?.message, what).to.match(/^Stack policy writer failed: /);
+        }
     });
 
     it("every policy has a name, description, severity and remediation text, and names are unique", () => {

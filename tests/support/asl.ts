@@ -19,7 +19,14 @@ function intrinsic(expression: string, data: Json): Json {
     throw new Error(`unsupported intrinsic ${expression}`);
 }
 
+// Workflow variables are not modelled here: in JSONPath `$name` is a variable, not `$.name` ("Using
+// variables in JSONPath states", https://docs.aws.amazon.com/step-functions/latest/dg/workflow-variables.html),
+// and Assign is evaluated "at the same time as the ResultSelector". Definitions using them are refused
+// rather than run with the wrong meaning (tests/support/asl-jsonata.ts models variables for JSONata).
+const VARIABLE_REFERENCE = /^\$(?![.$[]|$)/;
+
 function evaluate(expression: string, data: Json, context: Json = {}): Json {
+    if (VARIABLE_REFERENCE.test(expression)) throw new Error(`workflow variables are not modelled in JSONPath states: ${expression}`);
     if (/^-?\d+(\.\d+)?$/.test(expression)) return Number(expression);
     if (expression.startsWith("States.")) return intrinsic(expression, data);
     if (expression.startsWith("$$.")) return path(context, `$.${expression.slice(3)}`);
@@ -45,6 +52,7 @@ export async function runStateMachine(definition: Json, input: Json, task: TaskH
     let data = input;
     for (let step = 0; step < maxSteps; step++) {
         const state = definition.States[name];
+        if (state.Assign !== undefined || state.Catch?.some((catcher: Json) => catcher.Assign !== undefined)) throw new Error(`state "${name}": Assign (workflow variables) is not modelled in JSONPath states`);
         switch (state.Type) {
             case "Pass":
                 data = setPath(data, state.ResultPath, state.Parameters ? parameters(state.Parameters, data, context) : data);

@@ -2,7 +2,7 @@
 // (tests/support/sim/*): SES publishes to the feedback topics → SNS → the feedback queue (SQS model)
 // → the Lambda event source mapping → the deployed feedback-worker bundle, which writes to dynalite
 // through the faults real DynamoDB has and dynalite lacks:
-//   worker ─► DynamoGateway (throttling) ─► DelayedIndexDynamo (GSIs lag the table) ─► dynalite
+//   worker ─► DelayedIndexDynamo (GSIs lag the table) ─► DynamoGateway (throttling) + dynalite
 // and publishes sender changes to SNS (modelled here). A crash (an out-of-memory kill, a timeout)
 // kills an invocation at a random moment while it waits for DynamoDB: calls already sent complete on
 // the service side, their answers reach nobody, no later call happens, and nothing the dead process
@@ -16,7 +16,7 @@ import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import type { SenderTransition } from "../../functions/shared/sender-reputation";
 import { DelayedIndexDynamo, propagationDelay } from "./delayed-index";
-import { createTableFrom, LocalDynamo, startDynalite } from "./dynalite";
+import { createTableFrom, LocalDynamo } from "./dynalite";
 import { Rng, VirtualClock } from "./sim/clock";
 import { SqsEventSourceMapping } from "./sim/consumers";
 import { DynamoGateway } from "./sim/gateways";
@@ -24,6 +24,7 @@ import { LogLine, SimFunction } from "./sim/lambda";
 import type { SystemPlan } from "./sim/plan";
 import { gated, InvocationScope, invocationScope } from "./sim/scope";
 import { SqsModel } from "./sim/sqs";
+import { jumpToNext, VirtualTimers } from "./sim/timers";
 
 export interface FeedbackFaults {
     /** SQS keeps a deleted message's copy, which comes back ("Amazon SQS standard queues", at-least-once). */
@@ -41,7 +42,11 @@ export const NO_FEEDBACK_FAULTS: FeedbackFaults = { duplicateRate: 0, crashRate:
 /** The documented model: mostly under a second, sometimes a few. */
 export const LAGGING_INDEXES = (rng: Rng) => propagationDelay(() => rng.next());
 
-/** How long after its first call a doomed invocation may die (real ms: its calls take a few ms each). */
+/**
+ * How long after its first call a doomed invocation may die (ms of the simulated clock, which runs
+ * with real time while calls are under way: they take a few ms each; a throttled call's SDK backoff
+ * is a virtual wait, and the death may fall into it).
+ */
 const CRASH_WITHIN_MS = 300;
 
 export interface FeedbackSimulationOptions {
@@ -75,6 +80,8 @@ export class FeedbackSimulation {
     public readonly lines: Record<string, unknown>[] = [];
     /** Every DynamoDB call an invocation made. */
     public readonly calls: AdmittedCall[] = [];
+    /** The worker's timers (the SDK's retry backoff) and timeout, and the crash timers, on the simulated clock. */
+    public readonly timers: VirtualTimers;
     private readonly actions: { at: number; run: () => void }[] = [];
     private readonly running = new Set<Promise<void>>();
     private restore: (() => void)[] = [];
@@ -99,7 +106,8 @@ export class FeedbackSimulation {
             if (invocationScope.getStore()?.crashed) return;
             if (typeof line === "object" && line !== null) this.lines.push(line);
         };
-        this.worker = new SimFunction(spec, { clock, region: plan.region, envOverrides: options.workerEnvironment, onLog });
+        this.timers = new VirtualTimers(clock);
+        this.worker = new SimFunction(spec, { clock, region: plan.region, envOverrides: options.workerEnvironment, onLog, timers: this.timers });
         const mapping = plan.mappings.find((m) => m.functionArn === spec.arn);
         if (!mapping) throw new Error(`No event source mapping invokes ${spec.name}`);
         this.mapping = new SqsEventSourceMapping(mapping, this.worker, this.sqs, clock, rng, { crashRate: faults.crashRate }, plan.region);
@@ -109,10 +117,10 @@ export class FeedbackSimulation {
         const faults = { ...NO_FEEDBACK_FAULTS, ...(options.faults ?? {}) };
         const clock = new VirtualClock(options.start);
         const rng = new Rng(options.seed);
-        const dynalite = await startDynalite();
-        const lagging = await DelayedIndexDynamo.start(dynalite.endpoint, { delayMs: faults.indexDelayMs(rng), now: () => clock.now() });
-        const gateway = await DynamoGateway.start(lagging.endpoint, rng, { throttleRate: faults.dynamoThrottleRate, unprocessedRate: 0 });
-        const sim = new FeedbackSimulation(plan, options, dynalite, lagging, gateway, clock, rng, faults);
+        // A throttled write changes nothing: the index model forgets it too (it sees the 400).
+        const gateway = await DynamoGateway.start(rng, { throttleRate: faults.dynamoThrottleRate, unprocessedRate: 0 });
+        const lagging = await DelayedIndexDynamo.start(gateway.endpoint, { delayMs: faults.indexDelayMs(rng), now: () => clock.now() });
+        const sim = new FeedbackSimulation(plan, options, gateway.local, lagging, gateway, clock, rng, faults);
         await sim.setUp();
         return sim;
     }
@@ -120,9 +128,11 @@ export class FeedbackSimulation {
     private async setUp(): Promise<void> {
         for (const table of this.plan.tables) await createTableFrom(this.dynalite, table);
         // The SDK (external to the bundle) reads these process-wide.
-        const global: Record<string, string> = { AWS_REGION: this.plan.region, AWS_ACCESS_KEY_ID: "sim", AWS_SECRET_ACCESS_KEY: "sim", AWS_ENDPOINT_URL_DYNAMODB: this.gateway.endpoint };
+        const global: Record<string, string> = { AWS_REGION: this.plan.region, AWS_ACCESS_KEY_ID: "sim", AWS_SECRET_ACCESS_KEY: "sim", AWS_ENDPOINT_URL_DYNAMODB: this.lagging.endpoint };
         const saved = Object.fromEntries(Object.keys(global).map((k) => [k, process.env[k]]));
         Object.assign(process.env, global);
+        this.timers.start();
+        this.restore.push(() => this.timers.stop());
         this.restore.push(() => Object.entries(saved).forEach(([k, v]) => (v === undefined ? delete process.env[k] : (process.env[k] = v))));
 
         // Every AWS SDK client's send() (DynamoDB clients and document clients share it) is an external
@@ -177,8 +187,8 @@ export class FeedbackSimulation {
 
     public async close(): Promise<void> {
         this.restore.reverse().forEach((undo) => undo());
-        await Promise.all([this.gateway.close(), this.lagging.close()]);
-        await this.dynalite.close();
+        await this.lagging.close();
+        await this.gateway.close();
     }
 
     public tableName(logicalName: string): string {
@@ -222,8 +232,10 @@ export class FeedbackSimulation {
     /** Runs until nothing is under way, nothing is due and the queue is empty; time jumps when idle. */
     public async runUntilQuiet(limitMs = 3 * 86_400_000): Promise<void> {
         const deadline = this.clock.now() + limitMs;
+        const upcoming = () => [this.actions[0]?.at, this.mapping.wakeAt(), this.sqs.nextVisibleAt([this.mapping.sourceArn])];
         for (;;) {
             while (this.actions.length > 0 && this.actions[0].at <= this.clock.now()) this.actions.shift()!.run();
+            this.timers.fireDue();
             for (let at = this.mapping.wakeAt(); at !== undefined && at <= this.clock.now(); at = this.mapping.wakeAt()) {
                 const batch = this.mapping.startBatch();
                 if (!batch) break;
@@ -231,10 +243,15 @@ export class FeedbackSimulation {
                 this.running.add(tracked);
             }
             if (this.running.size > 0) {
+                // Every invocation asleep (the SDK's backoff) and no request under way: time jumps to the next due moment.
+                if (await this.timers.asleep()) {
+                    jumpToNext(this.clock, [this.timers.nextAt(), ...upcoming()]);
+                    continue;
+                }
                 await Promise.race([...this.running, new Promise((resolve) => setTimeout(resolve, 5))]);
                 continue;
             }
-            const next = [this.actions[0]?.at, this.mapping.wakeAt(), this.sqs.nextVisibleAt([this.mapping.sourceArn])].filter((t): t is number => t !== undefined);
+            const next = upcoming().filter((t): t is number => t !== undefined);
             if (next.length === 0) return;
             const at = Math.max(Math.min(...next), this.clock.now() + 1);
             if (at > deadline) throw new Error(`not quiet after ${limitMs / 1000} simulated seconds (${this.sqs.messages(this.mapping.sourceArn).length} messages left)`);

@@ -14,17 +14,9 @@
 // runs once, at the end).
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { savedQueries } from "../../components/saved-queries";
-import { PIPE_ENRICHMENT_FAILURE } from "../fixtures/pipe-logs";
-import { metricProblems } from "./metric-checks";
-import { addFieldPaths, capturedLogFields, capturedMetricSeries, type MetricSeries } from "./output";
+import type { Captures } from "./cross-handler";
+import { capturedLogFields, capturedMetricSeries } from "./output";
 import { createRunDir, removeRunDir, runDir, runSubdir } from "./run-dir";
-
-/** What one process captured: log field paths per service, and metric series. */
-interface Captures {
-    logFields: Record<string, string[]>;
-    metricSeries: MetricSeries[];
-}
 
 /** A field as Logs Insights names it: `error.message` is the `message` member of `error`. */
 export function fieldValue(line: Record<string, unknown>, field: string): unknown {
@@ -47,44 +39,6 @@ function readCaptures(dir: string): Captures[] {
     return fs.readdirSync(dir).filter((name) => name.endsWith(".json")).map((name) => JSON.parse(fs.readFileSync(path.join(dir, name), "utf8")) as Captures);
 }
 
-/**
- * The problems of the checks above, given every process's captures. `partialRun` (a --grep run):
- * a service no test captured and the metric checks are not reported.
- */
-export function crossHandlerProblems(all: Captures[], partialRun: boolean): string[] {
-    const fields = new Map<string, Set<string>>();
-    for (const captures of all) {
-        for (const [service, paths] of Object.entries(captures.logFields)) {
-            const known = fields.get(service) ?? new Set<string>();
-            paths.forEach((p) => known.add(p));
-            fields.set(service, known);
-        }
-    }
-    // The routing pipe's lines, which no handler test writes (a fixture of the Pipes log schema).
-    const pipe = fields.get("pipe") ?? new Set<string>();
-    PIPE_ENRICHMENT_FAILURE.forEach((line) => addFieldPaths(line, pipe));
-    fields.set("pipe", pipe);
-
-    const problems: string[] = [];
-    for (const query of savedQueries()) {
-        const missingSources = query.sources.filter((source) => !fields.has(source));
-        if (missingSources.length > 0) {
-            if (!partialRun) problems.push(`${query.id}: no handler test captured logs of ${missingSources.join(", ")}`);
-            continue;
-        }
-        for (const field of query.fields) {
-            if (!query.sources.some((source) => fields.get(source)!.has(field))) {
-                problems.push(`${query.id}: no log line of ${query.sources.join("/")} has the field "${field}"`);
-            }
-        }
-    }
-    const metrics = partialRun ? [] : metricProblems(all.flatMap((captures) => captures.metricSeries));
-    return [
-        ...(problems.length > 0 ? [`Saved queries use fields the functions do not log:\n  ${problems.join("\n  ")}`] : []),
-        ...(metrics.length > 0 ? [`Alarms or runbook queries that match no metric the functions publish:\n  ${metrics.join("\n  ")}`] : []),
-    ];
-}
-
 export function mochaGlobalSetup(): void {
     createRunDir();
 }
@@ -96,7 +50,7 @@ export const mochaHooks = {
     },
 };
 
-export function mochaGlobalTeardown(): void {
+export async function mochaGlobalTeardown(): Promise<void> {
     const dir = runDir();
     if (!dir) return;
     const partialRun = process.argv.some((arg) => arg === "--grep" || arg === "-g" || arg.startsWith("--grep="));
@@ -106,6 +60,7 @@ export function mochaGlobalTeardown(): void {
     } finally {
         removeRunDir();
     }
+    const { crossHandlerProblems } = await import("./cross-handler");
     const problems = crossHandlerProblems(all, partialRun);
     if (problems.length > 0) throw new Error(problems.join("\n"));
 }

@@ -51,7 +51,7 @@ const START = Date.parse("2026-04-15T09:00:00.000Z");
 const MINUTE = 60_000;
 const DAY = 86_400_000;
 const SETTINGS = DEFAULT_FEEDBACK_SETTINGS;
-// Throttled requests wait out the SDK's real backoff (hundreds of ms), so the rate is kept low.
+// Throttled requests wait out the SDK's own backoff (up to seconds), on the simulated clock (tests/support/sim/timers.ts).
 const FAULTS = { duplicateRate: 0.05, crashRate: 0.15, dynamoThrottleRate: 0.02, indexDelayMs: LAGGING_INDEXES };
 
 // ---------------------------------------------------------------------------------------------
@@ -361,6 +361,8 @@ describe("outbound system: SES feedback → records / suppressions / sender stat
                 indexReadsHidden: sim.lagging.hidden,
                 sqsDuplicates: sim.sqs.duplicatesKept,
                 peakConcurrency: sim.worker.peakConcurrency,
+                // Waits (the SDK's backoff, crash timers) the simulated clock ran out instead of real time.
+                virtualWaits: sim.timers.firedBySimulation,
                 seconds: (Date.now() - started) / 1000,
             };
             if (process.env.FEEDBACK_SIM_VERBOSE) console.log(`  run seed ${scenario.seed} (senderTag ${scenario.senderTag}): ${Object.entries(figures).map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(1)}`).join(" ")}`);
@@ -481,7 +483,7 @@ describe("outbound system: SES feedback → records / suppressions / sender stat
         const total = (key: string) => results.reduce((n, r) => n + (r.figures[key] ?? 0), 0);
         const figures = ["mails", "events", "published", "records", "eventCopyAfterIdentity", "senderPending", "transientAndPermanent", "suppressions", "transientSuppressions", "flagged", "restricted", "announcements", "invocations"].map((k) => `${k}=${total(k)}`).join(" ");
         const faults = ["crashes", "dynamoThrottled", "indexReadsHidden", "sqsDuplicates"].map((k) => `${k}=${total(k)}`).join(" ");
-        console.log(`feedback system (seed ${SEED}): runs=${results.length} (senderTag in ${scenarios.filter((s) => s.senderTag).length}) ${figures} | faults: ${faults} | peak concurrency ${Math.max(...results.map((r) => r.figures.peakConcurrency))}; ${((Date.now() - started) / 1000).toFixed(1)} s`);
+        console.log(`feedback system (seed ${SEED}): runs=${results.length} (senderTag in ${scenarios.filter((s) => s.senderTag).length}) ${figures} | faults: ${faults} | peak concurrency ${Math.max(...results.map((r) => r.figures.peakConcurrency))}; virtualWaits=${total("virtualWaits")}; ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
         const violations = results.flatMap((r, i) => r.violations.map((v) => `run ${i + 1}: ${v}`));
         expect(violations, `Invariant violated ${violations.length} times (FEEDBACK_SIM_SEED=${SEED}):\n  ${violations.slice(0, 20).join("\n  ")}`).to.deep.equal([]);

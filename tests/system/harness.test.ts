@@ -13,7 +13,9 @@ import { SimFunction } from "../support/sim/lambda";
 import { InboundSimulation } from "../support/sim/system";
 import type { BusRuleSpec, FunctionSpec, QueueSpec } from "../support/sim/plan";
 import { S3Model, SesModel, wireSdkMocks } from "../support/sim/services";
+import { InvocationScope, invocationScope } from "../support/sim/scope";
 import { SqsModel } from "../support/sim/sqs";
+import { VirtualTimers } from "../support/sim/timers";
 import type { MailSpec, Scenario } from "../support/sim/traffic";
 import { startFakeGoogle } from "../support/fake-google";
 
@@ -397,6 +399,142 @@ describe("system harness", () => {
             } finally {
                 await sim.close();
             }
+        });
+
+        /** A plan of one function fed by one queue (maximum concurrency 2), as the scheduler test builds it. */
+        function oneFunctionPlan(code: string, extra: Partial<FunctionSpec> = {}) {
+            const main = queue("main", { visibilityTimeoutSeconds: 600, redrive: { deadLetterTargetArn: ARN("dlq"), maxReceiveCount: 3 } });
+            const fn = fnSpec(code, extra);
+            return {
+                main, fn,
+                plan: {
+                    region: "us-east-1", account: "123456789012", partition: "aws", queues: [queue("dlq"), main], functions: [fn],
+                    mappings: [{ logicalName: "m", sourceArn: main.arn, functionArn: fn.arn, batchSize: 1, windowSeconds: 0, reportBatchItemFailures: true, maximumConcurrency: 2, enabled: true }],
+                    pipes: [], busRules: [], stateMachines: [], subscriptions: [], tables: [], identities: [], receiptRules: [],
+                },
+            };
+        }
+        const logged = (sim: InboundSimulation) => sim.logs.map((l) => l.line).filter((l): l is Record<string, any> => typeof l === "object");
+
+        it("a handler's setTimeout runs on the simulated clock: sleeps cost no real time, and time jumps only while every invocation sleeps", async () => {
+            // Two invocations at once: one sleeps 20 s, the other 5 s, twice; each sees the simulated time it slept.
+            const { main, fn, plan } = oneFunctionPlan(`exports.handler = async (event) => {
+                const ms = Number(event.Records[0].body); const t0 = Date.now();
+                for (let i = 0; i < 2; i++) await new Promise((resolve) => setTimeout(resolve, ms));
+                console.log(JSON.stringify({ ms, slept: Date.now() - t0 }));
+            };`, { timeoutSeconds: 60 });
+            const sim = await InboundSimulation.start(plan, { seed: 1 });
+            try {
+                const started = Date.now();
+                const t0 = sim.clock.now();
+                for (const body of ["20000", "5000"]) sim.sqs.sendMessage({ QueueUrl: main.url, MessageBody: body });
+                await sim.runUntilQuiet();
+                const slept = Object.fromEntries(logged(sim).map((l) => [l.ms, l.slept]));
+                expect(slept[20000]).to.be.within(40_000, 40_500);
+                expect(slept[5000]).to.be.within(10_000, 10_500);
+                expect(sim.clock.now() - t0).to.be.within(40_000, 41_000);
+                expect(sim.functions.get(fn.arn)?.invocations).to.equal(2);
+                expect(sim.timers.firedBySimulation).to.equal(4);
+                expect(Date.now() - started).to.be.lessThan(5_000);
+            } finally {
+                await sim.close();
+            }
+        });
+
+        it("a handler that sleeps past its timeout times out in simulated time, and a dead invocation's timers never fire", async () => {
+            const { main, fn, plan } = oneFunctionPlan(`exports.handler = async () => {
+                setTimeout(() => console.log(JSON.stringify({ late: true })), 50_000);
+                await new Promise((resolve) => setTimeout(resolve, 45_000));
+                console.log(JSON.stringify({ finished: true }));
+            };`, { timeoutSeconds: 40 });
+            const sim = await InboundSimulation.start(plan, { seed: 1 });
+            try {
+                const started = Date.now();
+                sim.sqs.sendMessage({ QueueUrl: main.url, MessageBody: "x" });
+                await sim.runUntilQuiet();
+                const mapping = sim.pollers[0] as SqsEventSourceMapping;
+                expect(mapping.failures.map((f) => f.reason)).to.deep.equal(["function timed out", "function timed out", "function timed out"]);
+                expect(sim.functions.get(fn.arn)?.crashes).to.equal(3);
+                expect(sim.sqs.messages(ARN("dlq"))).to.have.length(1);
+                expect(logged(sim)).to.deep.equal([]);
+                expect(Date.now() - started).to.be.lessThan(5_000);
+            } finally {
+                await sim.close();
+            }
+        });
+
+        it("a throttled DynamoDB call is retried by the SDK's own strategy (its attempts, its delays), the delays elapsing in simulated time", async () => {
+            // Every data call throttled: the SDK's standard mode makes 3 attempts and gives up.
+            const { main, plan } = oneFunctionPlan(`const { DynamoDBClient, GetItemCommand } = require("@aws-sdk/client-dynamodb");
+                const client = new DynamoDBClient({});
+                exports.handler = async () => {
+                    const t0 = Date.now();
+                    try { await client.send(new GetItemCommand({ TableName: "t", Key: { pk: { S: "k" } } })); }
+                    catch (error) { console.log(JSON.stringify({ name: error.name, attempts: error.$metadata.attempts, totalRetryDelay: error.$metadata.totalRetryDelay, slept: Date.now() - t0 })); }
+                };`);
+            const sim = await InboundSimulation.start(plan, { seed: 1, faults: { dynamoThrottleRate: 1 } });
+            try {
+                const started = Date.now();
+                for (let i = 0; i < 6; i++) sim.sqs.sendMessage({ QueueUrl: main.url, MessageBody: String(i) });
+                await sim.runUntilQuiet();
+                const real = Date.now() - started;
+                const lines = logged(sim);
+                expect(lines).to.have.length(6);
+                // As many attempts as the SDK's strategy allows (DynamoDB clients: 4 by default in this SDK), each one a request the gateway throttled.
+                expect(lines.map((l) => l.name)).to.deep.equal(Array(6).fill("ProvisionedThroughputExceededException"));
+                expect(lines.every((l) => l.attempts === lines[0].attempts && l.attempts > 1)).to.equal(true);
+                expect(sim.dynamo.throttled).to.equal(6 * lines[0].attempts);
+                for (const line of lines) expect(line.slept).to.be.at.least(line.totalRetryDelay);
+                // Each retry waits up to 1 s × 2^retry (throttling errors): seconds in all, none of them real.
+                const delays = lines.reduce((sum, l) => sum + l.totalRetryDelay, 0);
+                expect(delays).to.be.greaterThan(2_000);
+                expect(real).to.be.lessThan(delays / 2);
+            } finally {
+                await sim.close();
+            }
+        });
+    });
+
+    describe("the virtual timers", () => {
+        it("only timers set inside an invocation are virtual; they fire in order, can be cleared (by handle or id), and die with a crashed invocation", async () => {
+            const clock = new VirtualClock(Date.parse("2030-01-01T00:00:00Z"), true);
+            const timers = new VirtualTimers(clock);
+            timers.start();
+            try {
+                const fired: string[] = [];
+                const a = new InvocationScope("a", undefined, () => undefined);
+                const b = new InvocationScope("b", undefined, () => undefined);
+                a.timers = timers;
+                b.timers = timers;
+                timers.enter(a);
+                timers.enter(b);
+                expect(timers.sleeping()).to.equal(false);
+                const real = setTimeout(() => fired.push("real"), 1);
+                invocationScope.run(a, () => {
+                    setTimeout(() => fired.push("a-300"), 300);
+                    setTimeout((tag: string) => fired.push(tag), 100, "a-100");
+                    clearTimeout(setTimeout(() => fired.push("a-cleared"), 50));
+                    const byId = setTimeout(() => fired.push("a-cleared-by-id"), 60);
+                    clearTimeout(Number(byId));
+                });
+                expect(timers.sleeping()).to.equal(false); // b has no timer: it is doing something else
+                invocationScope.run(b, () => void setTimeout(() => fired.push("b-200"), 200));
+                expect(timers.sleeping()).to.equal(true);
+                expect(timers.nextAt()).to.equal(clock.now() + 100);
+                await new Promise((resolve) => setImmediate(resolve));
+                await new Promise((resolve) => real.hasRef() ? setTimeout(resolve, 5) : resolve(undefined));
+                expect(fired).to.deep.equal(["real"]); // the frozen clock has not moved: nothing virtual is due
+                clock.advanceTo(clock.now() + 150);
+                expect(timers.fireDue()).to.equal(1);
+                b.crashed = true;
+                clock.advanceTo(clock.now() + 1000);
+                timers.fireDue();
+                expect(fired).to.deep.equal(["real", "a-100", "a-300"]);
+                expect(timers.nextAt()).to.equal(undefined);
+            } finally {
+                timers.stop();
+            }
+            expect(globalThis.setTimeout.name).to.equal("setTimeout");
         });
     });
 

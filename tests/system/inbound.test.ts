@@ -54,6 +54,8 @@ interface RunResult {
     /** Peak concurrent invocations per function (by its functions/<code> folder). */
     peaks: Record<string, number>;
     sesThrottled: number;
+    /** Waits of the handlers (SDK backoff, pacing, their own) the simulated clock ran out instead of real time. */
+    virtualWaits: number;
 }
 
 describe("inbound system: mail in → Gmail / bounce / store / drop / DLQ / parked (synthesized test stack, modelled AWS)", function () {
@@ -157,7 +159,7 @@ describe("inbound system: mail in → Gmail / bounce / store / drop / DLQ / park
                 const invocations = [...sim.functions.values()].map((f) => `${f.spec.environment.POWERTOOLS_SERVICE_NAME ?? f.name}=${f.invocations}`).filter((x) => !x.endsWith("=0")).join(" ");
                 console.log(`  run seed ${scenario.seed}: mails=${verdict.mails} recipients=${verdict.recipients} destinations=${verdict.destinations} imports=${sim.gmail.imports.length} bounces=${sim.ses.bounces.length} invocations: ${invocations}; ${((Date.now() - runStarted) / 1000).toFixed(1)} s`);
             }
-            return { verdict, routing: expected.stats, virtualMs: sim.clock.now() - t0, faults, peaks, sesThrottled: sim.ses.throttled };
+            return { verdict, routing: expected.stats, virtualMs: sim.clock.now() - t0, faults, peaks, sesThrottled: sim.ses.throttled, virtualWaits: sim.timers.firedBySimulation };
         } finally {
             await sim.close();
         }
@@ -196,7 +198,7 @@ describe("inbound system: mail in → Gmail / bounce / store / drop / DLQ / park
             `faults: ${list(faults)}`,
             `places: ${list(places)}`,
             `lost=${sum((v) => v.lost)} importedTwice=${sum((v) => v.importedTwice)} bouncedTwice=${sum((v) => v.bouncedTwice)} wrongPlace=${sum((v) => v.wrongPlace)} multiplePlaces=${sum((v) => v.multiplePlaces)} redundantParked=${sum((v) => v.redundantParked)} strayImports=${sum((v) => v.strayImports)} dlqWithoutReason=${sum((v) => v.dlqWithoutReason)} labelMismatch=${sum((v) => v.labelMismatch)} conflicts=${sum((v) => v.conflicts)} unidentified=${sum((v) => v.unidentified)} unexpectedPlaces=${sum((v) => v.unexpectedPlaces)} reasonMismatch=${sum((v) => v.reasonMismatch)} invalidLogMismatch=${sum((v) => v.invalidLogMismatch)} sesThrottled=${results.reduce((total, r) => total + r.sesThrottled, 0)}`,
-            `peak concurrency: router=${peaks("router")} gmail-forwarder=${peaks("gmail-forwarder")} bouncer=${peaks("bouncer")}; simulated ${(Math.max(...results.map((r) => r.virtualMs)) / 3_600_000).toFixed(1)} h in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+            `peak concurrency: router=${peaks("router")} gmail-forwarder=${peaks("gmail-forwarder")} bouncer=${peaks("bouncer")}; virtualWaits=${results.reduce((total, r) => total + r.virtualWaits, 0)}; simulated ${(Math.max(...results.map((r) => r.virtualMs)) / 3_600_000).toFixed(1)} h in ${((Date.now() - started) / 1000).toFixed(1)} s`,
         ].join(" | "));
 
         const violations = results.flatMap((r, i) => r.verdict.violations.map((v) => `run ${i + 1}: ${v}`));

@@ -46,14 +46,26 @@ function routingEvent(messageId: string, options: { rules?: RouteRule[]; recipie
 const forwardTo = (target: string, pattern: string, labels: string[] = []): RouteRule => ({ pattern, action: "forward-to-gmail", target, enabled: true, labels });
 
 function delivery(body: unknown, receiveCount = 1): SQSEvent {
-    const record = sqsRecord(body);
-    record.attributes.ApproximateReceiveCount = String(receiveCount);
-    record.eventSourceARN = "arn:aws:sqs:us-east-1:123456789012:ses-mail-gmail-forwarder-test";
-    return { Records: [record] };
+    return batchOf([body], receiveCount);
 }
 
-/** A message of `size` bytes made on demand, 64 KiB at a time, hashing what it hands out. */
-function lazyMail(size: number): { body: Readable; sha256: () => string; produced: () => number } {
+/** One SQS delivery of several bodies (the forwarder's trigger takes up to 5 at a time). */
+function batchOf(bodies: unknown[], receiveCount = 1): SQSEvent {
+    return {
+        Records: bodies.map((body) => {
+            const record = sqsRecord(body);
+            record.attributes.ApproximateReceiveCount = String(receiveCount);
+            record.eventSourceARN = "arn:aws:sqs:us-east-1:123456789012:ses-mail-gmail-forwarder-test";
+            return record;
+        }),
+    };
+}
+
+/**
+ * A message of `size` bytes made on demand, 64 KiB at a time, hashing what it hands out;
+ * `onRead` hears the bytes handed out so far after each chunk.
+ */
+function lazyMail(size: number, onRead?: (produced: number) => void): { body: Readable; sha256: () => string; produced: () => number } {
     const hash = createHash("sha256");
     const header = Buffer.from("From: Jane Doe <sender@example.net>\r\nTo: support@example.com\r\nSubject: Large\r\n\r\n");
     let produced = 0;
@@ -66,6 +78,7 @@ function lazyMail(size: number): { body: Readable; sha256: () => string; produce
             produced += length;
             hash.update(chunk);
             this.push(chunk);
+            onRead?.(produced);
         },
     });
     return { body, sha256: () => hash.digest("hex"), produced: () => produced };
@@ -81,10 +94,14 @@ describe("gmail-forwarder handler (fake Gmail + OAuth on loopback, dynalite idem
     let maxReceiveCount: number;
     let forwarder: Record<string, any>;
     const saved = { ...process.env };
-    /** The queue URLs and endpoints of this test, over the environment the component sets. */
+    /**
+     * The queue URLs and endpoints of this test, over the environment the component sets. Imports
+     * unpaced: the pacing of the bundle as deployed has its own test below, and the pacer's
+     * schedule is proven in virtual time (tests/functions/shared/pacing.test.ts).
+     */
     const forwarderOverrides = () => ({
         RETRY_QUEUE_URL: RETRY_URL, DLQ_URL, FORWARDER_QUEUE_URL: FORWARDER_URL,
-        CREDENTIAL_CACHE_SECONDS: "0",
+        CREDENTIAL_CACHE_SECONDS: "0", IMPORT_MIN_INTERVAL_MS: "0",
         GMAIL_API_ROOT_URL: google.apiRootUrl, OAUTH_TOKEN_URL: google.tokenUrl,
     });
 
@@ -138,6 +155,9 @@ describe("gmail-forwarder handler (fake Gmail + OAuth on loopback, dynalite idem
     it("reads the queue's real maxReceiveCount and Gmail's import limit from the component's environment", () => {
         expect(maxReceiveCount).to.be.a("number").and.to.be.at.least(1);
         expect(process.env.MAX_IMPORT_BYTES).to.equal(String(GMAIL_IMPORT_LIMIT_BYTES));
+        // The component paces imports; this file's handler does not (see forwarderOverrides).
+        expect(Number(forwarder.environment.variables.IMPORT_MIN_INTERVAL_MS)).to.be.above(0);
+        expect(process.env.IMPORT_MIN_INTERVAL_MS).to.equal("0");
     });
 
     it("200: streams the mail from S3 as a multipart upload with INBOX, UNREAD and the rule's labels", async () => {
@@ -333,6 +353,29 @@ describe("gmail-forwarder handler (fake Gmail + OAuth on loopback, dynalite idem
         expect(sent(RETRY_URL)[0].MessageAttributes?.account.StringValue).to.equal("team@gmail.com");
     });
 
+    it("IMPORT_MIN_INTERVAL_MS (the bundle as deployed): imports of a batch start an interval apart, and the invocation waits out the interval after the last", async () => {
+        // Real time: the function's pacer runs on the system clock. The interval is long against an
+        // unpaced invocation (two loopback imports, some ms), so a missing wait cannot hide in it.
+        const interval = 200;
+        const sim = new SimFunction({
+            logicalName: "forwarder", name: forwarder.name, arn: `arn:aws:lambda:us-east-1:123456789012:function:${forwarder.name}`, timeoutSeconds: 120, memorySize: 512,
+            environment: { ...forwarder.environment.variables, ...forwarderOverrides() }, code: bundleFunction("gmail-forwarder").code,
+        }, { clock: new VirtualClock(), region: "us-east-1", envOverrides: { IMPORT_MIN_INTERVAL_MS: String(interval) } });
+        // A cold start that imports nothing: loading the bundle does not count in the figures below.
+        const none = { pattern: "support@example.com", action: "store" as const, enabled: true, labels: [] };
+        expect(await sim.invoke(delivery(routingEvent("m-paced-none", { rules: [none] })))).to.deep.equal({ kind: "ok", value: { batchItemFailures: [] } });
+        const started = Date.now();
+        const outcome = await sim.invoke(batchOf([routingEvent("m-paced-1"), routingEvent("m-paced-2")]));
+        const took = Date.now() - started;
+        expect(outcome).to.deep.equal({ kind: "ok", value: { batchItemFailures: [] } });
+        expect(google.imports).to.have.length(2);
+        expect(sim.coldStarts).to.equal(1);
+        // The second import starts an interval after the first (which started after `started`), and
+        // the invocation returns an interval after the second started: two intervals at least
+        // (timers may fire a millisecond early against Date.now's rounding).
+        expect(took).to.be.at.least(2 * interval - 2);
+    });
+
     it("429 retries with backoff, and the next attempt succeeds", async () => {
         google.gmailScript.push(429);
         const event = routingEvent("m-429");
@@ -449,8 +492,6 @@ describe("gmail-forwarder handler (fake Gmail + OAuth on loopback, dynalite idem
         s3.on(GetObjectCommand).callsFake(() => ({ Body: lazyMail(warmUp).body, ContentLength: warmUp }));
         await run(delivery(routingEvent("m-35mb-warm-up")));
         const size = 35 * 1024 * 1024;
-        const mail = lazyMail(size);
-        s3.on(GetObjectCommand).callsFake(() => ({ Body: mail.body, ContentLength: size }));
         // Each sample follows a full collection, so it measures what is held, not garbage not yet
         // collected; freed ArrayBuffers are swept at once (V8 sweeps them concurrently by default).
         v8.setFlagsFromString("--expose-gc");
@@ -463,17 +504,24 @@ describe("gmail-forwarder handler (fake Gmail + OAuth on loopback, dynalite idem
         };
         held();
         const baseline = held();
-        let peak = 0;
-        const sampler = setInterval(() => (peak = Math.max(peak, held() - baseline)), 20);
+        // Sampled as S3 hands out each quarter of the body, then once the import is done: a body
+        // held whole on the way (read before it is sent) would weigh over 26 MB at the third sample
+        // and 35 MB at the fourth. A few full collections (each ~0.1 s here), not one every 20 ms.
+        const QUARTERS = 4;
+        const samples: number[] = [];
+        const mail = lazyMail(size, (produced) => {
+            if (produced >= ((samples.length + 1) * size) / QUARTERS) samples.push(held() - baseline);
+        });
+        s3.on(GetObjectCommand).callsFake(() => ({ Body: mail.body, ContentLength: size }));
         try {
             const { result } = await run(delivery(routingEvent("m-35mb")));
             expect(result.batchItemFailures).to.deep.equal([]);
         } finally {
-            clearInterval(sampler);
             v8.setFlagsFromString("--concurrent-array-buffer-sweeping");
         }
-        peak = Math.max(peak, held() - baseline);
-        console.log(`      35 MB import: peak memory growth ${(peak / 1024 / 1024).toFixed(1)} MiB (heapUsed + arrayBuffers, sampled after gc)`);
+        expect(samples).to.have.length(QUARTERS);
+        const peak = Math.max(...samples, held() - baseline);
+        console.log(`      35 MB import: peak memory growth ${(peak / 1024 / 1024).toFixed(1)} MiB (heapUsed + arrayBuffers, after gc at each quarter read and at the end)`);
         expect(google.imports.slice(1).map((i) => [i.upload, i.size, i.sha256])).to.deep.equal([["resumable", size, mail.sha256()]]);
         expect(peak).to.be.below(size / 4);
     });

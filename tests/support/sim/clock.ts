@@ -1,7 +1,8 @@
 // Simulated time for the system harness. Virtual time runs with real time while work is under way
-// (handlers pace calls with real timers, HTTP takes real milliseconds) and jumps forward only when
-// the harness finds nothing to do until the next scheduled moment (a visibility timeout expiring, a
-// delayed message, a batching window). So a run covers hours of queue behaviour in seconds.
+// (HTTP takes real milliseconds) and jumps forward only when the harness finds nothing to do until
+// the next scheduled moment (a visibility timeout expiring, a delayed message, a batching window, a
+// handler's timer while every invocation sleeps: sim/timers.ts). So a run covers hours of queue
+// behaviour in seconds.
 
 export class VirtualClock {
     private offset: number;

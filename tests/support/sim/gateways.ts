@@ -1,8 +1,11 @@
 // Loopback gateways in front of the fakes the handlers reach over HTTP, for what the fakes do not
-// model: per-account Gmail tokens and faults, and DynamoDB throttling. Both only ever listen on and
-// contact 127.0.0.1.
-import { createServer, IncomingMessage, request as httpRequest, Server, ServerResponse } from "node:http";
+// model: per-account Gmail tokens and faults, and DynamoDB throttling (in the same server as
+// dynalite). Both only ever listen on and contact 127.0.0.1.
+import { createServer, IncomingMessage, request as httpRequest, RequestListener, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import dynalite from "dynalite";
+import type { LocalDynamo } from "../dynalite";
 import { type FakeGoogle, readBody } from "../fake-google";
 import type { Rng, VirtualClock } from "./clock";
 
@@ -259,64 +262,106 @@ export interface DynamoGatewayOptions {
  * In front of dynalite: throttles requests ("Throttling issues for DynamoDB": on-demand tables
  * throttle too, the SDK sees ProvisionedThroughputExceededException and retries it with backoff)
  * and leaves BatchGetItem keys unprocessed, as DynamoDB may for any reason.
+ *
+ * dynalite runs in memory behind two loopback servers sharing its store: the gateway's `endpoint`
+ * (the faults, for the handlers) and `local` (none, for the harness's own reads and writes). The
+ * gateway hands a request on to dynalite's request handler in the same server, with no second HTTP
+ * hop: what the handlers' SDK clients see is the same.
  */
 export class DynamoGateway {
     public throttled = 0;
     public unprocessed = 0;
     public readonly requests: Record<string, number> = {};
 
-    private constructor(private readonly server: Server, public readonly endpoint: string, private readonly upstream: URL, private readonly rng: Rng, private readonly options: DynamoGatewayOptions) {}
+    private constructor(private readonly server: Server, public readonly endpoint: string, public readonly local: LocalDynamo, private readonly rng: Rng, private readonly options: DynamoGatewayOptions) {}
 
-    public static async start(upstreamEndpoint: string, rng: Rng, options: DynamoGatewayOptions): Promise<DynamoGateway> {
+    public static async start(rng: Rng, options: DynamoGatewayOptions): Promise<DynamoGateway> {
+        const plain = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+        const [serve] = plain.listeners("request") as RequestListener[];
+        const localEndpoint = await listen(plain);
+        const client = new DynamoDBClient({ endpoint: localEndpoint, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" }, maxAttempts: 1 });
+        const local: LocalDynamo = {
+            client,
+            endpoint: localEndpoint,
+            close: () => new Promise<void>((resolve) => {
+                client.destroy();
+                plain.close(() => resolve());
+            }),
+        };
         const started: { gateway?: DynamoGateway } = {};
         const server = createServer((request, response) => {
-            started.gateway!.handle(request, response).catch((error) => json(response, 500, { __type: "com.amazonaws.dynamodb.v20120810#InternalServerError", message: String(error) }));
+            try {
+                started.gateway!.handle(request, response, serve);
+            } catch (error) {
+                json(response, 500, { __type: "com.amazonaws.dynamodb.v20120810#InternalServerError", message: String(error) });
+            }
         });
         const endpoint = await listen(server);
-        started.gateway = new DynamoGateway(server, endpoint, new URL(upstreamEndpoint), rng, options);
+        started.gateway = new DynamoGateway(server, endpoint, local, rng, options);
         return started.gateway;
     }
 
-    public close(): Promise<void> {
+    /** Closes the gateway, then dynalite. */
+    public async close(): Promise<void> {
         this.server.closeAllConnections();
-        return new Promise((resolve) => this.server.close(() => resolve()));
+        await new Promise<void>((resolve) => this.server.close(() => resolve()));
+        await this.local.close();
     }
 
-    private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-        const body = await readBody(request);
+    private handle(request: IncomingMessage, response: ServerResponse, serve: RequestListener): void {
         const operation = String(request.headers["x-amz-target"] ?? "").split(".").pop() ?? "";
         this.requests[operation] = (this.requests[operation] ?? 0) + 1;
         const isData = !/Table|Describe|List|Tag|TimeToLive/.test(operation);
         if (isData && this.rng.chance(this.options.throttleRate)) {
             this.throttled += 1;
-            const payload = Buffer.from(JSON.stringify({
-                __type: "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
-                message: "The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.",
-            }));
-            response.writeHead(400, { "content-type": "application/x-amz-json-1.0", "content-length": String(payload.length) });
-            response.end(payload);
+            // Answered once the request is read whole, as a service answers.
+            readBody(request).then(() => {
+                const payload = Buffer.from(JSON.stringify({
+                    __type: "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+                    message: "The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.",
+                }));
+                response.writeHead(400, { "content-type": "application/x-amz-json-1.0", "content-length": String(payload.length) });
+                response.end(payload);
+            }, (error) => response.destroy(error));
             return;
         }
-        const upstream = await forward(this.upstream, request, body);
-        if (operation === "BatchGetItem" && upstream.status === 200 && this.rng.chance(this.options.unprocessedRate)) {
-            const requestItems = JSON.parse(body.toString("utf8")).RequestItems as Record<string, { Keys: Record<string, unknown>[] } & Record<string, unknown>>;
-            const result = JSON.parse(upstream.body.toString("utf8")) as { Responses: Record<string, Record<string, unknown>[]>; UnprocessedKeys?: Record<string, unknown> };
-            const unprocessedKeys: Record<string, unknown> = { ...(result.UnprocessedKeys ?? {}) };
-            for (const [table, spec] of Object.entries(requestItems)) {
-                const left = spec.Keys.filter(() => this.rng.chance(0.5));
-                if (left.length === 0) continue;
-                this.unprocessed += left.length;
-                const isLeft = (item: Record<string, unknown>) => left.some((key) => Object.entries(key).every(([name, value]) => JSON.stringify(item[name]) === JSON.stringify(value)));
-                result.Responses[table] = (result.Responses[table] ?? []).filter((item) => !isLeft(item));
-                unprocessedKeys[table] = { ...spec, Keys: left };
+        if (operation === "BatchGetItem" && this.options.unprocessedRate > 0) this.leaveUnprocessed(request, response);
+        serve(request, response);
+    }
+
+    /** Watches a BatchGetItem go to dynalite: its answer may come back with part of the keys unprocessed. */
+    private leaveUnprocessed(request: IncomingMessage, response: ServerResponse): void {
+        // Listening before dynalite does: both see every chunk of the request.
+        const chunks: Buffer[] = [];
+        request.on("data", (chunk: Buffer) => chunks.push(chunk));
+        const end = response.end as (...args: unknown[]) => ServerResponse;
+        response.end = ((body?: unknown, ...rest: unknown[]) => {
+            if (response.statusCode === 200 && (typeof body === "string" || Buffer.isBuffer(body)) && this.rng.chance(this.options.unprocessedRate)) {
+                const rewritten = this.withUnprocessedKeys(Buffer.concat(chunks), Buffer.from(body));
+                if (rewritten) {
+                    // The body changed: its CRC32 header would no longer match.
+                    response.removeHeader("x-amz-crc32");
+                    response.setHeader("Content-Length", rewritten.length);
+                    body = rewritten;
+                }
             }
-            result.UnprocessedKeys = unprocessedKeys;
-            const rewritten = Buffer.from(JSON.stringify(result));
-            const headers = { ...upstream.headers };
-            // The body changed: its CRC32 header would no longer match.
-            delete headers["x-amz-crc32"];
-            return send(response, { status: 200, headers, body: rewritten });
+            return end.call(response, body, ...rest);
+        }) as typeof response.end;
+    }
+
+    private withUnprocessedKeys(requestBody: Buffer, responseBody: Buffer): Buffer | undefined {
+        const requestItems = JSON.parse(requestBody.toString("utf8")).RequestItems as Record<string, { Keys: Record<string, unknown>[] } & Record<string, unknown>>;
+        const result = JSON.parse(responseBody.toString("utf8")) as { Responses: Record<string, Record<string, unknown>[]>; UnprocessedKeys?: Record<string, unknown> };
+        const unprocessedKeys: Record<string, unknown> = { ...(result.UnprocessedKeys ?? {}) };
+        for (const [table, spec] of Object.entries(requestItems)) {
+            const left = spec.Keys.filter(() => this.rng.chance(0.5));
+            if (left.length === 0) continue;
+            this.unprocessed += left.length;
+            const isLeft = (item: Record<string, unknown>) => left.some((key) => Object.entries(key).every(([name, value]) => JSON.stringify(item[name]) === JSON.stringify(value)));
+            result.Responses[table] = (result.Responses[table] ?? []).filter((item) => !isLeft(item));
+            unprocessedKeys[table] = { ...spec, Keys: left };
         }
-        send(response, upstream);
+        result.UnprocessedKeys = unprocessedKeys;
+        return Buffer.from(JSON.stringify(result));
     }
 }

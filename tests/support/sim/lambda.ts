@@ -11,6 +11,7 @@ import { Writable } from "node:stream";
 import type { VirtualClock } from "./clock";
 import type { FunctionSpec } from "./plan";
 import { InvocationScope, invocationScope } from "./scope";
+import type { VirtualTimers } from "./timers";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
 /** Resolves `@aws-sdk/*` to this repository's node_modules, so aws-sdk-client-mock's stubs intercept it. */
@@ -24,6 +25,11 @@ export interface RuntimeSettings {
     /** Added to (and overriding) the function's synthesized variables. */
     envOverrides?: Record<string, string>;
     onLog?: (functionName: string, line: LogLine) => void;
+    /**
+     * Virtual timers (sim/timers.ts): the handlers' `setTimeout` and the function's timeout run on
+     * the simulated clock. Without them both are real timers.
+     */
+    timers?: VirtualTimers;
 }
 
 export type InvokeOutcome =
@@ -57,6 +63,13 @@ function gatedHttp(module: typeof import("node:http")): typeof import("node:http
     }) as F;
     return Object.assign(Object.create(Object.getPrototypeOf(module)), module, { request: gate(module.request), get: gate(module.get) });
 }
+
+type ModuleFunction = (...shims: unknown[]) => void;
+/**
+ * Each bundle compiled once per process: every execution environment still runs the module's code
+ * afresh (its own module scope, as a new Lambda environment does); only V8's parse is shared.
+ */
+const compiled = new Map<string, ModuleFunction>();
 
 interface Instance {
     id: number;
@@ -130,7 +143,12 @@ export class SimFunction {
             return repoRequire(id);
         }, { resolve: repoRequire.resolve, cache: repoRequire.cache });
         const module = { exports: {} as Instance["exports"] };
-        const evaluate = new Function("require", "module", "exports", "process", "console", "Date", "__filename", "__dirname", this.spec.code);
+        let evaluate = compiled.get(this.spec.code);
+        if (!evaluate) {
+            evaluate = new Function("require", "module", "exports", "process", "console", "Date", "__filename", "__dirname", this.spec.code) as ModuleFunction;
+            if (compiled.size >= 64) compiled.clear();
+            compiled.set(this.spec.code, evaluate);
+        }
         evaluate(requireShim, module, module.exports, processShim, consoleShim, this.settings.clock.dateClass(), "/var/task/index.js", "/var/task");
         if (typeof module.exports.handler !== "function") throw new Error(`${name}: index.js exports no handler`);
         this.coldStarts += 1;
@@ -160,6 +178,8 @@ export class SimFunction {
         this.invocations += 1;
         let instance: Instance | undefined;
         let timer: NodeJS.Timeout | undefined;
+        let scope: InvocationScope | undefined;
+        const timers = this.settings.timers;
         try {
             instance = this.instances.find((i) => !i.busy && !i.retired);
             if (!instance) {
@@ -172,7 +192,9 @@ export class SimFunction {
             instance.busy = true;
             let crashed!: () => void;
             const crash = new Promise<InvokeOutcome>((resolve) => (crashed = () => resolve({ kind: "crash" })));
-            const scope = new InvocationScope(this.name, options.crashAtCall, () => crashed());
+            scope = new InvocationScope(this.name, options.crashAtCall, () => crashed());
+            scope.timers = timers;
+            timers?.enter(scope);
             const deadline = this.settings.clock.now() + 1000 * this.spec.timeoutSeconds;
             const context = {
                 functionName: this.spec.name,
@@ -188,7 +210,11 @@ export class SimFunction {
             const handler = instance.exports.handler;
             const run = invocationScope.run(scope, () => Promise.resolve().then(() => handler(event, context)))
                 .then((value): InvokeOutcome => ({ kind: "ok", value }), (error): InvokeOutcome => ({ kind: "error", error }));
-            const timeout = new Promise<InvokeOutcome>((resolve) => (timer = setTimeout(() => resolve({ kind: "timeout" }), 1000 * this.spec.timeoutSeconds)));
+            // On virtual timers the timeout is a time of the simulated clock, as the deadline above is.
+            const timeout = new Promise<InvokeOutcome>((resolve) => {
+                const expire = () => resolve({ kind: "timeout" });
+                timer = timers ? timers.setTimeout(expire, 1000 * this.spec.timeoutSeconds) : setTimeout(expire, 1000 * this.spec.timeoutSeconds);
+            });
             const outcome = await Promise.race([run, crash, timeout]);
             if (outcome.kind === "crash" || outcome.kind === "timeout") {
                 // The environment is gone: nothing it still had under way may reach a service.
@@ -198,7 +224,8 @@ export class SimFunction {
             }
             return outcome;
         } finally {
-            clearTimeout(timer);
+            if (!timers?.clear(timer)) clearTimeout(timer);
+            if (scope) timers?.leave(scope);
             if (instance) instance.busy = false;
             this.concurrent -= 1;
         }

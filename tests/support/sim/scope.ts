@@ -1,11 +1,14 @@
 // Which simulated Lambda invocation a call comes from (AsyncLocalStorage follows the handler's
 // promises into the SDK mocks), so an injected crash can stop that invocation's later calls.
 import { AsyncLocalStorage } from "node:async_hooks";
+import type { VirtualTimers } from "./timers";
 
 export class InvocationScope {
     /** External calls (AWS SDK, HTTP) this invocation has made. */
     public calls = 0;
     public crashed = false;
+    /** The simulation's virtual timers: `setTimeout` inside this invocation runs on them (sim/timers.ts). */
+    public timers?: VirtualTimers;
 
     constructor(
         public readonly functionName: string,

@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { GMAIL_SCOPES, parameterNames, TESTING_TOKEN_LIFETIME_SECONDS, tokenRecord } from "../../../functions/shared/gmail-oauth";
 import { recordLogLines } from "../output";
-import { createTableFrom, LocalDynamo, startDynalite } from "../dynalite";
+import { createTableFrom, LocalDynamo } from "../dynalite";
 import { FakeGoogle, startFakeGoogle } from "../fake-google";
 import { Rng, VirtualClock } from "./clock";
 import { PipeModel, Poller, SqsEventSourceMapping } from "./consumers";
@@ -16,6 +16,7 @@ import { LogLine, SimFunction } from "./lambda";
 import type { SystemPlan } from "./plan";
 import { S3Model, SesModel, SsmModel, wireSdkMocks } from "./services";
 import { SqsModel } from "./sqs";
+import { jumpToNext, VirtualTimers } from "./timers";
 
 export interface SimulationFaults {
     /** SQS keeps a deleted message's copy (at-least-once). */
@@ -33,9 +34,9 @@ export const NO_FAULTS: SimulationFaults = { duplicateRate: 0, crashRate: 0, dyn
 export interface SimulationOptions {
     seed: number;
     /**
-     * Handlers that pace calls with real timers (env `*_MIN_INTERVAL_MS`) get their interval divided
-     * by this, and the services' rate limits are scaled alike, so pacing is checked against the
-     * overridden interval in a fraction of the real time. @default 50
+     * Handlers that pace calls (env `*_MIN_INTERVAL_MS`) get their interval divided by this, and the
+     * services' rate limits are scaled alike, so pacing is checked against the overridden interval
+     * in a fraction of the simulated time (the waits themselves are on the simulated clock). @default 50
      */
     scale?: number;
     faults?: Partial<SimulationFaults>;
@@ -70,6 +71,8 @@ export class InboundSimulation {
     public readonly logs: LogEntry[] = [];
     public readonly faults: SimulationFaults;
     public readonly scale: number;
+    /** The handlers' timers (SDK retry backoff, pacing, their own backoff) and the functions' timeouts, on the simulated clock. */
+    public readonly timers: VirtualTimers;
     private readonly actions: { at: number; run: () => void | Promise<void> }[] = [];
     private restoreMocks: () => void = () => undefined;
     private savedEnv: Record<string, string | undefined> = {};
@@ -86,6 +89,7 @@ export class InboundSimulation {
     ) {
         this.clock = clock;
         this.rng = rng;
+        this.timers = new VirtualTimers(clock);
         this.scale = options.scale ?? 50;
         this.faults = { ...NO_FAULTS, ...(options.faults ?? {}) };
         this.sqs = new SqsModel(plan.queues, clock, rng, { duplicateRate: this.faults.duplicateRate, batchEntryFailureRate: this.faults.sqsBatchEntryFailureRate });
@@ -101,9 +105,8 @@ export class InboundSimulation {
         const faults = { ...NO_FAULTS, ...(options.faults ?? {}) };
         const google = await startFakeGoogle();
         const gmail = await GmailGateway.start(google, { clock, scale: options.scale ?? 50 });
-        const dynalite = await startDynalite();
-        const dynamo = await DynamoGateway.start(dynalite.endpoint, rng, { throttleRate: faults.dynamoThrottleRate, unprocessedRate: faults.dynamoUnprocessedRate });
-        const sim = new InboundSimulation(plan, options, google, gmail, dynalite, dynamo, clock, rng);
+        const dynamo = await DynamoGateway.start(rng, { throttleRate: faults.dynamoThrottleRate, unprocessedRate: faults.dynamoUnprocessedRate });
+        const sim = new InboundSimulation(plan, options, google, gmail, dynamo.local, dynamo, clock, rng);
         await sim.setUp(options);
         return sim;
     }
@@ -115,6 +118,7 @@ export class InboundSimulation {
         this.savedEnv = Object.fromEntries(Object.keys(global).map((k) => [k, process.env[k]]));
         Object.assign(process.env, global);
         delete process.env.AWS_SESSION_TOKEN;
+        this.timers.start();
         this.restoreMocks = wireSdkMocks({ sqs: this.sqs, s3: this.s3, ssm: this.ssm, ses: this.ses });
 
         const onLog = (fn: string, line: LogLine) => {
@@ -128,10 +132,10 @@ export class InboundSimulation {
                 OAUTH_TOKEN_URL: this.gmail.tokenUrl,
             };
             for (const [name, value] of Object.entries(spec.environment)) {
-                // Real-time pacing, run `scale` times faster; SES and Gmail limits are scaled alike.
+                // Pacing, run `scale` times faster; SES and Gmail limits are scaled alike.
                 if (/_MIN_INTERVAL_MS$/.test(name)) overrides[name] = String(Math.max(1, Math.round(Number(value) / this.scale)));
             }
-            this.functions.set(spec.arn, new SimFunction(spec, { clock: this.clock, region: this.plan.region, envOverrides: overrides, onLog }));
+            this.functions.set(spec.arn, new SimFunction(spec, { clock: this.clock, region: this.plan.region, envOverrides: overrides, onLog, timers: this.timers }));
         }
         for (const pipe of this.plan.pipes) {
             const enrichment = pipe.enrichmentArn ? this.functions.get(pipe.enrichmentArn) : undefined;
@@ -145,13 +149,13 @@ export class InboundSimulation {
     }
 
     public async close(): Promise<void> {
+        this.timers.stop();
         this.restoreMocks();
         for (const [key, value] of Object.entries(this.savedEnv)) {
             if (value === undefined) delete process.env[key];
             else process.env[key] = value;
         }
         await Promise.all([this.gmail.close(), this.google.close(), this.dynamo.close()]);
-        await this.dynalite.close();
     }
 
     // ---- plan lookups ----
@@ -251,22 +255,30 @@ export class InboundSimulation {
     public async runUntilQuiet(limit: { virtualMs?: number } = {}): Promise<void> {
         const deadline = this.clock.now() + (limit.virtualMs ?? 3 * 86_400_000);
         const consumed = this.pollers.map((p) => p.sourceArn);
+        const upcoming = () => [
+            this.actions[0]?.at,
+            this.sfn.wakeAt(),
+            this.sqs.nextVisibleAt(consumed),
+            ...this.pollers.map((p) => p.wakeAt()),
+        ].filter((t): t is number => t !== undefined);
         for (;;) {
             while (this.actions.length > 0 && this.actions[0].at <= this.clock.now()) await this.actions.shift()!.run();
             this.sfn.wake();
+            this.timers.fireDue();
             this.startReadyBatches();
             const busy = this.busy;
             if (busy.length > 0) {
+                // Every running invocation asleep (retry backoff, pacing), no execution at work and no
+                // request under way: nothing happens before the next due moment, so time jumps there.
+                if (this.sfn.active.length === 0 && await this.timers.asleep() && this.sfn.active.length === 0) {
+                    jumpToNext(this.clock, [this.timers.nextAt(), ...upcoming()]);
+                    continue;
+                }
                 // A running batch may feed another queue: look again soon, not only when it ends.
                 await Promise.race([...busy, new Promise((resolve) => setTimeout(resolve, 5))]);
                 continue;
             }
-            const candidates = [
-                this.actions[0]?.at,
-                this.sfn.wakeAt(),
-                this.sqs.nextVisibleAt(consumed),
-                ...this.pollers.map((p) => p.wakeAt()),
-            ].filter((t): t is number => t !== undefined);
+            const candidates = upcoming();
             if (candidates.length === 0) return;
             const next = Math.max(Math.min(...candidates), this.clock.now() + 1);
             if (next > deadline) {
