@@ -100,7 +100,7 @@ export interface AlarmsArgs {
 
 /** Every alarm the args ask for (pure). */
 export function alarmSpecs(args: AlarmsArgs & { env: string }): AlarmSpec[] {
-    const wanted = (spec: AlarmSpec) => (args.warnings ?? true ? true : spec.tier !== "WARNING") && (args.accountAlarms ?? true ? true : spec.scope !== "account");
+    const wanted = (spec: AlarmSpec) => ((args.warnings ?? true) || spec.tier !== "WARNING") && ((args.accountAlarms ?? true) || spec.scope !== "account");
     return allAlarmSpecs(args).filter(wanted);
 }
 

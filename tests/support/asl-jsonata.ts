@@ -363,6 +363,16 @@ async function runStates(machine: Json, input: Json, run: Run, outer: Record<str
             return { next: catcher.Next };
         }
     };
+    /**
+     * A Task, Map or Parallel state: `attempt` under Retry and Catch, then the state's Assign and
+     * Output over its result (`data` becomes the output). Returns the Catcher's Next if one was taken.
+     */
+    const settle = async (attempt: () => Promise<Json>, eventsPerFailure: number): Promise<string | undefined> => {
+        const outcome = await withRetryAndCatch(attempt, eventsPerFailure);
+        if ("next" in outcome) return outcome.next;
+        data = await finish(state, { result: outcome.result }, outcome.result);
+        return undefined;
+    };
     try {
         for (;;) {
             if ((run.steps += 1) > (run.options.maxSteps ?? 100_000)) throw new Error("too many steps");
@@ -375,21 +385,20 @@ async function runStates(machine: Json, input: Json, run: Run, outer: Record<str
             switch (state.Type) {
                 case "Task": {
                     addEvents(5);
-                    const outcome = await withRetryAndCatch(async () => {
+                    const caught = await settle(async () => {
                         const args = limitSize(`arguments of "${name}"`, await evaluate(state.Arguments ?? {}, states()));
                         return limitSize(`result of "${name}"`, await run.task(state.Resource, args));
                     }, 3);
-                    if ("next" in outcome) {
-                        name = outcome.next;
+                    if (caught !== undefined) {
+                        name = caught;
                         continue;
                     }
-                    data = await finish(state, { result: outcome.result }, outcome.result);
                     break;
                 }
                 case "Map": {
                     if (state.ItemProcessor?.ProcessorConfig?.Mode === "DISTRIBUTED") throw new Error("only inline Map states are supported");
                     addEvents(4);
-                    const outcome = await withRetryAndCatch(async () => {
+                    const caught = await settle(async () => {
                         const items = state.Items !== undefined ? await evaluate(state.Items, states()) : data;
                         if (!Array.isArray(items)) throw new ExecutionFailed("States.QueryEvaluationError", `Items of "${name}" is not an array`);
                         addEvents(2 * items.length);
@@ -416,17 +425,16 @@ async function runStates(machine: Json, input: Json, run: Run, outer: Record<str
                         if (failure !== undefined) throw failure;
                         return limitSize(`result of "${name}"`, results);
                     }, 1);
-                    if ("next" in outcome) {
-                        name = outcome.next;
+                    if (caught !== undefined) {
+                        name = caught;
                         continue;
                     }
-                    data = await finish(state, { result: outcome.result }, outcome.result);
                     break;
                 }
                 case "Parallel": {
                     // ParallelStateEntered, Started, Succeeded, Exited.
                     addEvents(4);
-                    const outcome = await withRetryAndCatch(async () => {
+                    const caught = await settle(async () => {
                         const branchInput = state.Arguments !== undefined ? limitSize(`arguments of "${name}"`, await evaluate(state.Arguments, states())) : data;
                         const scope = { ...outer, ...variables };
                         // The first branch to fail fails the state; the others are stopped at their next state.
@@ -440,11 +448,10 @@ async function runStates(machine: Json, input: Json, run: Run, outer: Record<str
                         if (failed.any) throw failed.error;
                         return limitSize(`result of "${name}"`, results);
                     }, 1);
-                    if ("next" in outcome) {
-                        name = outcome.next;
+                    if (caught !== undefined) {
+                        name = caught;
                         continue;
                     }
-                    data = await finish(state, { result: outcome.result }, outcome.result);
                     break;
                 }
                 case "Pass":
