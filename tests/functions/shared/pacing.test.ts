@@ -56,6 +56,7 @@ describe("pacing (a rate across instances without reserved concurrency)", () => 
         expect(paceIntervalMs(1, 2)).to.equal(2000); // SendBounce: 1/s, trigger maximum concurrency 2
         expect(paceIntervalMs(10, 2)).to.equal(200); // Gmail: 600 imports/min
         expect(paceIntervalMs(4, 2)).to.equal(500); // Gmail: 240 imports/min, the forwarder's default
+        expect(paceIntervalMs(11 / 60, 330)).to.equal(1_800_000); // 11/min is no exact binary fraction: not 1,800,001
     });
 
     it("the interval is the shortest whole number of milliseconds that keeps N instances within any rate", () => {
